@@ -1,0 +1,114 @@
+"""The one access policy: which metrics a user may see, over which departments, and whether it may act.
+
+REST views, the WebSocket consumer, snapshots, historical queries and
+broadcast groups all ask this module; no other permission logic exists.
+
+| level       | metrics             | scope                                   | acknowledge_alert        |
+|-------------|---------------------|-----------------------------------------|--------------------------|
+| super_admin | all                 | all departments                         | yes                      |
+| admin       | all                 | its departments (none set: nothing)     | in its departments       |
+| viewer      | all but revenue     | its departments, or all when none set   | no                       |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from metrics.catalogue import LIVE_METRICS, METRICS, REVENUE_FIELDS
+from metrics.scope import Scope
+
+from .models import Level
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one user may do on the dashboard, as loaded from its profile."""
+
+    user_id: int | None
+    username: str
+    level: str | None
+    departments: frozenset[str]
+    is_active: bool = True
+
+    @property
+    def has_dashboard_access(self) -> bool:
+        return self.is_active and self.level in Level.values
+
+    @property
+    def sees_revenue(self) -> bool:
+        return self.has_dashboard_access and self.level != Level.VIEWER
+
+    @property
+    def scope(self) -> Scope:
+        """The departments every number this user sees is computed over."""
+        if self.level == Level.SUPER_ADMIN:
+            return Scope.all()
+        if self.level == Level.ADMIN:
+            return Scope.of(self.departments)
+        if self.level == Level.VIEWER:
+            return Scope.of(self.departments) if self.departments else Scope.all()
+        return Scope.of(())
+
+    def can_see(self, metric: str) -> bool:
+        definition = METRICS.get(metric)
+        if definition is None or not self.has_dashboard_access:
+            return False
+        return self.sees_revenue or not definition.carries_revenue
+
+    @property
+    def visible_metrics(self) -> list[str]:
+        """Every metric name this user may see, catalogue order."""
+        return [name for name in METRICS if self.can_see(name)]
+
+    @property
+    def live_metrics(self) -> list[str]:
+        """The live (subscribable) metrics this user may see, critical first."""
+        return [name for name in LIVE_METRICS if self.can_see(name)]
+
+    def hidden_fields(self, metric: str) -> frozenset[str]:
+        """Fields to remove from rows of a historical metric this user sees."""
+        if not self.sees_revenue and metric in METRICS:
+            return REVENUE_FIELDS
+        return frozenset()
+
+    def can_acknowledge(self, department_id: Any) -> bool:
+        """May this user acknowledge an emergency alert raised in `department_id`?"""
+        if not self.has_dashboard_access or self.level == Level.VIEWER:
+            return False
+        return self.scope.includes(department_id)
+
+    @property
+    def may_act(self) -> bool:
+        return self.has_dashboard_access and self.level != Level.VIEWER
+
+    def describe(self) -> dict:
+        return {
+            "level": self.level,
+            "departments": sorted(self.departments),
+            "scope": self.scope.as_list(),
+        }
+
+
+NO_ACCESS = Access(user_id=None, username="", level=None, departments=frozenset(), is_active=False)
+
+
+def access_for(user: Any) -> Access:
+    """Load a user's access from its dashboard profile (one query for the departments)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return NO_ACCESS
+    profile = getattr(user, "dashboard_profile", None) if _has_profile(user) else None
+    if profile is None:
+        return Access(user.pk, user.get_username(), None, frozenset(), user.is_active)
+    departments = frozenset(profile.departments.values_list("code", flat=True))
+    return Access(user.pk, user.get_username(), profile.level or None, departments, user.is_active)
+
+
+def _has_profile(user: Any) -> bool:
+    from django.core.exceptions import ObjectDoesNotExist
+
+    try:
+        user.dashboard_profile  # noqa: B018 - touching the relation raises when absent
+    except ObjectDoesNotExist:
+        return False
+    return True

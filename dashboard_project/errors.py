@@ -1,0 +1,63 @@
+"""API errors are JSON with a stable `code`, never an HTML page or a traceback."""
+
+import logging
+
+from django.http import JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger("dashboard.api")
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, reshaped as {code, message[, detail]}; unexpected errors become a 500 code."""
+    response = exception_handler(exc, context)
+    if response is None:
+        logger.exception("unhandled API error", exc_info=exc)
+        return Response(
+            {"code": "server_error", "message": "Internal server error."},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+    code, message, detail = _describe(exc, response.data)
+    body = {"code": code, "message": message}
+    if detail is not None:
+        body["detail"] = detail
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        body["retryAfter"] = int(exc.wait + 0.999)
+    response.data = body
+    return response
+
+
+def _describe(exc, data):
+    if isinstance(exc, exceptions.ValidationError):
+        code = getattr(exc, "default_code", "invalid")
+        codes = exc.get_codes()
+        # A validator may name its own stable code (e.g. "invalid_range").
+        if isinstance(codes, dict):
+            flat = [c for value in codes.values() for c in (value if isinstance(value, list) else [value])]
+        elif isinstance(codes, list):
+            flat = codes
+        else:
+            flat = [codes]
+        if len(flat) == 1 and isinstance(flat[0], str) and flat[0] != "invalid":
+            code = flat[0]
+        return code, "Invalid request.", data
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else getattr(exc, "default_code", "error")
+        message = data.get("detail") if isinstance(data, dict) and "detail" in data else str(exc)
+        detail = None
+        if isinstance(data, dict):
+            extra = {k: v for k, v in data.items() if k not in ("detail", "code", "messages")}
+            detail = extra or None
+        return code, str(message), detail
+    return "error", str(exc), None
+
+
+def json_404(request, exception=None):
+    return JsonResponse({"code": "not_found", "message": "Not found."}, status=404)
+
+
+def json_500(request):
+    return JsonResponse({"code": "server_error", "message": "Internal server error."}, status=500)

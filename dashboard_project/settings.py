@@ -1,0 +1,233 @@
+"""Settings, all from the environment (dashboard_project/env.py).
+
+With no variable set the project runs on embedded parts: SQLite, the
+in-process channel layer, the local-memory cache and the embedded MongoDB
+store. REDIS_URL, MONGODB_URI and DATABASE_URL swap in the real engines.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("DASHBOARD_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# --- Core ---------------------------------------------------------------------------------------
+DEMO_SECRET_KEY = "demo-only-secret-key-do-not-use-in-production-0123456789"
+DEBUG = env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEMO_SECRET_KEY)
+if not DEBUG and SECRET_KEY == DEMO_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG is off but DJANGO_SECRET_KEY is the demo key: set DJANGO_SECRET_KEY "
+        "to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_TZ = True
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+INSTALLED_APPS = [
+    "daphne",
+    "django_prometheus",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "channels",
+    "accounts",
+    "metrics",
+    "live",
+    "simulator",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "dashboard_project.urls"
+ASGI_APPLICATION = "dashboard_project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Django's own database (users, levels, departments, checkpoints, acknowledgements) ----------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'dashboard.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the listener write checkpoints while the server reads users.
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].update(
+        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+# --- Static files (the bundled dashboard page) -------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- Redis: channel layer and cache (L2) -------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0)
+if REDIS_URL:
+    # The pub/sub layer: one Redis PUBLISH per group message, no per-channel
+    # queues with a capacity that silently drops bursts (README "Channel layer").
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                        "socket_keepalive": True,
+                    }
+                ],
+                "prefix": env_str("DASHBOARD_CHANNEL_PREFIX", "dashboard"),
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env_str("DASHBOARD_CACHE_PREFIX", "dashboard"),
+            "OPTIONS": {
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "dashboard-l2",
+        }
+    }
+
+# --- Hospital data (MongoDB or the embedded store) ---------------------------------------------
+MONGODB_URI = env_str("MONGODB_URI")
+MONGODB_DB = env_str("MONGODB_DB", "hospital")
+MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 2000, minimum=100)
+# The embedded store keeps its data in this SQLite file so that the server,
+# the listener and the simulator (separate processes) share one hospital.
+EMBEDDED_STORE_PATH = env_str("EMBEDDED_STORE_PATH", str(VAR_DIR / "hospital-store.sqlite3"))
+EMBEDDED_STORE_HISTORY = env_int("EMBEDDED_STORE_HISTORY", 100_000, minimum=10)
+HOSPITAL_CURRENCY = env_str("HOSPITAL_CURRENCY", "USD")
+
+# --- The dashboard itself ------------------------------------------------------------------------
+DASHBOARD_MAX_CONNECTIONS = env_int("DASHBOARD_MAX_CONNECTIONS", 1000, minimum=1)
+DASHBOARD_WATCHED_COLLECTIONS = env_list(
+    "DASHBOARD_WATCHED_COLLECTIONS",
+    ["patients", "appointments", "rooms", "bills", "workflows", "staff"],
+)
+DASHBOARD_BATCH_SIZE = env_int("DASHBOARD_BATCH_SIZE", 100, minimum=1)
+DASHBOARD_BATCH_INTERVAL = env_float("DASHBOARD_BATCH_INTERVAL", 1.0)
+DASHBOARD_MEMORY_LIMIT_MB = env_int("DASHBOARD_MEMORY_LIMIT_MB", 1024, minimum=16)
+DASHBOARD_INSTANCE_ID = env_str("DASHBOARD_INSTANCE_ID")
+# Run the change-stream listener inside the serving process (`manage.py serve`).
+# Needed with the in-process channel layer; with Redis the lease keeps one active.
+DASHBOARD_LISTENER_IN_PROCESS = env_bool("DASHBOARD_LISTENER_IN_PROCESS", REDIS_URL is None)
+
+# --- API and JWT ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "dashboard_project.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "login_ip": env_str("DASHBOARD_LOGIN_RATE_IP", "20/min"),
+        "login_user": env_str("DASHBOARD_LOGIN_RATE_USER", "10/min"),
+    },
+    "UNAUTHENTICATED_USER": None,
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("DASHBOARD_ACCESS_TOKEN_MINUTES", 5, 1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=env_int("DASHBOARD_REFRESH_TOKEN_HOURS", 12, 1)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env_str("DASHBOARD_JWT_SIGNING_KEY", SECRET_KEY),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.tokens.DashboardTokenObtainSerializer",
+    "TOKEN_REFRESH_SERIALIZER": "accounts.tokens.DashboardTokenRefreshSerializer",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Hospital live dashboard API",
+    "DESCRIPTION": "REST side of the live hospital operations dashboard. "
+    "The live side is the WebSocket at /ws/dashboard/ (see README).",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Logging ---------------------------------------------------------------------------------------
+LOG_LEVEL = env_str("DASHBOARD_LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "dashboard": {"level": LOG_LEVEL, "propagate": True},
+        "django.request": {"level": "ERROR", "propagate": True},
+    },
+}

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/auth/", include("accounts.urls")),
+    path("api/metrics/", include("metrics.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("health/", health.health, name="health"),
+    path("health/live/", health.live, name="health-live"),
+    path("health/ready/", health.ready, name="health-ready"),
+    path("", include("django_prometheus.urls")),
+    path("", include("live.urls")),
+]
+
+handler404 = "dashboard_project.errors.json_404"
+handler500 = "dashboard_project.errors.json_500"

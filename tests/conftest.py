@@ -1,0 +1,57 @@
+"""Fixtures shared by the whole suite: a fresh hospital store per test, Redis, caches."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+import pytest
+from django.core.cache import cache
+
+from metrics import store
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+
+@pytest.fixture(autouse=True)
+def hospital_store(settings, tmp_path):
+    """Every test starts with an empty embedded store of its own (a file, so subprocesses share it)."""
+    settings.EMBEDDED_STORE_PATH = str(tmp_path / "hospital-store.sqlite3")
+    settings.MONGODB_URI = None
+    store.reset_client()
+    cache.clear()
+    yield settings.EMBEDDED_STORE_PATH
+    store.reset_client()
+
+
+@pytest.fixture
+def hospital_db(hospital_store):
+    """The hospital database through the one seam the code uses."""
+    return store.get_database()
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection((REDIS_HOST, REDIS_PORT), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def redis_url():
+    """The local Redis server. Missing: a failure in CI, a skip on a laptop without one."""
+    if not _redis_up():
+        message = f"Redis is not running on {REDIS_HOST}:{REDIS_PORT}"
+        if IN_CI:
+            pytest.fail(message + " (CI needs it: .ci/run starts it)")
+        pytest.skip(message)
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
+
+
+@pytest.fixture
+def unique_prefix():
+    """A key prefix no other test (or running instance) uses."""
+    return f"test-{uuid.uuid4().hex[:12]}"

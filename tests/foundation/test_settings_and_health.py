@@ -1,0 +1,88 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _django_check(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_", "MONGODB_"))}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+
+
+def test_refuses_to_start_with_demo_secret_when_debug_is_off():
+    result = _django_check({"DJANGO_DEBUG": "false"})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_starts_with_a_real_secret_when_debug_is_off():
+    result = _django_check({"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "x" * 50})
+    assert result.returncode == 0, result.stderr
+
+
+def test_embedded_defaults_without_any_variable():
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='dashboard_project.settings';"
+        "django.setup(); from django.conf import settings as s;"
+        "print(s.CHANNEL_LAYERS['default']['BACKEND']); print(s.CACHES['default']['BACKEND']);"
+        "print(s.DATABASES['default']['ENGINE']); print(s.MONGODB_URI)"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "MONGODB_", "DATABASE_"))}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [
+        "channels.layers.InMemoryChannelLayer",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.db.backends.sqlite3",
+        "None",
+    ]
+
+
+def test_redis_url_switches_channel_layer_and_cache():
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='dashboard_project.settings';"
+        "django.setup(); from django.conf import settings as s;"
+        "print(s.CHANNEL_LAYERS['default']['BACKEND']); print(s.CACHES['default']['BACKEND'])"
+    )
+    env = dict(os.environ, REDIS_URL="redis://127.0.0.1:6379/0")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == [
+        "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "django.core.cache.backends.redis.RedisCache",
+    ]
+
+
+@pytest.mark.django_db
+def test_health_reports_every_check(client):
+    response = client.get("/health/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert set(body["checks"]) == {"redis", "mongodb", "channelLayer", "memory"}
+    for check in body["checks"].values():
+        assert check["ok"] is True
+        assert check["latencyMs"] >= 0
+
+
+@pytest.mark.django_db
+def test_health_degraded_when_mongodb_is_unreachable(client, hospital_db):
+    hospital_db.client.set_unreachable(True)
+    try:
+        body = client.get("/health/").json()
+    finally:
+        hospital_db.client.set_unreachable(False)
+    assert body["status"] == "degraded"
+    assert body["checks"]["mongodb"]["ok"] is False
+    assert "ServerSelectionTimeoutError" in body["checks"]["mongodb"]["error"]
+
+
+def test_liveness_answers(client):
+    assert client.get("/health/live/").json() == {"status": "ok"}
