@@ -1,0 +1,225 @@
+"""Process-local fan-out: one channel-layer subscription per process, frames written to local sockets.
+
+The channel layer's per-consumer dispatch is the cost that limits Channels
+fan-out (FIELD-NOTES); here each server process subscribes once to the
+per-metric groups, projects every base value once per scope that has local
+subscribers, serializes it once, and writes the same text to each socket of
+that metric x scope. A consumer never sees a value older than one it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections import defaultdict
+from typing import Any, Protocol
+
+from channels.layers import get_channel_layer
+
+from metrics.cache import MetricValue
+from metrics.catalogue import LIVE_METRICS
+from metrics.scope import Scope
+from metrics.service import project_value
+
+from . import protocol
+from .groups import metric_group
+from .runtime import instance_id
+
+logger = logging.getLogger("dashboard.hub")
+
+HEARTBEAT_SECONDS = 30.0
+# The in-memory layer forgets group members after group_expiry; re-joining keeps the hub in.
+REJOIN_SECONDS = 600.0
+
+
+class Subscriber(Protocol):
+    async def deliver(self, metric: str, version: int, text: str, wire: dict) -> None: ...
+    async def send_text(self, text: str) -> None: ...
+
+
+def value_from_message(message: dict) -> MetricValue:
+    return MetricValue(
+        metric=message["metric"],
+        data=message["data"],
+        version=message["version"],
+        updated_at=dt.datetime.fromisoformat(message["updatedAt"].replace("Z", "+00:00")),
+        stale=message.get("stale", False),
+    )
+
+
+def message_from_value(value: MetricValue) -> dict[str, Any]:
+    """The channel-layer message that carries a base value to every server process."""
+    return {
+        "type": "metric.update",
+        "metric": value.metric,
+        "data": value.data,
+        "version": value.version,
+        "updatedAt": value.updated_at.isoformat(),
+        "stale": value.stale,
+    }
+
+
+class Hub:
+    def __init__(self) -> None:
+        # metric -> scope key -> subscribers
+        self._members: dict[str, dict[str, set[Subscriber]]] = defaultdict(lambda: defaultdict(set))
+        self._scopes: dict[str, Scope] = {}
+        # (metric, scope key) -> (version, wire, text) last sent to that local group
+        self._latest: dict[tuple[str, str], tuple[int, dict, str]] = {}
+        self._connections: set[Subscriber] = set()
+        self._channel: str | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._start_lock: asyncio.Lock | None = None
+        self.layer_ok = True
+        self.status_detail: str | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._tasks:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self._tasks:
+                return
+            layer = get_channel_layer()
+            self._channel = await layer.new_channel("hub.")
+            await self._join_groups()
+            self._tasks = [
+                asyncio.create_task(self._read_loop(), name="hub-reader"),
+                asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat"),
+                asyncio.create_task(self._rejoin_loop(), name="hub-rejoin"),
+            ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+
+    async def _join_groups(self) -> None:
+        layer = get_channel_layer()
+        for metric in LIVE_METRICS:
+            await layer.group_add(metric_group(metric), self._channel)
+
+    async def _rejoin_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REJOIN_SECONDS)
+            try:
+                await self._join_groups()
+            except Exception:
+                logger.warning("hub could not re-join the metric groups", exc_info=True)
+
+    # --- connections and heartbeat ----------------------------------------------------------------
+    def connect(self, subscriber: Subscriber) -> None:
+        self._connections.add(subscriber)
+
+    def disconnect(self, subscriber: Subscriber) -> None:
+        self._connections.discard(subscriber)
+        for metric in list(self._members):
+            for scope_key in list(self._members[metric]):
+                self._members[metric][scope_key].discard(subscriber)
+
+    @property
+    def connection_count(self) -> int:
+        return len(self._connections)
+
+    def status(self) -> str:
+        return "connected" if self.layer_ok else "degraded"
+
+    def status_message(self) -> dict:
+        return protocol.connection_status(self.status(), instance_id(), self.status_detail)
+
+    async def announce(self) -> None:
+        """Send the current connection_status to every local socket (serialized once)."""
+        text = protocol.encode(self.status_message())
+        for subscriber in list(self._connections):
+            await subscriber.send_text(text)
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await self.announce()
+
+    # --- subscriptions ----------------------------------------------------------------------------
+    def join(self, subscriber: Subscriber, metric: str, scope: Scope) -> None:
+        self._scopes.setdefault(scope.key, scope)
+        self._members[metric][scope.key].add(subscriber)
+
+    def leave(self, subscriber: Subscriber, metric: str, scope: Scope) -> None:
+        members = self._members.get(metric, {}).get(scope.key)
+        if members is not None:
+            members.discard(subscriber)
+
+    def latest(self, metric: str, scope: Scope) -> tuple[int, dict, str] | None:
+        """The last value sent to this local group: (version, wire, text)."""
+        return self._latest.get((metric, scope.key))
+
+    # --- delivery ---------------------------------------------------------------------------------
+    async def _read_loop(self) -> None:
+        layer = get_channel_layer()
+        backoff = 0.5
+        while True:
+            try:
+                message = await layer.receive(self._channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                await self._layer_failed(exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if not self.layer_ok:
+                await self._layer_recovered()
+            backoff = 0.5
+            if message.get("type") == "metric.update":
+                try:
+                    await self.dispatch(value_from_message(message))
+                except Exception:
+                    logger.exception("could not dispatch an update of %s", message.get("metric"))
+
+    async def _layer_failed(self, exc: Exception) -> None:
+        if self.layer_ok:
+            logger.warning("channel layer unavailable: %s", exc)
+            self.layer_ok = False
+            self.status_detail = "channel layer unavailable"
+            await self.announce()
+
+    async def _layer_recovered(self) -> None:
+        logger.info("channel layer available again")
+        self.layer_ok = True
+        self.status_detail = None
+        await self.announce()
+
+    async def dispatch(self, base: MetricValue) -> None:
+        """Project a base value for each local scope, serialize once, write to each socket."""
+        from metrics.cache import prime_local
+
+        prime_local(base)
+        groups = self._members.get(base.metric)
+        if not groups:
+            return
+        for scope_key, subscribers in list(groups.items()):
+            if not subscribers:
+                continue
+            key = (base.metric, scope_key)
+            previous = self._latest.get(key)
+            if previous is not None and previous[0] >= base.version:
+                continue  # an older value arriving late
+            scoped = project_value(base, self._scopes[scope_key])
+            wire = {**scoped.to_wire(), "version": scoped.version}
+            if previous is not None and _same_value(previous[1], wire):
+                # Unchanged for this scope: remember the version, send nothing.
+                self._latest[key] = (scoped.version, previous[1], previous[2])
+                continue
+            text = protocol.encode(protocol.dashboard_update(base.metric, wire))
+            self._latest[key] = (scoped.version, wire, text)
+            for subscriber in list(subscribers):
+                await subscriber.deliver(base.metric, scoped.version, text, wire)
+
+
+def _same_value(a: dict, b: dict) -> bool:
+    return a["data"] == b["data"] and a["stale"] == b["stale"]
+
+
+hub = Hub()

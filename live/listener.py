@@ -1,0 +1,320 @@
+"""Where changes come in: the change-stream listener (`manage.py watch_changes`, or in `serve`).
+
+One stream over the watched collections, with every operation type and no
+filter on `fullDocument` (a delete has none, and a soft delete would drop
+out). Changes are batched (up to `batch_size` or `batch_interval` seconds,
+whichever comes first); a change that raises or resolves an emergency flushes
+the batch at once. Each batch recomputes each touched metric once, critical
+first, broadcasts what changed, and only then saves the stream's post-batch
+resume token in the dashboard's own database: delivery is at-least-once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from pymongo.errors import OperationFailure, PyMongoError
+
+from metrics.catalogue import LIVE_METRICS, METRICS, metrics_reading
+from metrics.store import get_database
+
+from . import telemetry
+from .lease import RedisLease
+from .models import ListenerCheckpoint
+from .pipeline import critical_first, refresh_and_broadcast
+
+logger = logging.getLogger("dashboard.listener")
+
+# Stream errors after which resuming is impossible: start afresh and resync everything.
+UNRESUMABLE_CODES = {
+    286,  # ChangeStreamHistoryLost
+    260,  # InvalidResumeToken
+    280,  # ChangeStreamFatalError
+    222,  # CloseChangeStream
+}
+POLL_MS = 200
+
+
+class StreamInvalidated(Exception):
+    """The stream ended with an `invalidate` event (a dropped collection or database)."""
+
+
+def is_urgent(event: dict) -> bool:
+    """Does this change raise or resolve an emergency? Then it is broadcast at once."""
+    if event.get("ns", {}).get("coll") != "workflows":
+        return False
+    if event["operationType"] in ("delete", "replace", "drop"):
+        return True
+    full = event.get("fullDocument") or {}
+    if full.get("priority") == "emergency":
+        return True
+    touched = set((event.get("updateDescription") or {}).get("updatedFields", {}))
+    touched |= set((event.get("updateDescription") or {}).get("removedFields", []))
+    return bool(touched & {"priority", "resolvedAt", "isActive"})
+
+
+def _event_time(event: dict) -> float | None:
+    wall = event.get("wallTime")
+    if wall is not None:
+        # pymongo returns naive UTC datetimes unless the client is tz-aware.
+        return wall.timestamp() if wall.tzinfo else calendar.timegm(wall.timetuple()) + (
+            wall.microsecond / 1e6
+        )
+    cluster = event.get("clusterTime")
+    return float(cluster.time) if cluster is not None else None
+
+
+class Backoff:
+    """Exponential backoff with full jitter."""
+
+    def __init__(self, base: float = 0.5, cap: float = 30.0) -> None:
+        self.base, self.cap, self.attempt = base, cap, 0
+
+    def next(self) -> float:
+        delay = min(self.cap, self.base * 2**self.attempt)
+        self.attempt += 1
+        return random.uniform(delay / 2, delay)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class ChangeListener:
+    def __init__(
+        self,
+        *,
+        batch_size: int | None = None,
+        batch_interval: float | None = None,
+        collections: list[str] | None = None,
+        name: str = "default",
+        lease: RedisLease | None = None,
+        on_batch: Callable[[dict], Any] | None = None,
+    ) -> None:
+        self.batch_size = batch_size or settings.DASHBOARD_BATCH_SIZE
+        self.batch_interval = (
+            settings.DASHBOARD_BATCH_INTERVAL if batch_interval is None else batch_interval
+        )
+        self.collections = list(collections or settings.DASHBOARD_WATCHED_COLLECTIONS)
+        self.name = name
+        self.lease = lease
+        self.on_batch = on_batch
+        self.token: dict | None = None
+        self.needs_resync = False
+        self._stop = asyncio.Event()
+        self.active = False
+        self.batches = 0
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    # --- leadership ---------------------------------------------------------------------------------
+    async def run(self, duration: float | None = None) -> None:
+        """Follow the stream until stopped (or `duration` seconds), leading only while holding the lease."""
+        loop = asyncio.get_running_loop()
+        stop_at = loop.time() + duration if duration else None
+        if stop_at is not None:
+            loop.call_at(stop_at, self._stop.set)
+        try:
+            while not self._stop.is_set():
+                if self.lease is not None and not await self.lease.acquire():
+                    await self._sleep(1.0)
+                    continue
+                if self.lease is not None:
+                    logger.info("listener %s holds the lease", self.lease.owner)
+                await self._lead()
+        finally:
+            self._set_active(False)
+            if self.lease is not None:
+                await self.lease.release()
+                await self.lease.close()
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stop.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def _lead(self) -> None:
+        lost = asyncio.Event()
+        renewer = asyncio.create_task(self._renew(lost)) if self.lease is not None else None
+        backoff = Backoff()
+        try:
+            while not self._stop.is_set() and not lost.is_set():
+                try:
+                    await self._follow(lost)
+                    backoff.reset()
+                except StreamInvalidated:
+                    logger.warning("change stream invalidated: full resync on a new stream")
+                    telemetry.resyncs.labels(reason="invalidate").inc()
+                    await self._forget_position()
+                except OperationFailure as exc:
+                    if exc.code in UNRESUMABLE_CODES:
+                        logger.warning("change stream cannot resume (code %s): full resync", exc.code)
+                        telemetry.resyncs.labels(reason=f"code_{exc.code}").inc()
+                        await self._forget_position()
+                    else:
+                        await self._retry_later(backoff, exc)
+                except PyMongoError as exc:
+                    await self._retry_later(backoff, exc)
+                except Exception as exc:  # broadcast failures (channel layer down) and the like
+                    self.needs_resync = True
+                    await self._retry_later(backoff, exc)
+        finally:
+            self._set_active(False)
+            if renewer is not None:
+                renewer.cancel()
+
+    async def _retry_later(self, backoff: Backoff, exc: Exception) -> None:
+        delay = backoff.next()
+        telemetry.errors.labels(kind="listener").inc()
+        logger.warning("listener error (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
+        self._set_active(False)
+        await self._sleep(delay)
+
+    async def _renew(self, lost: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(self.lease.renew_every)
+            if not await self.lease.renew():
+                logger.warning("listener lease lost: standing by")
+                lost.set()
+                return
+
+    def _set_active(self, active: bool) -> None:
+        self.active = active
+        telemetry.listener_active.set(1 if active else 0)
+
+    # --- checkpoints --------------------------------------------------------------------------------
+    async def _load_checkpoint(self) -> dict | None:
+        @database_sync_to_async
+        def load():
+            row = ListenerCheckpoint.objects.filter(name=self.name).first()
+            return row.resume_token if row else None
+
+        return await load()
+
+    async def _save_checkpoint(self, token: dict | None) -> None:
+        @database_sync_to_async
+        def save():
+            ListenerCheckpoint.objects.update_or_create(
+                name=self.name, defaults={"resume_token": token}
+            )
+
+        await save()
+        self.token = token
+
+    async def _forget_position(self) -> None:
+        await self._save_checkpoint(None)
+        self.needs_resync = True
+
+    # --- the stream ---------------------------------------------------------------------------------
+    def _open(self, token: dict | None):
+        pipeline = [{"$match": {"ns.coll": {"$in": self.collections}}}]
+        return get_database().watch(
+            pipeline,
+            full_document="updateLookup",
+            resume_after=token,
+            max_await_time_ms=POLL_MS,
+        )
+
+    async def _follow(self, lost: asyncio.Event) -> None:
+        token = await self._load_checkpoint()
+        stream = await asyncio.to_thread(self._open, token)
+        try:
+            self._set_active(True)
+            if token is None or self.needs_resync:
+                # No known position (first start, history lost, invalidated): every
+                # metric from the source, after the new stream is open, so nothing
+                # between the two is missed.
+                await self.full_resync(reason="start" if token is None else "recovery")
+                await self._save_checkpoint(stream.resume_token)
+            while not self._stop.is_set() and not lost.is_set():
+                events, invalidated = await self._collect(stream, lost)
+                if events:
+                    await self._process(events)
+                if invalidated:
+                    raise StreamInvalidated()
+                if stream.resume_token != self.token:
+                    await self._save_checkpoint(stream.resume_token)
+        finally:
+            await asyncio.to_thread(stream.close)
+
+    async def _collect(self, stream, lost: asyncio.Event) -> tuple[list[dict], bool]:
+        events: list[dict] = []
+        first_at = None
+        while True:
+            event = await asyncio.to_thread(stream.try_next)
+            now = time.monotonic()
+            if event is None:
+                if not stream.alive:
+                    return events, True
+                if not events:
+                    return events, False  # idle: let the caller save the post-batch token
+                if now - first_at >= self.batch_interval or self._stop.is_set() or lost.is_set():
+                    return events, False
+                continue
+            if event["operationType"] == "invalidate":
+                return events, True
+            events.append(event)
+            first_at = first_at or now
+            if is_urgent(event) or len(events) >= self.batch_size:
+                return events, False
+            if now - first_at >= self.batch_interval:
+                return events, False
+
+    async def _process(self, events: list[dict]) -> None:
+        started = time.time()
+        by_collection = Counter(event.get("ns", {}).get("coll", "?") for event in events)
+        touched: set[str] = set()
+        for collection in by_collection:
+            touched.update(metrics_reading(collection))
+        ordered = critical_first(touched)
+        sent = await refresh_and_broadcast(ordered, force=self.needs_resync)
+        self.needs_resync = False
+        done = time.time()
+        times = [t for t in (_event_time(event) for event in events) if t is not None]
+        lag = done - min(times) if times else 0.0
+        for collection, count in by_collection.items():
+            telemetry.changes_processed.labels(collection=collection).inc(count)
+        telemetry.batch_size.observe(len(events))
+        telemetry.listener_lag.set(lag)
+        for metric in sent:
+            tier = METRICS[metric].tier.value
+            for moment in times:
+                telemetry.update_latency.labels(tier=tier).observe(max(0.0, done - moment))
+        self.batches += 1
+        summary = {
+            "changes": len(events),
+            "collections": dict(by_collection),
+            "recomputed": ordered,
+            "broadcast": sent,
+            "lag_ms": round(lag * 1000, 1),
+            "compute_ms": round((done - started) * 1000, 1),
+        }
+        logger.info(
+            "batch: %d changes %s, %d metrics recomputed, %d broadcast %s, lag %.0f ms",
+            len(events), dict(by_collection), len(ordered), len(sent), sent, lag * 1000,
+        )
+        if self.on_batch is not None:
+            self.on_batch(summary)
+
+    async def full_resync(self, reason: str = "manual") -> list[str]:
+        """Recompute and broadcast every live metric from the source."""
+        logger.info("full resync (%s)", reason)
+        sent = await refresh_and_broadcast(LIVE_METRICS, force=True)
+        self.needs_resync = False
+        return sent
+
+
+def build_listener(**options: Any) -> ChangeListener:
+    """A listener configured from settings: with REDIS_URL it leads only while holding the lease."""
+    lease = RedisLease(settings.REDIS_URL) if settings.REDIS_URL else None
+    return ChangeListener(lease=lease, **options)

@@ -1,0 +1,47 @@
+"""`manage.py watch_changes`: the change-stream listener as its own process."""
+
+import asyncio
+import logging
+import signal
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from live.listener import build_listener
+
+
+class Command(BaseCommand):
+    help = (
+        "Follow the hospital's change stream: batch changes, recompute the metrics they touch, "
+        "write the cache and broadcast. Resumes from its checkpoint; one active across instances."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--duration", type=float, default=None, help="exit after S seconds")
+        parser.add_argument("--batch-size", type=int, default=None, help="changes per batch (100)")
+        parser.add_argument(
+            "--batch-interval", type=float, default=None, help="seconds a batch may wait (1.0)"
+        )
+
+    def handle(self, *args, duration=None, batch_size=None, batch_interval=None, **options):
+        if batch_size is not None and batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
+        if batch_interval is not None and batch_interval < 0:
+            raise CommandError("--batch-interval must not be negative")
+        if duration is not None and duration <= 0:
+            raise CommandError("--duration must be positive")
+        logging.getLogger("dashboard").setLevel(logging.INFO)
+        if not settings.REDIS_URL:
+            self.stderr.write(
+                "REDIS_URL is not set: broadcasts from this process reach no server. "
+                "Use `manage.py serve` (it runs the listener in-process) or set REDIS_URL."
+            )
+        asyncio.run(self._run(duration, batch_size, batch_interval))
+
+    async def _run(self, duration, batch_size, batch_interval):
+        listener = build_listener(batch_size=batch_size, batch_interval=batch_interval)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, listener.stop)
+        await listener.run(duration=duration)
+        self.stdout.write(f"listener stopped after {listener.batches} batches")

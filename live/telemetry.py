@@ -1,0 +1,47 @@
+"""The service's own Prometheus metrics (beside django-prometheus's), one registry per process."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+connections_active = Gauge(
+    "dashboard_ws_connections_active", "Open dashboard WebSocket connections in this process"
+)
+connections_total = Counter(
+    "dashboard_ws_connections_total", "Dashboard WebSocket connections accepted"
+)
+connections_failed = Counter(
+    "dashboard_ws_connections_failed_total", "Dashboard WebSocket connections refused", ["reason"]
+)
+messages_in = Counter(
+    "dashboard_ws_messages_in_total", "Client messages received, by type", ["type"]
+)
+messages_out = Counter(
+    "dashboard_ws_messages_out_total", "Server messages sent, by type", ["type"]
+)
+errors = Counter("dashboard_errors_total", "Errors, by kind", ["kind"])
+update_latency = Histogram(
+    "dashboard_update_latency_seconds",
+    "From a change's commit in MongoDB to the broadcast of the values it changed",
+    ["tier"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+changes_processed = Counter(
+    "dashboard_changes_processed_total", "Change events processed, by collection", ["collection"]
+)
+batch_size = Histogram(
+    "dashboard_listener_batch_size", "Changes per listener batch",
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500),
+)
+listener_lag = Gauge(
+    "dashboard_listener_lag_seconds", "Age of the oldest change of the last batch when processed"
+)
+listener_active = Gauge(
+    "dashboard_listener_active", "1 while this process holds the listener lease and follows the stream"
+)
+resyncs = Counter("dashboard_listener_resyncs_total", "Full resyncs, by reason", ["reason"])
+broadcasts = Counter("dashboard_broadcasts_total", "Metric values broadcast, by metric", ["metric"])
+cache_requests = Counter(
+    "dashboard_cache_requests_total", "Metric cache lookups, by layer and result", ["layer", "result"]
+)
+circuit_state = Gauge(
+    "dashboard_circuit_state", "Circuit breaker state (0 closed, 1 half-open, 2 open)", ["dependency"]
+)

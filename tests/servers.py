@@ -1,0 +1,136 @@
+"""Real servers for end-to-end tests: `manage.py serve` (daphne) in a subprocess on a free port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_PASSWORDS = {"superadmin": "superadmin-demo", "admin": "admin-demo", "viewer": "viewer-demo"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def manage(*args: str, env: dict[str, str], timeout: float = 120) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+class LiveServer:
+    """A dashboard server process with its own Django database and a given hospital store file."""
+
+    def __init__(self, workdir: Path, store_path: str, port: int, env: dict[str, str]) -> None:
+        self.workdir = workdir
+        self.store_path = store_path
+        self.port = port
+        self.env = env
+        self.process: subprocess.Popen | None = None
+        self.log_path = workdir / f"server-{port}.log"
+
+    @classmethod
+    def start(
+        cls,
+        workdir: Path,
+        *,
+        store_path: str,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        listener: str = "auto",
+        database_path: Path | None = None,
+        prepare: bool = True,
+    ) -> LiveServer:
+        workdir.mkdir(parents=True, exist_ok=True)
+        database = database_path or workdir / "dashboard.sqlite3"
+        base = {k: v for k, v in os.environ.items()
+                if not k.startswith(("DJANGO_", "REDIS_", "MONGODB_", "DATABASE_", "DASHBOARD_"))}
+        base.update({
+            "DJANGO_DEBUG": "true",
+            "DATABASE_URL": f"sqlite:///{database}",
+            "EMBEDDED_STORE_PATH": store_path,
+            "DASHBOARD_VAR_DIR": str(workdir / "var"),
+            "PYTHONUNBUFFERED": "1",
+        })
+        base.update(env or {})
+        server = cls(workdir, store_path, port or free_port(), base)
+        server.listener = listener
+        if prepare:
+            manage("migrate", "--noinput", env=base)
+            manage("create_demo_users", env=base)
+        server.launch()
+        return server
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/dashboard/"
+
+    def launch(self, timeout: float = 30.0) -> None:
+        log = open(self.log_path, "a")
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--listener", self.listener],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/health/live/", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not start in {timeout} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.launch()
+
+    def seed(self, *args: str) -> str:
+        return manage("seed_demo", *args, env=self.env)
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text()[-5000:]
+        except OSError:
+            return ""
+
+    def token(self, username: str) -> str:
+        """An access token for a demo user, through the real login endpoint."""
+        import json
+
+        body = json.dumps({"username": username, "password": DEMO_PASSWORDS[username]}).encode()
+        request = urllib.request.Request(
+            self.url + "/api/auth/token/", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())["access"]
