@@ -3,11 +3,14 @@
 REST views, the WebSocket consumer, snapshots, historical queries and
 broadcast groups all ask this module; no other permission logic exists.
 
-| level       | metrics             | scope                                   | acknowledge_alert        |
-|-------------|---------------------|-----------------------------------------|--------------------------|
-| super_admin | all                 | all departments                         | yes                      |
-| admin       | all                 | its departments (none set: nothing)     | in its departments       |
-| viewer      | all but revenue     | its departments, or all when none set   | no                       |
+| level       | metrics                          | scope                                 | acknowledge_alert  |
+|-------------|----------------------------------|---------------------------------------|--------------------|
+| super_admin | all                              | all departments                       | yes                |
+| admin       | all                              | its departments (none set: nothing)   | in its departments |
+| viewer      | all but revenue; historical rows | its departments, or all when none set | no                 |
+|             | without their revenue fields     |                                       |                    |
+
+No level, an unknown level or an inactive user: no metric, no department, no action.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ class Access:
     @property
     def scope(self) -> Scope:
         """The departments every number this user sees is computed over."""
+        if not self.has_dashboard_access:
+            return Scope.of(())
         if self.level == Level.SUPER_ADMIN:
             return Scope.all()
         if self.level == Level.ADMIN:
@@ -54,7 +59,9 @@ class Access:
         definition = METRICS.get(metric)
         if definition is None or not self.has_dashboard_access:
             return False
-        return self.sees_revenue or not definition.carries_revenue
+        # Historical rows keep their other columns (hidden_fields strips the money);
+        # a live metric that carries revenue is nothing but revenue.
+        return self.sees_revenue or not (definition.carries_revenue and definition.live)
 
     @property
     def visible_metrics(self) -> list[str]:
@@ -68,9 +75,10 @@ class Access:
 
     def hidden_fields(self, metric: str) -> frozenset[str]:
         """Fields to remove from rows of a historical metric this user sees."""
-        if not self.sees_revenue and metric in METRICS:
-            return REVENUE_FIELDS
-        return frozenset()
+        definition = METRICS.get(metric)
+        if definition is None or definition.live or self.sees_revenue:
+            return frozenset()
+        return REVENUE_FIELDS if definition.carries_revenue else frozenset()
 
     def can_acknowledge(self, department_id: Any) -> bool:
         """May this user acknowledge an emergency alert raised in `department_id`?"""

@@ -234,3 +234,5 @@ LOGGING = {
 
 # How often open WebSocket connections re-read their user's level, departments and active flag.
 DASHBOARD_REVALIDATE_SECONDS = env_float("DASHBOARD_REVALIDATE_SECONDS", 30.0)
+# The address other parts (a load balancer, the instance registry) reach this instance at.
+DASHBOARD_PUBLIC_ADDRESS = env_str("DASHBOARD_PUBLIC_ADDRESS")

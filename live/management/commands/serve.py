@@ -50,6 +50,12 @@ class Command(BaseCommand):
             from live.hub import hub
 
             loop.create_task(hub.start())
+            if settings.REDIS_URL:
+                from live.registry import announce_forever
+                from live.runtime import slots
+
+                address = settings.DASHBOARD_PUBLIC_ADDRESS or f"{host}:{port}"
+                loop.create_task(announce_forever(address, lambda: slots.active))
             if run_listener:
                 from live.listener import build_listener
 
