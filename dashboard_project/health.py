@@ -14,6 +14,8 @@ from django.http import JsonResponse
 
 from metrics.store import get_database
 
+from .breakers import states as circuit_states
+
 _CHECK_TIMEOUT = 2.0
 
 
@@ -75,7 +77,12 @@ async def collect_checks() -> dict[str, dict]:
     results = await asyncio.gather(
         _timed(_redis), _timed(_mongodb), _timed(_channel_layer), _timed(_memory)
     )
-    return dict(zip(names, results, strict=True))
+    checks = dict(zip(names, results, strict=True))
+    # The breakers' view of each dependency, beside the direct probe.
+    circuits = circuit_states()
+    checks["redis"]["circuit"] = circuits["redis"]
+    checks["mongodb"]["circuit"] = circuits["mongodb"]
+    return checks
 
 
 def overall_status(checks: dict[str, dict]) -> str:

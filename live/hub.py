@@ -16,11 +16,11 @@ from collections import defaultdict
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
-
 from metrics.cache import MetricValue
+from metrics.service import project_value
+
 from metrics.catalogue import LIVE_METRICS
 from metrics.scope import Scope
-from metrics.service import project_value
 
 from . import protocol
 from .groups import metric_group
@@ -29,6 +29,9 @@ from .runtime import instance_id
 logger = logging.getLogger("dashboard.hub")
 
 HEARTBEAT_SECONDS = 30.0
+# How often the hub checks that the channel layer (Redis) and MongoDB answer.
+MONITOR_SECONDS = 2.0
+PROBE_TIMEOUT = 1.5
 # The in-memory layer forgets group members after group_expiry; re-joining keeps the hub in.
 REJOIN_SECONDS = 600.0
 
@@ -72,7 +75,9 @@ class Hub:
         self._tasks: list[asyncio.Task] = []
         self._start_lock: asyncio.Lock | None = None
         self.layer_ok = True
+        self.source_ok = True
         self.status_detail: str | None = None
+        self._last_poll: dict[str, float] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -90,6 +95,7 @@ class Hub:
                 asyncio.create_task(self._read_loop(), name="hub-reader"),
                 asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat"),
                 asyncio.create_task(self._rejoin_loop(), name="hub-rejoin"),
+                asyncio.create_task(self._monitor_loop(), name="hub-monitor"),
             ]
 
     async def stop(self) -> None:
@@ -125,7 +131,11 @@ class Hub:
         return len(self._connections)
 
     def status(self) -> str:
-        return "connected" if self.layer_ok else "degraded"
+        if not self.layer_ok:
+            return "degraded"
+        if not self.source_ok:
+            return "stale"
+        return "connected"
 
     def status_message(self) -> dict:
         return protocol.connection_status(self.status(), instance_id(), self.status_detail)
@@ -165,12 +175,10 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                await self._layer_failed(exc)
+                logger.warning("hub could not read from the channel layer: %s", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            if not self.layer_ok:
-                await self._layer_recovered()
             backoff = 0.5
             if message.get("type") == "metric.update":
                 try:
@@ -178,18 +186,62 @@ class Hub:
                 except Exception:
                     logger.exception("could not dispatch an update of %s", message.get("metric"))
 
-    async def _layer_failed(self, exc: Exception) -> None:
-        if self.layer_ok:
-            logger.warning("channel layer unavailable: %s", exc)
-            self.layer_ok = False
-            self.status_detail = "channel layer unavailable"
-            await self.announce()
+    # --- degradation --------------------------------------------------------------------------------
+    async def _monitor_loop(self) -> None:
+        while True:
+            await asyncio.sleep(MONITOR_SECONDS)
+            try:
+                layer_ok, source_ok = await asyncio.gather(_probe_layer(), _probe_source())
+                await self.set_health(layer_ok, source_ok)
+                if not self.layer_ok:
+                    await self.poll(due_only=True)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("hub monitor failed")
 
-    async def _layer_recovered(self) -> None:
-        logger.info("channel layer available again")
-        self.layer_ok = True
-        self.status_detail = None
+    async def set_health(self, layer_ok: bool, source_ok: bool) -> None:
+        """Record the dependencies' state; announce every change to the local sockets."""
+        if (layer_ok, source_ok) == (self.layer_ok, self.source_ok):
+            return
+        was_healthy = self.layer_ok and self.source_ok
+        self.layer_ok, self.source_ok = layer_ok, source_ok
+        problems = []
+        if not layer_ok:
+            problems.append("channel layer (Redis) unavailable: values are polled every tier TTL")
+        if not source_ok:
+            problems.append("MongoDB unreachable: values are the last known ones")
+        self.status_detail = "; ".join(problems) or None
+        logger.warning("dashboard status: %s (%s)", self.status(), self.status_detail or "all well")
+        if layer_ok and source_ok and not was_healthy:
+            # Pushed updates may have been lost meanwhile: bring every socket to current values.
+            text = protocol.encode(protocol.connection_status("recovered", instance_id()))
+            for subscriber in list(self._connections):
+                await subscriber.send_text(text)
+            await self.poll(due_only=False)
         await self.announce()
+
+    async def poll(self, due_only: bool) -> None:
+        """Read each locally subscribed metric and push what changed (the fallback when Redis is down)."""
+        from metrics.service import get_live_value
+
+        from metrics.catalogue import METRICS
+
+        from .services import off_loop
+
+        loop = asyncio.get_running_loop()
+        for metric, groups in list(self._members.items()):
+            if not any(groups.values()):
+                continue
+            if due_only and loop.time() - self._last_poll.get(metric, 0) < METRICS[metric].ttl:
+                continue
+            self._last_poll[metric] = loop.time()
+            try:
+                base = await off_loop(get_live_value)(metric, Scope.all())
+            except Exception as exc:
+                logger.warning("polling %s failed: %s", metric, exc)
+                continue
+            await self.dispatch(base)
 
     async def dispatch(self, base: MetricValue) -> None:
         """Project a base value for each local scope, serialize once, write to each socket."""
@@ -216,6 +268,36 @@ class Hub:
             self._latest[key] = (scoped.version, wire, text)
             for subscriber in list(subscribers):
                 await subscriber.deliver(base.metric, scoped.version, text, wire)
+
+
+async def _probe_layer() -> bool:
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return True  # the in-process layer cannot be unreachable
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(
+        settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
+    )
+    try:
+        return bool(await asyncio.wait_for(client.ping(), PROBE_TIMEOUT))
+    except Exception:
+        return False
+    finally:
+        await client.aclose()
+
+
+async def _probe_source() -> bool:
+    from metrics.store import get_database
+
+    try:
+        await asyncio.wait_for(
+            asyncio.to_thread(lambda: get_database().command("ping")), PROBE_TIMEOUT
+        )
+        return True
+    except Exception:
+        return False
 
 
 def _same_value(a: dict, b: dict) -> bool:

@@ -24,10 +24,10 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from pymongo.errors import OperationFailure, PyMongoError
 
+from dashboard_project import telemetry
 from metrics.catalogue import LIVE_METRICS, METRICS, metrics_reading
 from metrics.store import get_database
 
-from . import telemetry
 from .lease import RedisLease
 from .models import ListenerCheckpoint
 from .pipeline import critical_first, refresh_and_broadcast

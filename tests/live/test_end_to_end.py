@@ -8,10 +8,10 @@ import json
 
 import pytest
 import websockets
+from metrics.service import compute_metric
 
 from metrics import store
 from metrics.scope import Scope
-from metrics.service import compute_metric
 from tests.servers import LiveServer
 
 pytestmark = pytest.mark.slow
