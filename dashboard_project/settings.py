@@ -236,3 +236,6 @@ LOGGING = {
 DASHBOARD_REVALIDATE_SECONDS = env_float("DASHBOARD_REVALIDATE_SECONDS", 30.0)
 # The address other parts (a load balancer, the instance registry) reach this instance at.
 DASHBOARD_PUBLIC_ADDRESS = env_str("DASHBOARD_PUBLIC_ADDRESS")
+# `watch_changes` serves its own Prometheus metrics on this port (0: off).
+DASHBOARD_LISTENER_METRICS_PORT = env_int("DASHBOARD_LISTENER_METRICS_PORT", 9108, minimum=0)
+DASHBOARD_LISTENER_METRICS_ADDRESS = env_str("DASHBOARD_LISTENER_METRICS_ADDRESS", "127.0.0.1")

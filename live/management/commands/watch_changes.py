@@ -4,6 +4,8 @@ import asyncio
 import logging
 import signal
 
+import prometheus_client
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -22,8 +24,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-interval", type=float, default=None, help="seconds a batch may wait (1.0)"
         )
+        parser.add_argument(
+            "--metrics-port", type=int, default=settings.DASHBOARD_LISTENER_METRICS_PORT,
+            help="serve this process's Prometheus metrics on this port (0: off)",
+        )
 
-    def handle(self, *args, duration=None, batch_size=None, batch_interval=None, **options):
+    def handle(self, *args, duration=None, batch_size=None, batch_interval=None, metrics_port=0,
+               **options):
         if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         if batch_interval is not None and batch_interval < 0:
@@ -36,6 +43,11 @@ class Command(BaseCommand):
                 "REDIS_URL is not set: broadcasts from this process reach no server. "
                 "Use `manage.py serve` (it runs the listener in-process) or set REDIS_URL."
             )
+        if metrics_port:
+            # The listener is its own process: it exports its own registry for Prometheus.
+            address = settings.DASHBOARD_LISTENER_METRICS_ADDRESS
+            prometheus_client.start_http_server(metrics_port, addr=address)
+            self.stdout.write(f"metrics on http://{address}:{metrics_port}/metrics")
         asyncio.run(self._run(duration, batch_size, batch_interval))
 
     async def _run(self, duration, batch_size, batch_interval):

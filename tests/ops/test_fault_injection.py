@@ -1,0 +1,179 @@
+"""Graceful degradation, proven by killing Redis and cutting MongoDB under a stream of changes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import threading
+import urllib.request
+
+import pytest
+import websockets
+
+from metrics import store
+from metrics.scope import Scope
+from metrics.service import compute_metric
+from tests.redis_server import RedisServer
+from tests.servers import LiveServer
+
+pytestmark = pytest.mark.slow
+
+
+def health(server: LiveServer) -> dict:
+    try:
+        with urllib.request.urlopen(server.url + "/health/", timeout=10) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return json.loads(error.read())
+
+
+class Writer(threading.Thread):
+    """Inserts an admitted patient every `interval` seconds until stopped."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.stopped = threading.Event()
+        self.failures = 0
+        self.written = 0
+
+    def run(self) -> None:
+        db = store.get_database()
+        while not self.stopped.wait(self.interval):
+            try:
+                db.patients.insert_one({"departmentId": "ER", "status": "admitted",
+                                        "isActive": True, "registeredAt": dt.datetime.now(dt.UTC)})
+                self.written += 1
+            except Exception:
+                self.failures += 1
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+
+
+class Client:
+    """A dashboard socket that records everything it receives."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
+        self.messages: list[dict] = []
+
+    async def run(self, token: str, ready: asyncio.Event, done: asyncio.Event) -> None:
+        async with websockets.connect(self.server.ws_url, origin=self.server.url) as ws:
+            await ws.send(json.dumps({"type": "authenticate", "token": token}))
+            await ws.send(json.dumps({"type": "subscribe_metrics", "metrics": ["patientCount"]}))
+            ready.set()
+            while not done.is_set():
+                try:
+                    self.messages.append(json.loads(await asyncio.wait_for(ws.recv(), 0.5)))
+                except TimeoutError:
+                    continue
+
+    def totals(self) -> list[int]:
+        return [m["data"]["total"] for m in self.messages
+                if m["type"] == "dashboard_update" and m["metric"] == "patientCount"]
+
+    def statuses(self) -> list[str]:
+        return [m["status"] for m in self.messages if m["type"] == "connection_status"]
+
+    def versions(self) -> list[int]:
+        return [m["version"] for m in self.messages if m["type"] == "dashboard_update"]
+
+
+async def wait_for(predicate, timeout: float, step: float = 0.2) -> bool:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(step)
+    return predicate()
+
+
+@pytest.fixture
+def redis(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_redis_dies_and_returns_under_a_stream_of_changes(tmp_path, hospital_store, redis):
+    server = LiveServer.start(
+        tmp_path / "server", store_path=hospital_store,
+        env={"REDIS_URL": redis.url, "DASHBOARD_LISTENER_IN_PROCESS": "true"},
+    )
+    writer = Writer()
+    try:
+        token = await asyncio.to_thread(server.token, "superadmin")
+        client = Client(server)
+        ready, done = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(client.run(token, ready, done))
+        await ready.wait()
+        writer.start()
+        assert await wait_for(lambda: len(client.totals()) >= 3, 10)
+
+        redis.kill()
+        assert await wait_for(lambda: "degraded" in client.statuses(), 15)
+        assert (await asyncio.to_thread(health, server))["status"] == "degraded"
+        received_while_down = len(client.totals())
+        # Degraded but live: the consumers poll at the critical tier's TTL (5 s).
+        assert await wait_for(lambda: len(client.totals()) > received_while_down, 15)
+
+        redis.start()
+        assert await wait_for(lambda: client.statuses()[-1:] == ["connected"], 20)
+        assert "recovered" in client.statuses()
+        writer.stop()
+        expected = compute_metric("patientCount", Scope.all())
+        assert await wait_for(lambda: client.totals()[-1:] == [expected["total"]], 15)
+        assert (await asyncio.to_thread(health, server))["status"] == "ok"
+        versions = client.versions()
+        assert versions == sorted(versions) and len(set(versions)) == len(versions)
+        assert not [m for m in client.messages if m.get("code") == "server_error"]
+        done.set()
+        await task
+    finally:
+        writer.stopped.set()
+        server.stop()
+    assert "Traceback" not in server.log()
+
+
+async def test_mongodb_outage_serves_stale_values_then_converges(tmp_path, hospital_store):
+    server = LiveServer.start(tmp_path / "server", store_path=hospital_store)
+    db = store.get_database()
+    try:
+        token = await asyncio.to_thread(server.token, "superadmin")
+        client = Client(server)
+        ready, done = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(client.run(token, ready, done))
+        await ready.wait()
+        db.patients.insert_one({"departmentId": "ER", "status": "admitted", "isActive": True,
+                                "registeredAt": dt.datetime.now(dt.UTC)})
+        assert await wait_for(lambda: client.totals()[-1:] == [1], 10)
+
+        db.client.set_unreachable(True)
+        assert await wait_for(lambda: "stale" in client.statuses(), 15)
+        body = await asyncio.to_thread(health, server)
+        assert body["status"] == "degraded" and body["checks"]["mongodb"]["ok"] is False
+        async with websockets.connect(server.ws_url, origin=server.url) as ws:
+            await ws.send(json.dumps({"type": "authenticate", "token": token}))
+            await ws.send(json.dumps({"type": "request_snapshot"}))
+            while (message := json.loads(await ws.recv()))["type"] != "metrics_snapshot":
+                pass
+        assert message["metrics"]["patientCount"]["stale"] is True
+        assert message["metrics"]["patientCount"]["data"]["total"] == 1
+
+        db.client.set_unreachable(False)
+        for _ in range(3):
+            db.patients.insert_one({"departmentId": "CARD", "status": "admitted",
+                                    "isActive": True, "registeredAt": dt.datetime.now(dt.UTC)})
+        assert await wait_for(lambda: client.totals()[-1:] == [4], 20)
+        assert await wait_for(lambda: client.statuses()[-1:] == ["connected"], 10)
+        assert (await asyncio.to_thread(health, server))["status"] == "ok"
+        done.set()
+        await task
+    finally:
+        db.client.set_unreachable(False)
+        server.stop()
+    assert "Traceback" not in server.log()
