@@ -90,6 +90,11 @@ class Access:
     def may_act(self) -> bool:
         return self.has_dashboard_access and self.level != Level.VIEWER
 
+    @property
+    def may_view_instances(self) -> bool:
+        """The instance registry (addresses, connection counts) is for super admins only."""
+        return self.has_dashboard_access and self.level == Level.SUPER_ADMIN
+
     def describe(self) -> dict:
         return {
             "level": self.level,

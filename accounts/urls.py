@@ -1,1 +1,9 @@
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("token/", views.TokenObtainView.as_view(), name="auth-token"),
+    path("token/refresh/", views.TokenRefreshView.as_view(), name="auth-token-refresh"),
+    path("logout/", views.LogoutView.as_view(), name="auth-logout"),
+]

@@ -192,6 +192,9 @@ REST_FRAMEWORK = {
         "login_user": env_str("DASHBOARD_LOGIN_RATE_USER", "10/min"),
     },
     "UNAUTHENTICATED_USER": None,
+    # Proxies in front (1 behind deploy/nginx.conf): the per-IP login throttle then trusts
+    # that many X-Forwarded-For hops; unset, it counts the connecting address only.
+    "NUM_PROXIES": env_int("DASHBOARD_NUM_PROXIES", 0, minimum=0) or None,
 }
 
 SIMPLE_JWT = {

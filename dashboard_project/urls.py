@@ -2,12 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from live.api import InstancesView
+
 from . import health
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/auth/", include("accounts.urls")),
     path("api/metrics/", include("metrics.urls")),
+    path("api/instances/", InstancesView.as_view(), name="instances"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("health/", health.health, name="health"),
     path("health/live/", health.live, name="health-live"),

@@ -1,0 +1,76 @@
+"""Writes to dashboard accounts: one function each, shared by commands and the demo setup."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import DashboardProfile, Department, Level
+
+
+class DashboardUserError(ValueError):
+    """The request cannot be carried out as given (unknown level or department, bad name...)."""
+
+
+def create_or_update_dashboard_user(
+    *, username: str, level: str, departments: Iterable[str], password: str | None = None
+):
+    """Create a dashboard user, or update an existing one's level, departments and password.
+
+    Returns the user and the password generated for it: a new user given no
+    password gets a random one; an existing user given none keeps its own
+    (the second item is then None, as it is whenever a password is given).
+    """
+    if level not in Level.values:
+        raise DashboardUserError(
+            f"Unknown level {level!r}: choose one of {', '.join(Level.values)}."
+        )
+    codes = sorted({code.strip() for code in departments if code.strip()})
+    known = set(Department.objects.filter(code__in=codes).values_list("code", flat=True))
+    unknown = [code for code in codes if code not in known]
+    if unknown:
+        raise DashboardUserError(
+            f"Unknown department code(s): {', '.join(unknown)}. "
+            f"Known codes: {', '.join(Department.objects.values_list('code', flat=True)) or 'none'}."
+        )
+    user_model = get_user_model()
+    username = _clean_username(user_model, username)
+    with transaction.atomic():
+        user = user_model.objects.filter(username=username).first()
+        generated = None
+        if user is None:
+            user = user_model(username=username)
+            if password is None:
+                password = generated = secrets.token_urlsafe(12)
+        if password is not None:
+            _check_password(password, user)
+            user.set_password(password)
+        user.save()
+        profile, _ = DashboardProfile.objects.get_or_create(user=user)
+        profile.level = level
+        profile.departments.set(codes)
+        # Saved after the departments so updated_at covers both changes.
+        profile.save()
+    return user, generated
+
+
+def _clean_username(user_model, username: str) -> str:
+    field = user_model._meta.get_field(user_model.USERNAME_FIELD)
+    try:
+        return field.clean(user_model.normalize_username(username), None)
+    except ValidationError as exc:
+        raise DashboardUserError(
+            f"Invalid username {username!r}: {' '.join(exc.messages)}"
+        ) from exc
+
+
+def _check_password(password: str, user) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise DashboardUserError(f"Password refused: {' '.join(exc.messages)}") from exc

@@ -1,0 +1,55 @@
+"""Login abuse limits: per client address and per submitted username, kept in Django's cache."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Mapping
+
+from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+
+class _LoginThrottle(SimpleRateThrottle):
+    def get_rate(self) -> str | None:
+        # Read at each request rather than at import, so the settings in force apply.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+
+class LoginIPThrottle(_LoginThrottle):
+    """Attempts from one client address (scope `login_ip`)."""
+
+    scope = "login_ip"
+
+    def get_cache_key(self, request, view) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
+
+
+class LoginUsernameThrottle(_LoginThrottle):
+    """Attempts at one username, from anywhere (scope `login_user`)."""
+
+    scope = "login_user"
+
+    def get_cache_key(self, request, view) -> str | None:
+        data = request.data
+        username = data.get("username") if isinstance(data, Mapping) else None
+        if not isinstance(username, str) or not username.strip():
+            return None
+        digest = hashlib.sha256(normalize_username(username).encode()).hexdigest()[:32]
+        return self.cache_format % {"scope": self.scope, "ident": digest}
+
+
+def normalize_username(username: str) -> str:
+    """The form attempts are counted under: "Alice", " alice " and "ＡＬＩＣＥ" are one username."""
+    return unicodedata.normalize("NFKC", username).strip().casefold()
+
+
+def client_address(request) -> str:
+    """The connecting address; X-Forwarded-For only counts when NUM_PROXIES says proxies exist.
+
+    DRF's default trusts the whole header when NUM_PROXIES is unset, which would
+    let a client pick a fresh address for every attempt.
+    """
+    if api_settings.NUM_PROXIES is None:
+        return request.META.get("REMOTE_ADDR") or "unknown"
+    return BaseThrottle().get_ident(request) or "unknown"

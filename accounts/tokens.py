@@ -1,0 +1,188 @@
+"""JWTs for the dashboard: issuing pairs, rotating refresh tokens, checking access tokens.
+
+Tokens are simplejwt's, signed with the one algorithm pinned in settings
+(HS256); its backend refuses any other `alg`, `none` included. Every check
+reloads the user from the database: the claims only say who the token is for,
+never what that user may still do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import update_last_login
+from django.db import transaction
+from rest_framework import exceptions, serializers
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+from .permissions import NoDashboardAccess
+from .policy import NO_ACCESS, Access, access_for
+
+MAX_TOKEN_LENGTH = 8192
+
+INVALID_TOKEN = "invalid_token"
+TOKEN_EXPIRED = "token_expired"
+USER_INACTIVE = "user_inactive"
+NO_DASHBOARD_ACCESS = "no_dashboard_access"
+
+
+@dataclass(frozen=True)
+class TokenCheck:
+    """The answer to "may this access token open a dashboard stream?"."""
+
+    ok: bool
+    error: str | None = None
+    access: Access | None = None
+    expires_at: dt.datetime | None = None
+
+
+class TokenRefused(exceptions.AuthenticationFailed):
+    """A refresh token that cannot be used; `code` is one of the auth_error values."""
+
+    default_code = INVALID_TOKEN
+
+
+def validate_access_token(raw: str) -> TokenCheck:
+    """Check an access token and load its user's current access from the database (synchronous)."""
+    if not isinstance(raw, str) or not raw or len(raw) > MAX_TOKEN_LENGTH:
+        return TokenCheck(ok=False, error=INVALID_TOKEN)
+    try:
+        token = AccessToken(raw)
+    except ExpiredTokenError:
+        return TokenCheck(ok=False, error=TOKEN_EXPIRED)
+    except TokenError:
+        return TokenCheck(ok=False, error=INVALID_TOKEN)
+    user = _user_for(token)
+    if user is None:
+        return TokenCheck(ok=False, error=INVALID_TOKEN)
+    access = access_for(user)
+    error = _access_problem(access)
+    if error is not None:
+        return TokenCheck(ok=False, error=error, access=access)
+    expires_at = dt.datetime.fromtimestamp(token["exp"], tz=dt.UTC)
+    return TokenCheck(ok=True, access=access, expires_at=expires_at)
+
+
+def reload_access(user_id: int) -> Access:
+    """A user's current access, for periodic re-validation; a deleted user has none (inactive)."""
+    user = _load_user(user_id)
+    if user is None:
+        return replace(NO_ACCESS, user_id=user_id)
+    return access_for(user)
+
+
+def issue_tokens(user) -> RefreshToken:
+    """A new refresh token (its access token via `.access_token`) carrying the dashboard claims."""
+    access = access_for(user)
+    refresh = RefreshToken.for_user(user)
+    refresh["username"] = access.username
+    refresh["level"] = access.level
+    refresh["departments"] = sorted(access.departments)
+    return refresh
+
+
+def rotate_refresh_token(raw: str) -> RefreshToken:
+    """Blacklist a refresh token and issue a fresh pair, after re-checking its user in the database."""
+    old = verified_refresh_token(raw)
+    user = _user_for(old)
+    if user is None:
+        raise TokenRefused("This token's user no longer exists.", INVALID_TOKEN)
+    _require_dashboard_access(access_for(user))
+    with transaction.atomic():
+        _, newly_blacklisted = old.blacklist()
+        if not newly_blacklisted:
+            # Another request rotated the same token a moment ago.
+            raise TokenRefused("Token is blacklisted", INVALID_TOKEN)
+        return issue_tokens(user)
+
+
+def revoke_refresh_token(raw: str) -> None:
+    """Blacklist a refresh token (logout)."""
+    verified_refresh_token(raw).blacklist()
+
+
+def verified_refresh_token(raw: str) -> RefreshToken:
+    """A refresh token with a valid signature, not expired, not blacklisted; else TokenRefused."""
+    if len(raw) > MAX_TOKEN_LENGTH:
+        raise TokenRefused("Token is invalid", INVALID_TOKEN)
+    try:
+        return RefreshToken(raw)
+    except ExpiredTokenError as exc:
+        raise TokenRefused(str(exc), TOKEN_EXPIRED) from exc
+    except TokenError as exc:
+        raise TokenRefused(str(exc), INVALID_TOKEN) from exc
+
+
+class DashboardTokenObtainSerializer(serializers.Serializer):
+    """`{username, password}` → `{access, refresh}` for an active user with a dashboard level."""
+
+    username = serializers.CharField(max_length=256, write_only=True, trim_whitespace=False)
+    password = serializers.CharField(
+        max_length=4096, write_only=True, trim_whitespace=False, style={"input_type": "password"}
+    )
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+
+    def validate(self, attrs: dict) -> dict:
+        user = authenticate(
+            self.context.get("request"), username=attrs["username"], password=attrs["password"]
+        )
+        # ModelBackend already refuses inactive users; the check stays for other backends.
+        if user is None or not user.is_active:
+            raise exceptions.AuthenticationFailed(
+                "Invalid username or password.", "invalid_credentials"
+            )
+        if not access_for(user).has_dashboard_access:
+            raise NoDashboardAccess()
+        refresh = issue_tokens(user)
+        if api_settings.UPDATE_LAST_LOGIN:
+            update_last_login(None, user)
+        return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+class DashboardTokenRefreshSerializer(serializers.Serializer):
+    """`{refresh}` → `{access, refresh}`: the old refresh token is blacklisted (rotation)."""
+
+    refresh = serializers.CharField()
+    access = serializers.CharField(read_only=True)
+
+    def validate(self, attrs: dict) -> dict:
+        refresh = rotate_refresh_token(attrs["refresh"])
+        return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(write_only=True)
+
+
+def _access_problem(access: Access) -> str | None:
+    if not access.is_active:
+        return USER_INACTIVE
+    if not access.has_dashboard_access:
+        return NO_DASHBOARD_ACCESS
+    return None
+
+
+def _require_dashboard_access(access: Access) -> None:
+    problem = _access_problem(access)
+    if problem == USER_INACTIVE:
+        raise TokenRefused("This user is inactive.", USER_INACTIVE)
+    if problem == NO_DASHBOARD_ACCESS:
+        raise NoDashboardAccess()
+
+
+def _user_for(token):
+    user_id = token.get(api_settings.USER_ID_CLAIM)
+    try:
+        return _load_user(int(user_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def _load_user(user_id: int):
+    user_model = get_user_model()
+    return user_model.objects.select_related("dashboard_profile").filter(pk=user_id).first()

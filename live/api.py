@@ -1,0 +1,42 @@
+"""REST views of the live side: the instance registry (super admins only)."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.permissions import HasDashboardAccess
+
+from .registry import live_instances
+
+
+class InstancesView(APIView):
+    permission_classes = [HasDashboardAccess]
+
+    @extend_schema(
+        summary="Live dashboard instances (service registry)",
+        description="Instances that sent a heartbeat in the last 15 s, for a load balancer or a "
+        "client picking by least connections or round-robin. Super admins only.",
+        responses=inline_serializer(
+            "InstanceList",
+            {
+                "instances": serializers.ListField(
+                    child=inline_serializer(
+                        "Instance",
+                        {
+                            "id": serializers.CharField(),
+                            "address": serializers.CharField(),
+                            "connections": serializers.IntegerField(),
+                            "startedAt": serializers.DateTimeField(),
+                            "heartbeatAt": serializers.DateTimeField(),
+                        },
+                    )
+                )
+            },
+        ),
+    )
+    def get(self, request):
+        if not request.access.may_view_instances:
+            raise PermissionDenied("Only super admins may list instances.")
+        return Response({"instances": live_instances()})
