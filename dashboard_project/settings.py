@@ -115,6 +115,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Redis: channel layer and cache (L2) -------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0)
+# Keys and channels of one deployment; two deployments may share a Redis with different prefixes.
+DASHBOARD_CHANNEL_PREFIX = env_str("DASHBOARD_CHANNEL_PREFIX", "dashboard")
 if REDIS_URL:
     # The pub/sub layer: one Redis PUBLISH per group message, no per-channel
     # queues with a capacity that silently drops bursts (README "Channel layer").
@@ -129,7 +131,7 @@ if REDIS_URL:
                         "socket_keepalive": True,
                     }
                 ],
-                "prefix": env_str("DASHBOARD_CHANNEL_PREFIX", "dashboard"),
+                "prefix": DASHBOARD_CHANNEL_PREFIX,
             },
         }
     }
@@ -137,7 +139,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env_str("DASHBOARD_CACHE_PREFIX", "dashboard"),
+            "KEY_PREFIX": DASHBOARD_CHANNEL_PREFIX,
             "OPTIONS": {
                 "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
                 "socket_timeout": REDIS_SOCKET_TIMEOUT,

@@ -12,7 +12,6 @@ from .runtime import instance_id
 
 logger = logging.getLogger("dashboard.lease")
 
-LEASE_KEY = "dashboard:listener:lease"
 LEASE_TTL_SECONDS = 9.0  # a dead leader's lease expires in time for a standby to take over in 10 s
 
 _RENEW = """
@@ -30,8 +29,9 @@ return 0
 
 
 class RedisLease:
-    def __init__(self, url: str, key: str = LEASE_KEY, ttl: float = LEASE_TTL_SECONDS) -> None:
-        self.key = key
+    def __init__(self, url: str, key: str | None = None, ttl: float = LEASE_TTL_SECONDS) -> None:
+        # Deployments sharing one Redis keep apart by their channel prefix.
+        self.key = key or f"{settings.DASHBOARD_CHANNEL_PREFIX}:listener:lease"
         self.ttl_ms = int(ttl * 1000)
         self.owner = f"{instance_id()}:{uuid.uuid4().hex[:8]}"
         self._redis = aioredis.Redis.from_url(

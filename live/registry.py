@@ -21,7 +21,10 @@ from .runtime import instance_id
 
 logger = logging.getLogger("dashboard.registry")
 
-REGISTRY_PREFIX = "dashboard:instances:"
+
+def _prefix() -> str:
+    return f"{settings.DASHBOARD_CHANNEL_PREFIX}:instances:"
+
 HEARTBEAT_SECONDS = 5.0
 EXPIRY_SECONDS = 15  # three missed heartbeats and an instance drops out
 
@@ -44,7 +47,7 @@ async def announce_forever(address: str, connection_count) -> None:
         socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
     )
     started_at = dt.datetime.now(dt.UTC).isoformat()
-    key = REGISTRY_PREFIX + instance_id()
+    key = _prefix() + instance_id()
     try:
         while True:
             try:
@@ -71,7 +74,7 @@ def live_instances() -> list[dict[str, Any]]:
         socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
     )
     try:
-        keys = sorted(client.scan_iter(match=REGISTRY_PREFIX + "*", count=100))
+        keys = sorted(client.scan_iter(match=_prefix() + "*", count=100))
         values = client.mget(keys) if keys else []
     finally:
         client.close()
