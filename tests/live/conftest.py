@@ -12,6 +12,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import DashboardProfile, Department
 from live.hub import hub
+from live.runtime import slots
 
 DEPARTMENTS = {"ER": "Emergency", "CARD": "Cardiology", "NEURO": "Neurology"}
 
@@ -22,6 +23,8 @@ async def fresh_hub():
     await hub.stop()
     hub.__init__()
     channel_layers.backends.clear()
+    # Sockets a test left open (the server closed them; the communicator never said so).
+    slots.active = 0
     yield hub
     await hub.stop()
     hub.__init__()
