@@ -229,7 +229,10 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"outages": {"()": "dashboard_project.logfilters.OutageWithoutTraceback"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["outages"]}
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "dashboard": {"level": LOG_LEVEL, "propagate": True},

@@ -11,6 +11,11 @@ from accounts.permissions import HasDashboardAccess
 from .registry import live_instances
 
 
+class NotSuperAdmin(PermissionDenied):
+    default_code = "forbidden"
+    default_detail = "Only super admins may list instances."
+
+
 class InstancesView(APIView):
     permission_classes = [HasDashboardAccess]
 
@@ -38,5 +43,5 @@ class InstancesView(APIView):
     )
     def get(self, request):
         if not request.access.may_view_instances:
-            raise PermissionDenied("Only super admins may list instances.")
+            raise NotSuperAdmin()
         return Response({"instances": live_instances()})

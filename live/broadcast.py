@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from channels.layers import get_channel_layer
+
 from metrics.cache import MetricValue
 
 from .groups import metric_group

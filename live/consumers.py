@@ -15,13 +15,13 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from metrics.service import get_historical, get_live_value, get_snapshot
-from metrics.timerange import TimeRangeError, parse_time_range
 
 from accounts.policy import Access
 from accounts.tokens import reload_access, validate_access_token
 from dashboard_project import telemetry
 from metrics.catalogue import METRICS
+from metrics.service import get_historical, get_live_value, get_snapshot
+from metrics.timerange import TimeRangeError, parse_time_range
 
 from . import protocol
 from .hub import hub

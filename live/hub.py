@@ -16,11 +16,12 @@ from collections import defaultdict
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
-from metrics.cache import MetricValue
-from metrics.service import project_value
 
+from dashboard_project.breakers import mongodb_breaker, redis_breaker
+from metrics.cache import MetricValue
 from metrics.catalogue import LIVE_METRICS
 from metrics.scope import Scope
+from metrics.service import project_value
 
 from . import protocol
 from .groups import metric_group
@@ -223,9 +224,8 @@ class Hub:
 
     async def poll(self, due_only: bool) -> None:
         """Read each locally subscribed metric and push what changed (the fallback when Redis is down)."""
-        from metrics.service import get_live_value
-
         from metrics.catalogue import METRICS
+        from metrics.service import get_live_value
 
         from .services import off_loop
 
@@ -281,11 +281,13 @@ async def _probe_layer() -> bool:
         settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
     )
     try:
-        return bool(await asyncio.wait_for(client.ping(), PROBE_TIMEOUT))
+        ok = bool(await asyncio.wait_for(client.ping(), PROBE_TIMEOUT))
     except Exception:
-        return False
+        ok = False
     finally:
         await client.aclose()
+    _drive(redis_breaker, ok)
+    return ok
 
 
 async def _probe_source() -> bool:
@@ -295,9 +297,19 @@ async def _probe_source() -> bool:
         await asyncio.wait_for(
             asyncio.to_thread(lambda: get_database().command("ping")), PROBE_TIMEOUT
         )
-        return True
+        ok = True
     except Exception:
-        return False
+        ok = False
+    _drive(mongodb_breaker, ok)
+    return ok
+
+
+def _drive(breaker, ok: bool) -> None:
+    """The probe is the authority on reachability: it opens and closes the breaker at once."""
+    if ok and breaker.current_state != "closed":
+        breaker.close()
+    elif not ok and breaker.current_state != "open":
+        breaker.open()
 
 
 def _same_value(a: dict, b: dict) -> bool:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from metrics.service import refresh_live_value
-
 from dashboard_project import telemetry
 from metrics.catalogue import LIVE_METRICS
+from metrics.service import refresh_live_value
 
 from .broadcast import broadcast_value
 from .services import off_loop

@@ -5,7 +5,6 @@ import logging
 import signal
 
 import prometheus_client
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
