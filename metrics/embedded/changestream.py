@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections import deque
 from typing import Any
 
-from bson.timestamp import Timestamp
 from mongomock.aggregate import process_pipeline
-from pymongo.errors import OperationFailure
+from pymongo.errors import ConnectionFailure, OperationFailure
 
 from . import codec
-from .engine import Engine, OplogEntry
+from .engine import Engine
+from .errors import engine_errors
+from .events import events_for
 
 HISTORY_LOST = 286  # ChangeStreamHistoryLost
 INVALID_RESUME_TOKEN = 260
 _ALLOWED_STAGES = {"$match", "$project", "$addFields", "$set", "$unset", "$replaceRoot"}
 _FULL_DOCUMENT_MODES = {None, "default", "updateLookup"}
+_OPTIONS = {"full_document", "resume_after", "start_after", "max_await_time_ms", "batch_size"}
 _POLL_SECONDS = 0.02  # how often to look for writes made by other processes
+
+
+def stream_options(options: dict[str, Any]) -> dict[str, Any]:
+    """watch()'s keyword arguments that the store honours; any other one set is refused."""
+    unknown = {key for key, value in options.items() if value is not None} - _OPTIONS
+    if unknown:
+        raise OperationFailure(f"watch() options not supported: {sorted(unknown)}", code=2)
+    return {key: value for key, value in options.items() if key in _OPTIONS}
 
 
 class EmbeddedChangeStream:
@@ -43,19 +52,12 @@ class EmbeddedChangeStream:
         self._engine = engine
         self._db = db
         self._coll = coll
-        self._pipeline = [codec.normalize_value(stage) for stage in (pipeline or [])]
-        for stage in self._pipeline:
-            for name in stage:
-                if name not in _ALLOWED_STAGES:
-                    raise OperationFailure(
-                        f"{name} is not permitted in a $changeStream pipeline", code=40324
-                    )
+        self._pipeline = _checked_pipeline(pipeline)
         self._full_document = full_document
         self._max_await = (1000 if max_await_time_ms is None else max_await_time_ms) / 1000
         self._batch_size = batch_size or 1000
         self._buffer: deque[dict] = deque()
         self._alive = True
-        self._invalidated = False
         low, high = engine.oplog_bounds()
         token = resume_after if resume_after is not None else start_after
         if token is None:
@@ -64,18 +66,22 @@ class EmbeddedChangeStream:
             try:
                 seq, is_invalidate = codec.parse_token(token)
             except ValueError as exc:
-                raise OperationFailure(f"invalid resume token: {exc}", code=INVALID_RESUME_TOKEN)
+                raise OperationFailure(
+                    f"invalid resume token: {exc}", code=INVALID_RESUME_TOKEN
+                ) from None
             if is_invalidate and resume_after is not None:
                 raise OperationFailure(
-                    "cannot resume after an invalidate event; use start_after", code=INVALID_RESUME_TOKEN
+                    "cannot resume after an invalidate event; use start_after",
+                    code=INVALID_RESUME_TOKEN,
                 )
-            self._check_history(seq, low)
+            _check_history(seq, low)
             self._pos = seq
         self._resume_token = codec.make_token(self._pos)
 
     # --- pymongo's ChangeStream interface ------------------------------------------------------
     @property
     def alive(self) -> bool:
+        """False once closed or invalidated (after the invalidate event was returned)."""
         return self._alive
 
     @property
@@ -84,14 +90,16 @@ class EmbeddedChangeStream:
         return self._resume_token
 
     def try_next(self) -> dict | None:
-        """The next change, waiting at most max_await_time_ms for one; None if none came."""
+        """The next change, waiting at most max_await_time_ms for one; None if none came.
+
+        An unreachable store raises ServerSelectionTimeoutError and leaves the
+        stream open: the next call picks up where it stopped, as pymongo's
+        resumable errors do.
+        """
         if not self._alive:
             return None
         deadline = time.monotonic() + self._max_await
         while not self._buffer:
-            if self._invalidated:
-                self._alive = False
-                return None
             self._fetch()
             if self._buffer:
                 break
@@ -102,21 +110,21 @@ class EmbeddedChangeStream:
             with self._engine.changed:
                 self._engine.changed.wait(min(remaining, _POLL_SECONDS))
         event = self._buffer.popleft()
-        if not self._buffer and event["operationType"] != "invalidate":
-            self._resume_token = codec.make_token(self._pos)
-        else:
-            self._resume_token = event["_id"]
         if event["operationType"] == "invalidate":
-            self._invalidated = True
+            self._resume_token = event["_id"]
+            self.close()
+        elif self._buffer:
+            self._resume_token = event["_id"]
+        else:
+            self._resume_token = codec.make_token(self._pos)
         return event
 
     def next(self) -> dict:
-        while True:
-            if not self._alive:
-                raise StopIteration
+        while self._alive:
             event = self.try_next()
             if event is not None:
                 return event
+        raise StopIteration
 
     __next__ = next
 
@@ -134,81 +142,34 @@ class EmbeddedChangeStream:
         self.close()
 
     # --- internals ---------------------------------------------------------------------------------
-    @staticmethod
-    def _check_history(seq: int, low: int) -> None:
-        if seq < low - 1:
-            raise OperationFailure(
-                "Resume of change stream was not possible, as the resume point may no longer "
-                "be in the oplog (ChangeStreamHistoryLost)",
-                code=HISTORY_LOST,
-            )
-
     def _fetch(self) -> None:
         try:
             entries = self._engine.oplog_after(self._pos, self._batch_size)
             if entries and entries[0].seq != self._pos + 1:
                 low, _ = self._engine.oplog_bounds()
-                self._check_history(self._pos, low)
+                _check_history(self._pos, low)
+        except ConnectionFailure:
+            raise  # resumable: the stream stays open at its position
         except Exception:
             self.close()
             raise
         for entry in entries:
-            for event in self._events_for(entry):
+            events = events_for(
+                entry, self._db, self._coll, self._full_document, self._engine.lookup
+            )
+            for event in events:
                 shaped = self._apply_pipeline(event)
                 if shaped is not None:
                     self._buffer.append(shaped)
             self._pos = entry.seq
-            if self._invalidated_pending():
+            if self._buffer and self._buffer[-1]["operationType"] == "invalidate":
                 break
-
-    def _invalidated_pending(self) -> bool:
-        return bool(self._buffer) and self._buffer[-1]["operationType"] == "invalidate"
-
-    def _events_for(self, entry: OplogEntry) -> list[dict]:
-        if self._db is not None and entry.db != self._db:
-            return []
-        base = {
-            "clusterTime": Timestamp(entry.wall_ms // 1000, entry.seq & 0xFFFFFFFF),
-            "wallTime": dt.datetime.fromtimestamp(entry.wall_ms / 1000, dt.UTC).replace(
-                tzinfo=None
-            ),
-        }
-        invalidate = {
-            "_id": codec.make_token(entry.seq, invalidate=True),
-            "operationType": "invalidate",
-            **base,
-        }
-        if entry.op == "dropDatabase":
-            if self._coll is not None:
-                return []
-            event = {"_id": codec.make_token(entry.seq), "operationType": "dropDatabase", **base,
-                     "ns": {"db": entry.db}}
-            return [event, invalidate] if self._db is not None else [event]
-        if self._coll is not None and entry.coll != self._coll:
-            return []
-        event: dict[str, Any] = {
-            "_id": codec.make_token(entry.seq),
-            "operationType": entry.op,
-            **base,
-            "ns": {"db": entry.db, "coll": entry.coll},
-        }
-        if entry.op == "drop":
-            return [event, invalidate] if self._coll is not None else [event]
-        event["documentKey"] = {"_id": entry.document_id}
-        if entry.op in ("insert", "replace"):
-            event["fullDocument"] = entry.doc
-        elif entry.op == "update":
-            event["updateDescription"] = entry.update_description
-            if self._full_document == "updateLookup":
-                event["fullDocument"] = self._engine.lookup(
-                    entry.db, entry.coll, entry.document_id
-                )
-        return [event]
 
     def _apply_pipeline(self, event: dict) -> dict | None:
         if not self._pipeline or event["operationType"] == "invalidate":
             return event
-        results = list(process_pipeline([event], None, self._pipeline, None))
+        with engine_errors():
+            results = list(process_pipeline([event], None, self._pipeline, None))
         if not results:
             return None
         shaped = results[0]
@@ -220,3 +181,28 @@ class EmbeddedChangeStream:
                 code=280,
             )
         return shaped
+
+
+def _checked_pipeline(pipeline: list[dict] | None) -> list[dict]:
+    stages = [codec.normalize_value(stage) for stage in (pipeline or [])]
+    for stage in stages:
+        if not isinstance(stage, dict):
+            raise OperationFailure("a change stream pipeline stage must be a document", code=14)
+        for name in stage:
+            if name not in _ALLOWED_STAGES:
+                raise OperationFailure(
+                    f"{name} is not permitted in a $changeStream pipeline", code=40324
+                )
+    with engine_errors():
+        # Fail at watch(), as MongoDB does, rather than on the first event.
+        process_pipeline([{"_id": {}, "operationType": "insert"}], None, stages, None)
+    return stages
+
+
+def _check_history(seq: int, low: int) -> None:
+    if seq < low - 1:
+        raise OperationFailure(
+            "Resume of change stream was not possible, as the resume point may no longer "
+            "be in the oplog (ChangeStreamHistoryLost)",
+            code=HISTORY_LOST,
+        )

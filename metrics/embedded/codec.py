@@ -8,6 +8,7 @@ from bson.codec_options import CodecOptions
 
 # Naive UTC datetimes, as pymongo returns them with its default codec options.
 CODEC = CodecOptions(document_class=dict, tz_aware=False)
+_EPOCH = dt.datetime(1970, 1, 1)
 _TOKEN_PREFIX = "82"
 _INVALIDATE_SUFFIX = "04"
 _EVENT_SUFFIX = "01"
@@ -26,11 +27,21 @@ def normalize(document: dict) -> dict:
     return decode(encode(document))
 
 
+def same(a: Any, b: Any) -> bool:
+    """BSON equality, as MongoDB decides whether a write changed a value (1 and 1.0 differ)."""
+    return encode({"v": a}) == encode({"v": b})
+
+
+def datetime_of_ms(ms: int) -> dt.datetime:
+    """A naive UTC datetime from milliseconds since the epoch, exactly (no float rounding)."""
+    return _EPOCH + dt.timedelta(milliseconds=ms)
+
+
 def normalize_value(value: Any) -> Any:
     """Make query values comparable with stored ones (aware datetimes to naive UTC)."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value.replace(microsecond=value.microsecond // 1000 * 1000)
     if isinstance(value, dict):
         return {key: normalize_value(item) for key, item in value.items()}

@@ -1,0 +1,116 @@
+"""The embedded store's collection: pymongo's read, index and watch methods on top of its writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pymongo import IndexModel
+
+from . import codec
+from .changestream import EmbeddedChangeStream, stream_options
+from .cursors import EmbeddedCommandCursor, EmbeddedCursor
+from .errors import engine_errors
+from .indexes import UniqueGuard, already_exists, index_spec, information
+from .pipeline import run_pipeline
+from .writes import CollectionWrites, query_filter
+
+if TYPE_CHECKING:
+    from .client import EmbeddedDatabase
+
+
+class EmbeddedCollection(CollectionWrites):
+    def __init__(self, database: EmbeddedDatabase, name: str) -> None:
+        self.database = database
+        self.name = name
+        self.full_name = f"{database.name}.{name}"
+        self._engine = database.client._engine
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, EmbeddedCollection) and (
+            other.database == self.database and other.name == self.name
+        )
+
+    def __hash__(self) -> int:
+        return hash((hash(self.database), self.name))
+
+    def __repr__(self) -> str:
+        return f"EmbeddedCollection({self.full_name!r})"
+
+    # --- reads ------------------------------------------------------------------------------------
+    def find(self, filter: Mapping | None = None, projection: Any = None, **options: Any):
+        return EmbeddedCursor(self, query_filter(filter), projection, **options)
+
+    def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> dict | None:
+        if filter is not None and not isinstance(filter, Mapping):
+            filter = {"_id": filter}
+        for document in self.find(filter, *args, **kwargs).limit(1):
+            return document
+        return None
+
+    def count_documents(self, filter: Mapping, **kwargs: Any) -> int:
+        filter = query_filter(filter)
+        options = {key: kwargs[key] for key in ("skip", "limit") if kwargs.get(key)}
+
+        def operation():
+            with engine_errors():
+                return self._mirror.count_documents(filter, **options)
+
+        return self._engine.read(operation)
+
+    def estimated_document_count(self, **kwargs: Any) -> int:
+        return self._engine.read(lambda: len(self._mirror._store))
+
+    def distinct(self, key: str, filter: Mapping | None = None, **kwargs: Any) -> list:
+        filter = query_filter(filter)
+
+        def operation():
+            with engine_errors():
+                return self._mirror.distinct(key, filter)
+
+        return self._engine.read(operation)
+
+    def aggregate(self, pipeline: list[dict], **kwargs: Any) -> EmbeddedCommandCursor:
+        pipeline = codec.normalize_value(pipeline) if isinstance(pipeline, list) else pipeline
+
+        def operation():
+            mirror = self._mirror
+            return run_pipeline(list(mirror.find()), mirror.database, pipeline)
+
+        return EmbeddedCommandCursor(self._engine.read(operation))
+
+    def watch(self, pipeline: list[dict] | None = None, **options: Any) -> EmbeddedChangeStream:
+        return EmbeddedChangeStream(
+            self._engine, self.database.name, self.name, pipeline, **stream_options(options)
+        )
+
+    # --- indexes ----------------------------------------------------------------------------------
+    def create_index(self, keys: Any, **kwargs: Any) -> str:
+        """Record an index; the same index again is a no-op, a conflicting one an OperationFailure."""
+        name, spec = index_spec(keys, kwargs)
+        if already_exists(self._engine.indexes(self.database.name, self.name), name, spec):
+            return name
+        if spec.get("unique"):
+            self._engine.read(lambda: self._check_unique(name, spec))
+        self._engine.save_index(self.database.name, self.name, name, spec)
+        return name
+
+    def _check_unique(self, name: str, spec: dict) -> None:
+        guard = UniqueGuard(self.full_name, {name: spec}, exists=lambda _: False, stored=list)
+        for document in self._mirror._store.documents:
+            guard.admit(document, insert=False)
+
+    def create_indexes(self, indexes: list[IndexModel], **kwargs: Any) -> list[str]:
+        names = []
+        for model in indexes:
+            document = dict(model.document)
+            keys = list(document.pop("key").items())
+            names.append(self.create_index(keys, **document))
+        return names
+
+    def index_information(self, **kwargs: Any) -> dict[str, dict]:
+        return information(self._engine.indexes(self.database.name, self.name))
+
+    def list_indexes(self, **kwargs: Any) -> Iterator[dict]:
+        for name, spec in self.index_information().items():
+            yield {"name": name, **spec}

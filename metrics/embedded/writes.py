@@ -1,0 +1,287 @@
+"""The write half of the embedded collection: inserts, updates, replaces, deletes and drops.
+
+Each write computes its oplog entries from the mirror inside the engine's write
+transaction and leaves the mirror alone; the engine applies them once committed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import mongomock
+from bson import ObjectId, Regex
+from mongomock.filtering import filter_applies
+from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
+from pymongo.results import DeleteResult, InsertManyResult, InsertOneResult, UpdateResult
+
+from . import codec
+from .cursors import sort_keys
+from .engine import Engine, OplogEntry, PartialWrite
+from .errors import IMMUTABLE_FIELD, engine_errors
+from .indexes import UniqueGuard
+from .updates import apply_update, check_update, describe_update
+
+
+class CollectionWrites:
+    """pymongo's write methods; EmbeddedCollection adds the reads."""
+
+    database: Any
+    name: str
+    full_name: str
+    _engine: Engine
+
+    @property
+    def _mirror(self) -> mongomock.Collection:
+        return self._engine.mirror(self.database.name, self.name)
+
+    def _entry(self, op: str, document_id: Any, doc: dict | None = None, desc: dict | None = None):
+        return OplogEntry(self.database.name, self.name, op, document_id, doc, desc)
+
+    def _guard(self) -> UniqueGuard:
+        store = self._mirror._store
+        return UniqueGuard(
+            self.full_name,
+            self._engine.indexes(self.database.name, self.name),
+            exists=lambda document_id: self._engine.hashable(document_id) in store,
+            stored=lambda: list(store.documents),
+        )
+
+    def _matches(self, filter: dict, limit: int = 0, sort: Any = None) -> list[dict]:
+        """The stored documents a write's filter selects (not copies: never mutate them)."""
+        document_id = filter.get("_id")
+        if sort is None and is_plain_value(document_id):
+            # Writes by _id are the common case: fetch the one candidate instead of scanning.
+            store = self._mirror._store
+            key = self._engine.hashable(document_id)
+            candidates = [store[key]] if key in store else []
+            with engine_errors():
+                return [doc for doc in candidates if filter_applies(filter, doc)]
+        with engine_errors():
+            cursor = self._mirror.find(filter)
+            if sort:
+                cursor = cursor.sort(sort_keys(sort))
+            if limit:
+                cursor = cursor.limit(limit)
+            return list(cursor)
+
+    # --- writes -----------------------------------------------------------------------------------
+    @staticmethod
+    def _prepare_insert(document: Any) -> dict:
+        if not isinstance(document, Mapping):
+            raise TypeError("document must be an instance of dict")
+        if "_id" not in document:
+            document["_id"] = ObjectId()  # pymongo adds _id to the caller's document too
+        return codec.normalize(dict(document))
+
+    def insert_one(self, document: dict) -> InsertOneResult:
+        prepared = self._prepare_insert(document)
+
+        def operation():
+            self._guard().admit(prepared, insert=True)
+            entry = self._entry("insert", prepared["_id"], prepared)
+            return [entry], InsertOneResult(prepared["_id"], True)
+
+        return self._engine.write(operation)
+
+    def insert_many(self, documents: Iterable[dict], ordered: bool = True) -> InsertManyResult:
+        if isinstance(documents, Mapping) or not isinstance(documents, Iterable):
+            raise TypeError("documents must be a non-empty list")
+        prepared = [self._prepare_insert(document) for document in documents]
+        if not prepared:
+            raise TypeError("documents must be a non-empty list")
+
+        def operation():
+            guard, entries, errors = self._guard(), [], []
+            for index, document in enumerate(prepared):
+                try:
+                    guard.admit(document, insert=True)
+                except DuplicateKeyError as exc:
+                    errors.append(
+                        {
+                            "index": index,
+                            "code": exc.code,
+                            "errmsg": str(exc),
+                            "keyValue": (exc.details or {}).get("keyValue"),
+                            "op": document,
+                        }
+                    )
+                    if ordered:
+                        break
+                    continue
+                entries.append(self._entry("insert", document["_id"], document))
+            if errors:
+                # MongoDB keeps what was inserted besides the failures; so does the store.
+                raise PartialWrite(entries, BulkWriteError(_bulk_details(errors, len(entries))))
+            return entries, InsertManyResult([entry.document_id for entry in entries], True)
+
+        return self._engine.write(operation)
+
+    def _update(self, filter: Any, update: Any, upsert: bool, many: bool) -> UpdateResult:
+        filter = query_filter(filter)
+        if not update:
+            raise ValueError("update cannot be empty")
+        if isinstance(update, Mapping) and not all(str(key).startswith("$") for key in update):
+            raise ValueError("update only works with $ operators")
+        update = codec.normalize_value(update)
+        check_update(update)
+
+        def operation():
+            guard, entries, modified = self._guard(), [], 0
+            matched = self._matches(filter, limit=0 if many else 1)
+            for before in matched:
+                after = apply_update(before, filter, update, upsert=False)
+                if not codec.same(after, before):
+                    guard.admit(after, insert=False)
+                    modified += 1
+                    description = describe_update(before, after, update)
+                    entries.append(self._entry("update", after["_id"], after, description))
+            raw = {
+                "n": len(matched),
+                "nModified": modified,
+                "ok": 1.0,
+                "updatedExisting": bool(matched),
+            }
+            if not matched and upsert:
+                created = apply_update(None, filter, update, upsert=True)
+                guard.admit(created, insert=True)
+                entries.append(self._entry("insert", created["_id"], created))
+                raw.update({"n": 1, "upserted": created["_id"]})
+            return entries, UpdateResult(raw, True)
+
+        return self._engine.write(operation)
+
+    def update_one(self, filter: Mapping, update: Any, upsert: bool = False) -> UpdateResult:
+        return self._update(filter, update, upsert, many=False)
+
+    def update_many(self, filter: Mapping, update: Any, upsert: bool = False) -> UpdateResult:
+        return self._update(filter, update, upsert, many=True)
+
+    def replace_one(self, filter: Mapping, replacement: dict, upsert: bool = False) -> UpdateResult:
+        filter = query_filter(filter)
+        if not isinstance(replacement, Mapping):
+            raise TypeError("replacement must be an instance of dict")
+        if any(str(key).startswith("$") for key in replacement):
+            raise ValueError("replacement can not include $ operators")
+        replacement = codec.normalize_value(dict(replacement))
+
+        def operation():
+            guard = self._guard()
+            matched = self._matches(filter, limit=1)
+            if matched:
+                before = matched[0]
+                if "_id" in replacement and not codec.same(replacement["_id"], before["_id"]):
+                    raise WriteError(
+                        "After applying the update, the (immutable) field '_id' was found to "
+                        "have been altered",
+                        code=IMMUTABLE_FIELD,
+                    )
+                after = codec.normalize({**replacement, "_id": before["_id"]})
+                if codec.same(after, before):
+                    return [], UpdateResult({"n": 1, "nModified": 0, "ok": 1.0}, True)
+                guard.admit(after, insert=False)
+                return [self._entry("replace", before["_id"], after)], UpdateResult(
+                    {"n": 1, "nModified": 1, "ok": 1.0, "updatedExisting": True}, True
+                )
+            if not upsert:
+                return [], UpdateResult({"n": 0, "nModified": 0, "ok": 1.0}, True)
+            document_id = replacement.get("_id", filter.get("_id"))
+            if not is_plain_value(document_id):
+                document_id = ObjectId()
+            created = codec.normalize({**replacement, "_id": document_id})
+            guard.admit(created, insert=True)
+            return [self._entry("insert", document_id, created)], UpdateResult(
+                {"n": 1, "nModified": 0, "upserted": document_id, "ok": 1.0}, True
+            )
+
+        return self._engine.write(operation)
+
+    def _delete(self, filter: Any, many: bool) -> DeleteResult:
+        filter = query_filter(filter)
+
+        def operation():
+            matched = self._matches(filter, limit=0 if many else 1)
+            entries = [self._entry("delete", document["_id"]) for document in matched]
+            return entries, DeleteResult({"n": len(entries), "ok": 1.0}, True)
+
+        return self._engine.write(operation)
+
+    def delete_one(self, filter: Mapping) -> DeleteResult:
+        return self._delete(filter, many=False)
+
+    def delete_many(self, filter: Mapping) -> DeleteResult:
+        return self._delete(filter, many=True)
+
+    def find_one_and_update(
+        self,
+        filter: Mapping,
+        update: Any,
+        return_document: bool = False,
+        upsert: bool = False,
+        sort: Any = None,
+    ) -> dict | None:
+        """pymongo's find_one_and_update; return_document True (ReturnDocument.AFTER) gives the post-image."""
+        filter = query_filter(filter)
+        update = codec.normalize_value(update)
+        check_update(update)
+
+        def operation():
+            guard = self._guard()
+            matched = self._matches(filter, limit=1, sort=sort)
+            if not matched:
+                if not upsert:
+                    return [], None
+                created = apply_update(None, filter, update, upsert=True)
+                guard.admit(created, insert=True)
+                returned = codec.normalize(created) if return_document else None
+                return [self._entry("insert", created["_id"], created)], returned
+            before = matched[0]
+            after = apply_update(before, filter, update, upsert=False)
+            entries = []
+            if not codec.same(after, before):
+                guard.admit(after, insert=False)
+                description = describe_update(before, after, update)
+                entries.append(self._entry("update", after["_id"], after, description))
+            return entries, codec.normalize(after if return_document else before)
+
+        return self._engine.write(operation)
+
+    def drop(self) -> None:
+        """Drop the collection; dropping one that does not exist changes nothing (no event)."""
+
+        def operation():
+            if not self._engine.indexes(self.database.name, self.name):
+                return [], None
+            return [self._entry("drop", None)], None
+
+        self._engine.write(operation)
+
+
+def query_filter(filter: Any) -> dict:
+    """A find/update/delete filter as the mirror compares it (aware datetimes to naive UTC)."""
+    if filter is None:
+        return {}
+    if not isinstance(filter, Mapping):
+        raise TypeError("filter must be an instance of dict")
+    return codec.normalize_value(dict(filter))
+
+
+def is_plain_value(value: Any) -> bool:
+    """A filter value that matches by equality alone (not an operator document or a pattern)."""
+    if value is None or isinstance(value, list | re.Pattern | Regex):
+        return False
+    return not (isinstance(value, dict) and any(str(key).startswith("$") for key in value))
+
+
+def _bulk_details(errors: list[dict], inserted: int) -> dict:
+    return {
+        "writeErrors": errors,
+        "writeConcernErrors": [],
+        "nInserted": inserted,
+        "nUpserted": 0,
+        "nMatched": 0,
+        "nModified": 0,
+        "nRemoved": 0,
+        "upserted": [],
+    }
