@@ -43,7 +43,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     "workflows": [
         IndexModel([("isActive", ASCENDING), ("priority", ASCENDING), ("resolvedAt", ASCENDING),
                     ("startedAt", DESCENDING)], name="active_priority_open"),
-        IndexModel([("startedAt", ASCENDING)], name="started_at"),
+        IndexModel([("isActive", ASCENDING), ("priority", ASCENDING), ("startedAt", ASCENDING)],
+                   name="active_priority_started"),
     ],
     "staff": [
         IndexModel([("isActive", ASCENDING), ("departmentId", ASCENDING)], name="active_department"),

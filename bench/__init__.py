@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): `python -m bench` for load, `python -m bench.metrics_bench` for metrics."""

@@ -1,0 +1,91 @@
+"""What one load generator process saw in one window, set against the run's reference times."""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections import Counter
+
+from bench.load.stats import SAMPLE_CAP, cap
+
+
+def analyse(gen, refs: dict, ended: float) -> dict:
+    """Latencies, deliveries and losses of one window, against the run's reference times.
+
+    refs["markers"][tier] = {"metric": name, "writes": [[write start, commit ns], ...]}:
+    a value computed after a write was committed reflects it, and a value's version is
+    time.time_ns() when its computation started; so write k reached a client with the
+    first version above its commit time (whatever else changed the metric meanwhile).
+    refs["sent"][key] = {ident: time}: when each (metric version | bare sequence number)
+    left the publisher, or reached the channel layer (the probe).
+    """
+    rng = random.Random(7)
+    tier_of = gen.tiers
+    present = [c for c in gen.clients if c.ready]
+    survivors = [c for c in present if c.alive]
+    # Union of what reached any client of this process, per key: what every client should get.
+    union: dict[str, set[int]] = {}
+    for client in present:
+        for key, keys in client.keys.items():
+            union.setdefault(key, set()).update(keys)
+    received = sum(len(keys) for c in present for keys in c.keys.values())
+    expected = 0
+    for client in survivors:
+        for key, versions in union.items():
+            floor = client.initial.get(key, -1)
+            expected += sum(1 for v in versions if v > floor)
+    survivor_received = sum(len(keys) for c in survivors for keys in c.keys.values())
+
+    sent = refs.get("sent", {})
+    ref_latency: dict[str, list[float]] = {}
+    for client in present:
+        for key, keys in client.keys.items():
+            times = sent.get(key)
+            if not times:
+                continue
+            bucket = ref_latency.setdefault(tier_of.get(key, key), [])
+            arrivals = client.times[key]
+            for ident, moment in zip(keys, arrivals, strict=True):
+                origin = times.get(str(ident))
+                if origin is not None:
+                    bucket.append(moment - origin)
+
+    marker_latency: dict[str, list[float]] = {}
+    marker_missed: dict[str, int] = {}
+    for tier, marker in refs.get("markers", {}).items():
+        bucket = marker_latency.setdefault(tier, [])
+        missed = 0
+        for client in survivors:
+            versions = client.keys.get(marker["metric"], ())
+            arrivals = client.times.get(marker["metric"], ())
+            for written_at, committed_ns in marker["writes"]:
+                position = bisect.bisect_right(versions, committed_ns)
+                if position == len(versions):
+                    missed += 1
+                else:
+                    bucket.append(arrivals[position] - written_at)
+        marker_missed[tier] = missed
+
+    return {
+        "started": gen.window_started,
+        "ended": ended,
+        "clients": len(gen.clients),
+        "present": len(present),
+        "survivors": len(survivors),
+        "dropped": gen.dropped_in_window,
+        "errors": sum(c.errors for c in present),
+        "out_of_order": sum(c.out_of_order for c in present),
+        "delivered": received,
+        "expected": expected,
+        "missed": max(0, expected - survivor_received),
+        "first_arrival": gen.first_arrival,
+        "last_arrival": gen.last_arrival,
+        "bins": {str(k): v for k, v in sorted(gen.bins.items())},
+        "ref_latency": {k: cap(v, SAMPLE_CAP, rng) for k, v in ref_latency.items()},
+        "ref_latency_count": {k: len(v) for k, v in ref_latency.items()},
+        "marker_latency": {k: cap(v, SAMPLE_CAP, rng) for k, v in marker_latency.items()},
+        "marker_latency_count": {k: len(v) for k, v in marker_latency.items()},
+        "marker_missed": marker_missed,
+        "close_codes": dict(Counter(c.close_code for c in present
+                                    if not c.alive and c.close_code is not None)),
+    }

@@ -1,0 +1,28 @@
+"""What a run measures with: sizes, rates and timings shared by the measurements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SIMULATOR_WARMUP = 3.0
+WRITER_DRAIN = 3.0
+
+
+@dataclass
+class Settings:
+    clients: int
+    rate: float
+    duration: float
+    marker_rate: float
+    generators: int
+    burst_clients: int
+    burst_count: int
+    paced_rate: float
+    paced_seconds: float
+    fanout_rounds: int
+    connect_concurrency: int
+    profile: bool
+
+
+def ready_timeout(clients: int) -> float:
+    return 60 + clients / 20

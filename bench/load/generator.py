@@ -1,0 +1,317 @@
+"""The load generator: many WebSocket clients in one asyncio process, driven over stdin/stdout.
+
+    python -m bench.load.generator CONFIG_JSON
+
+`mode` "dashboard": each client connects to /ws/dashboard/, authenticates with
+the shared access token and subscribes to the given metrics; "bare": each
+client connects to the bare consumer and only listens. Commands, one a line
+on stdin, each answered on stdout:
+
+    begin LABEL          start a measurement window          -> BEGUN LABEL
+    count                deliveries so far in the window     -> COUNT n
+    end LABEL REFS OUT   close the window, analyse it against
+                         the reference times in REFS (JSON),
+                         write the result to OUT             -> ENDED LABEL
+    quit                 close every socket                  -> BYE {...}
+
+The first line printed is READY {...} once every client is connected and
+subscribed (or has failed). Arrival times are wall-clock (time.time()), the
+clock every process of the run shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from array import array
+from collections import Counter
+
+import orjson
+import websockets
+from websockets.asyncio.client import connect
+
+from bench.load.analysis import analyse
+from bench.load.procs import raise_file_limit
+
+
+class Client:
+    __slots__ = ("index", "url", "ready", "alive", "close_code", "initial", "last", "keys",
+                 "times", "errors", "out_of_order", "ws")
+
+    def __init__(self, index: int, url: str) -> None:
+        self.index = index
+        self.url = url
+        self.ready = False
+        self.alive = False
+        self.close_code: int | None = None
+        self.initial: dict[str, int] = {}  # metric -> version received before the window
+        self.last: dict[str, int] = {}
+        self.ws = None
+        self.reset()
+
+    def reset(self) -> None:
+        # Per window: which (metric, version) or sequence number arrived, and when.
+        self.keys: dict[str, array] = {}
+        self.times: dict[str, array] = {}
+        self.errors = 0
+        self.out_of_order = 0
+
+    def record(self, key: str, ident: int, moment: float) -> None:
+        keys = self.keys.get(key)
+        if keys is None:
+            keys = self.keys[key] = array("q")
+            self.times[key] = array("d")
+        keys.append(ident)
+        self.times[key].append(moment)
+
+
+class Generator:
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        self.mode = config["mode"]
+        self.urls = config["urls"]
+        self.metrics = config.get("metrics", [])
+        self.tiers = config.get("tiers", {})
+        self.clients = [
+            Client(config["first_index"] + i, self.urls[(config["first_index"] + i) % len(self.urls)])
+            for i in range(config["clients"])
+        ]
+        self.connect_failures: Counter = Counter()
+        self.window: str | None = None
+        self.window_started = 0.0
+        self.delivered = 0
+        self.bins: Counter = Counter()
+        self.first_arrival: float | None = None
+        self.last_arrival: float | None = None
+        self.dropped_in_window = 0
+        self.tasks: list[asyncio.Task] = []
+
+    # --- clients --------------------------------------------------------------------------------
+    async def run_client(self, client: Client, gate: asyncio.Semaphore, settled) -> None:
+        origin = self.config["origin"]
+        try:
+            async with gate:
+                ws = await connect(
+                    client.url, origin=origin, compression=None, ping_interval=None,
+                    max_size=2**22, open_timeout=self.config.get("open_timeout", 60),
+                    close_timeout=2,
+                )
+                client.ws = ws
+                client.alive = True
+                if self.mode == "dashboard":
+                    await self.handshake(client, ws)
+        except Exception as exc:
+            self.connect_failures[type(exc).__name__ + _close_suffix(exc)] += 1
+            client.alive = False
+            settled(client)
+            return
+        client.ready = True
+        settled(client)
+        try:
+            if self.mode == "dashboard":
+                await self.listen_dashboard(client, ws)
+            else:
+                await self.listen_bare(client, ws)
+        except websockets.ConnectionClosed as exc:
+            client.close_code = exc.rcvd.code if exc.rcvd else 1006
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            client.close_code = -1
+        finally:
+            if client.alive and self.window is not None:
+                self.dropped_in_window += 1
+            client.alive = False
+
+    async def handshake(self, client: Client, ws) -> None:
+        """Authenticate, subscribe, and wait for the current value of every metric."""
+        await ws.send(orjson.dumps({"type": "authenticate", "token": self.config["token"]}).decode())
+        while True:
+            message = orjson.loads(await ws.recv())
+            if message["type"] == "authenticated":
+                break
+            if message["type"] in ("auth_error", "error"):
+                raise RuntimeError(f"authentication refused: {message}")
+        await ws.send(orjson.dumps({"type": "subscribe_metrics", "metrics": self.metrics}).decode())
+        pending = set(self.metrics)
+        async with asyncio.timeout(self.config.get("subscribe_timeout", 60)):
+            while pending:
+                message = orjson.loads(await ws.recv())
+                kind = message["type"]
+                if kind == "dashboard_update":
+                    metric = message["metric"]
+                    pending.discard(metric)
+                    client.initial[metric] = max(client.initial.get(metric, -1), message["version"])
+                    client.last[metric] = client.initial[metric]
+                elif kind == "error":
+                    if message.get("metrics"):
+                        pending.difference_update(message["metrics"])
+                    else:
+                        raise RuntimeError(f"subscribe refused: {message}")
+
+    def _arrived(self, moment: float) -> None:
+        self.delivered += 1
+        self.bins[int(moment)] += 1
+        if self.first_arrival is None:
+            self.first_arrival = moment
+        self.last_arrival = moment
+
+    async def listen_dashboard(self, client: Client, ws) -> None:
+        async for frame in ws:
+            moment = time.time()
+            message = orjson.loads(frame)
+            kind = message.get("type")
+            if kind != "dashboard_update":
+                if kind in ("error", "auth_error"):
+                    client.errors += 1
+                continue
+            metric = message["metric"]
+            version = message["version"]
+            if version <= client.last.get(metric, -1):
+                client.out_of_order += 1
+            client.last[metric] = version
+            if self.window is None:
+                client.initial[metric] = version
+                continue
+            self._arrived(moment)
+            client.record(metric, version, moment)
+
+    async def listen_bare(self, client: Client, ws) -> None:
+        async for frame in ws:
+            moment = time.time()
+            if self.window is None:
+                continue
+            self._arrived(moment)
+            client.record("bare", orjson.loads(frame)["seq"], moment)
+
+    # --- windows ----------------------------------------------------------------------------------
+    def begin(self, label: str) -> None:
+        for client in self.clients:
+            client.reset()
+            for metric, version in client.last.items():
+                client.initial[metric] = version
+        self.delivered = 0
+        self.bins = Counter()
+        self.first_arrival = self.last_arrival = None
+        self.dropped_in_window = 0
+        self.window_started = time.time()
+        self.window = label
+
+    def end(self, refs_path: str, out_path: str) -> None:
+        ended = time.time()
+        label, self.window = self.window, None
+        with open(refs_path) as handle:
+            refs = json.load(handle)
+        result = {"label": label, **analyse(self, refs, ended)}
+        with open(out_path, "w") as handle:
+            json.dump(result, handle)
+
+    def summary(self) -> dict:
+        connected = sum(1 for c in self.clients if c.ready)
+        return {
+            "clients": len(self.clients),
+            "connected": connected,
+            "alive": sum(1 for c in self.clients if c.alive),
+            "connect_failures": dict(self.connect_failures),
+            "connected_by_url": dict(Counter(c.url for c in self.clients if c.ready)),
+            "close_codes": dict(Counter(c.close_code for c in self.clients
+                                        if c.ready and not c.alive and c.close_code is not None)),
+            "versions": _max_versions(self.clients),
+        }
+
+    # --- main -------------------------------------------------------------------------------------
+    async def main(self) -> None:
+        raise_file_limit()
+        gate = asyncio.Semaphore(self.config.get("connect_concurrency", 50))
+        settled_count = 0
+        all_settled = asyncio.Event()
+
+        def settled(_client: Client) -> None:
+            nonlocal settled_count
+            settled_count += 1
+            if settled_count == len(self.clients):
+                all_settled.set()
+
+        started = time.time()
+        self.tasks = [asyncio.create_task(self.run_client(c, gate, settled)) for c in self.clients]
+        if not self.clients:
+            all_settled.set()
+        await all_settled.wait()
+        ready = {**self.summary(), "ramp_seconds": round(time.time() - started, 3)}
+        _say("READY " + json.dumps(ready))
+        await self.commands()
+
+    async def commands(self) -> None:
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        while True:
+            line = (await reader.readline()).decode().strip()
+            if not line:
+                if reader.at_eof():
+                    break
+                continue
+            command, *args = line.split()
+            if command == "begin":
+                self.begin(args[0])
+                _say(f"BEGUN {args[0]}")
+            elif command == "count":
+                _say(f"COUNT {self.delivered}")
+            elif command == "end":
+                self.end(args[1], args[2])
+                _say(f"ENDED {args[0]}")
+            elif command == "quit":
+                break
+        summary = self.summary()
+        await self.close_all()
+        _say("BYE " + json.dumps(summary))
+
+    async def close_all(self) -> None:
+        async def close(client: Client) -> None:
+            if client.ws is not None:
+                try:
+                    await asyncio.wait_for(client.ws.close(), 2)
+                except Exception:
+                    pass
+
+        for start in range(0, len(self.clients), 500):
+            await asyncio.gather(*(close(c) for c in self.clients[start:start + 500]))
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def _close_suffix(exc: Exception) -> str:
+    if isinstance(exc, websockets.ConnectionClosed) and exc.rcvd is not None:
+        return f":{exc.rcvd.code}"
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    return f":{status}" if status else ""
+
+
+def _max_versions(clients: list[Client]) -> dict[str, int]:
+    versions: dict[str, int] = {}
+    for client in clients:
+        for metric, version in client.last.items():
+            versions[metric] = max(versions.get(metric, -1), version)
+    return versions
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    try:
+        import uvloop  # the client's own cost matters on a shared machine: keep it low
+    except ImportError:
+        asyncio.run(Generator(config).main())
+    else:
+        uvloop.run(Generator(config).main())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""One benchmark run, start to finish: the stack, the load, the fan-out comparison, the report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import signal
+import sys
+import tempfile
+import time
+from importlib import metadata
+from pathlib import Path
+
+from .config import Settings
+from .dashboard_load import load_phase
+from .fanout import fanout_comparison
+from .procs import ROOT, Children
+from .report import plot, summary_lines, write_json
+from .sampler import Sampler
+from .stack import Stack
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+def _terminate(signum, frame):
+    # Once: a second Ctrl-C must not interrupt the clean-up that stops every process.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _versions() -> dict:
+    names = ("django", "channels", "channels-redis", "daphne", "uvicorn", "twisted", "redis",
+             "websockets", "orjson", "uvloop")
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def _ratio(a, b) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def run(options) -> int:
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)  # even when started as a background job
+    started = time.time()
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    (workdir / "logs").mkdir()
+    children = Children(workdir / "logs")
+    sampler = Sampler()
+    sampler.start()
+    settings = Settings(
+        clients=options.clients, rate=options.rate, duration=options.duration,
+        marker_rate=options.marker_rate, generators=options.generators,
+        burst_clients=options.burst_clients, burst_count=options.burst_count,
+        paced_rate=options.paced_rate, paced_seconds=options.paced_seconds,
+        fanout_rounds=options.rounds,
+        connect_concurrency=options.connect_concurrency, profile=options.profile,
+    )
+    stack = Stack(workdir, children, redis_url=options.redis_url,
+                  max_connections=options.clients + 100, log=log)
+    report: dict = {
+        "run": {
+            "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
+            "command": " ".join(["python -m bench", *sys.argv[1:]]),
+            "options": vars(options),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "platform": platform.platform()},
+            "versions": _versions(),
+            "prefix": stack.prefix,
+        },
+        "load": [],
+        "fanout": {},
+    }
+    failed = False
+    try:
+        configs = [1, 2] if options.instances == 2 else [1]
+        marker_staff = int(options.marker_rate * options.duration) * len(configs) + 20
+        log(f"preparing the stack in {workdir} (Redis prefix {stack.prefix})")
+        report["run"]["prepare_seconds"] = stack.prepare(marker_staff)
+        listener = stack.start_listener()
+        sampler.watch("listener", listener.pid)
+        for instances in configs:
+            # Fresh server processes for each configuration: memory is measured from a clean start.
+            servers = [stack.start_dashboard(options.server, f"server-{n + 1}")
+                       for n in range(instances)]
+            if stack.token is None:
+                stack.login(servers[0])
+            for server in servers:
+                stack.warm_up(server)
+            result = load_phase(stack, children, sampler, servers, settings, workdir, log)
+            report["load"].append(result)
+            for line in summary_lines({"load": [result]}):
+                log(line)
+            for server in servers:
+                children.stop(server.child)
+                sampler.unwatch(server.name)
+        children.stop(listener)
+        sampler.unwatch("listener")
+
+        kinds = ["daphne", "uvicorn"] if options.server == "uvicorn" else ["daphne"]
+        for kind in kinds:
+            ours = stack.start_dashboard(kind, f"ours-{kind}")
+            stack.warm_up(ours)
+            bare = stack.start_bare(kind, f"bare-{kind}")
+            stacks = fanout_comparison(stack, children, sampler, [ours, bare], settings, workdir, log)
+            children.stop(ours.child)
+            children.stop(bare.child)
+            stacks["ratio"] = {
+                "burst_throughput": _ratio(stacks["ours"]["burst"]["deliveries_per_second"],
+                                           stacks["bare"]["burst"]["deliveries_per_second"]),
+                "paced_p50": _ratio(stacks["ours"]["paced"]["latency_ms"].get("p50"),
+                                    stacks["bare"]["paced"]["latency_ms"].get("p50")),
+                "paced_p99": _ratio(stacks["ours"]["paced"]["latency_ms"].get("p99"),
+                                    stacks["bare"]["paced"]["latency_ms"].get("p99")),
+            }
+            report["fanout"][kind] = stacks
+            for line in summary_lines({"fanout": {kind: stacks}}):
+                log(line)
+        if len(kinds) == 2:
+            fan = report["fanout"]
+            report["uvicorn_vs_daphne"] = {
+                name: {
+                    "burst_throughput": _ratio(fan["uvicorn"][name]["burst"]["deliveries_per_second"],
+                                               fan["daphne"][name]["burst"]["deliveries_per_second"]),
+                    "paced_p99": _ratio(fan["uvicorn"][name]["paced"]["latency_ms"].get("p99"),
+                                        fan["daphne"][name]["paced"]["latency_ms"].get("p99")),
+                }
+                for name in ("bare", "ours")
+            }
+    except KeyboardInterrupt:
+        failed = True
+        log("interrupted: stopping every process")
+    except Exception as exc:
+        failed = True
+        log(f"failed: {exc}")
+    finally:
+        children.stop_all()
+        sampler.stop()
+        try:
+            stack.forget_redis_keys()
+        except Exception as exc:
+            log(f"could not delete the run's Redis keys: {exc}")
+    report["run"]["seconds"] = round(time.time() - started, 1)
+    report["run"]["complete"] = not failed
+    json_path = RESULTS / f"load-{stamp}.json"
+    write_json(report, json_path)
+    png_path = RESULTS / f"load-{stamp}.png"
+    plotted = report["load"] and plot(report, png_path)
+    print()
+    for line in summary_lines(report):
+        print(line)
+    print(f"\nreport: {json_path}" + (f"\nplot:   {png_path}" if plotted else ""))
+    print(f"total {report['run']['seconds']:.0f} s")
+    if failed or options.keep:
+        print(f"logs kept in {workdir / 'logs'}")
+    else:
+        stack.remove()
+    return 1 if failed else 0

@@ -1,0 +1,109 @@
+"""What the REST views, the WebSocket consumer and the listener ask for: metric values, cached.
+
+All synchronous (the consumer runs them in worker threads). Who may see what
+is the access policy's answer (accounts.policy), asked here and nowhere else
+in this app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+from django.utils import timezone
+
+from . import cache
+from .cache import MetricUnavailable, MetricValue
+from .catalogue import METRICS, Tier
+from .compute import compute_base, compute_historical, compute_metric, project
+from .scope import Scope
+from .timerange import iso_local, whole_hours
+
+__all__ = [
+    "MetricUnavailable", "MetricValue", "compute_metric", "get_historical", "get_live_base",
+    "get_live_value",
+    "get_snapshot", "project_value", "refresh_live_value",
+]
+
+HISTORICAL_TTL = METRICS["hourlyStats"].ttl
+
+
+def _compute_live(metric: str) -> MetricValue:
+    version = cache.next_version()
+    started = timezone.now()
+    return MetricValue(metric, compute_base(metric, now=started), version, started)
+
+
+def _live_definition(metric: str):
+    definition = METRICS.get(metric)
+    if definition is None or not definition.live:
+        raise ValueError(f"{metric!r} is not a live metric")
+    return definition
+
+
+def get_live_value(metric: str, scope: Scope) -> MetricValue:
+    """The metric for `scope`: L1, L2, else computed; stale last known value while MongoDB is down."""
+    return project_value(get_live_base(metric), scope)
+
+
+def get_live_base(metric: str) -> MetricValue:
+    """The cached base value (every department, unprojected), as get_live_value reads it."""
+    definition = _live_definition(metric)
+    return cache.read_through(
+        cache.live_key(metric), definition.ttl, lambda: _compute_live(metric),
+        keep_last_known=True, metrics=[metric],
+    )
+
+
+def refresh_live_value(metric: str) -> tuple[MetricValue, bool]:
+    """Recompute a base value from MongoDB (no cache read), store it; (value, changed since the last known)."""
+    _live_definition(metric)
+    previous = cache.last_known(metric)
+    value = _compute_live(metric)
+    cache.store(value)
+    return value, previous is None or previous.data != value.data
+
+
+def project_value(value: MetricValue, scope: Scope) -> MetricValue:
+    """A base value seen from `scope`; same version, time and staleness."""
+    return replace(value, data=project(value.metric, value.data, scope))
+
+
+def get_snapshot(access: Any) -> dict:
+    """{"metrics": {name: {data, updatedAt, stale, version}}}: every live metric `access` may see."""
+    metrics: dict[str, dict] = {}
+    unavailable: list[str] = []
+    for name in access.live_metrics:
+        try:
+            value = get_live_value(name, access.scope)
+        except MetricUnavailable:
+            unavailable.append(name)
+            continue
+        metrics[name] = {**value.to_wire(), "version": value.version}
+    if unavailable:
+        raise MetricUnavailable(unavailable)
+    return {"metrics": metrics}
+
+
+def get_historical(access: Any, start: dt.datetime, end: dt.datetime) -> dict:
+    """hourlyStats and departmentMetrics over [start, end) widened to whole local hours, for `access`."""
+    start, end = whole_hours(start, end)
+    scope = access.scope
+    value = cache.read_through(
+        cache.historical_key(scope.key, start, end), HISTORICAL_TTL,
+        lambda: _compute_historical(start, end, scope),
+        keep_last_known=False, metrics=[name for name, d in METRICS.items() if d.tier is Tier.HISTORICAL],
+    )
+    result: dict[str, Any] = {"timeRange": {"start": iso_local(start), "end": iso_local(end)}}
+    for name in ("hourlyStats", "departmentMetrics"):
+        hidden = access.hidden_fields(name)
+        rows = value.data[name] if access.can_see(name) else []
+        result[name] = [{k: v for k, v in row.items() if k not in hidden} for row in rows]
+    return result
+
+
+def _compute_historical(start: dt.datetime, end: dt.datetime, scope: Scope) -> MetricValue:
+    version = cache.next_version()
+    started = timezone.now()
+    return MetricValue("historical", compute_historical(start, end, scope), version, started)

@@ -1,0 +1,191 @@
+"""Patients come, are admitted, go home; their pathways advance; emergencies come and go."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+from ..history import PROFILES, triage_level
+from ..hospital import BEDDED_TYPES, new_id
+from ..visits import stay_charge, visit_fee
+from .common import ACTIVE, UTC, aware, new_bill, new_patient, pick
+
+MAX_OPEN_EMERGENCIES = 12
+# Where the ER's admitted patients go, relative: the wards with the most beds.
+ADMITTING = {"CARD": 3, "NEURO": 2, "ORTHO": 2, "PED": 2, "ONC": 2}
+TYPICAL_OPEN_EMERGENCIES = 8  # at this many, every resolve_emergency resolves one
+NEXT_STAGE = {"triage": "consultation", "consultation": "diagnostics",
+              "diagnostics": "treatment", "treatment": "discharge"}
+OPEN_EMERGENCY = {"isActive": True, "priority": "emergency", "resolvedAt": None}
+
+
+def register_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
+    """A walk-in or a referral: a new outpatient in triage (intensive care admits, never registers)."""
+    codes = [code for code in PROFILES if code != "ICU"]
+    code = rng.choices(codes, [PROFILES[code].share for code in codes])[0]
+    return new_patient(db, rng, code, triage_level(rng, code), now.astimezone(UTC))
+
+
+def _ward_for(rng: random.Random, patient: dict) -> str:
+    """Where an admitted patient goes: intensive care for half the critical, the ER's mostly elsewhere."""
+    if patient.get("triageLevel", 5) <= 2 and rng.random() < 0.5:
+        return "ICU"
+    if patient["departmentId"] == "ER" and rng.random() < 0.7:
+        return rng.choices(list(ADMITTING), list(ADMITTING.values()))[0]
+    return patient["departmentId"]
+
+
+def admit_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
+    """An outpatient is admitted, to a bed of their department's (or the ward they move to)."""
+    t = now.astimezone(UTC)
+    waiting = {**ACTIVE, "status": "outpatient", "departmentId": {"$ne": "RAD"}}
+    patient = pick(db.patients, waiting, rng, "departmentId", "triageLevel")
+    if patient is None:
+        return 0
+    code = _ward_for(rng, patient)
+    room = _free_room(db, rng, code)
+    admitted = {"status": "admitted", "admittedAt": t, "departmentId": code}
+    if room is not None:
+        admitted["roomId"] = room["_id"]
+    if not db.patients.update_one({"_id": patient["_id"], "status": "outpatient"},
+                                  {"$set": admitted}).modified_count:
+        return 0
+    changes = 1
+    if code != patient["departmentId"]:
+        changes += db.workflows.update_many(
+            {"patientId": patient["_id"], "stage": {"$ne": "done"}},
+            {"$set": {"departmentId": code, "updatedAt": t}},
+        ).modified_count
+    if room is None:
+        return changes  # boarding: admitted, waiting for a bed
+    if _take_bed(db, room, t):
+        return changes + 1
+    # Someone took the last bed in between: the patient boards after all.
+    return changes + db.patients.update_one({"_id": patient["_id"]},
+                                            {"$unset": {"roomId": ""}}).modified_count
+
+
+def _free_room(db: Any, rng: random.Random, code: str) -> dict | None:
+    rooms = db.rooms.find({**ACTIVE, "departmentId": code, "type": {"$in": list(BEDDED_TYPES)},
+                           "status": {"$in": ["available", "occupied"]}},
+                          {"status": 1, "capacity": 1, "occupiedBeds": 1})
+    free = [room for room in rooms if room["occupiedBeds"] < room["capacity"]]
+    return rng.choice(free) if free else None
+
+
+def _take_bed(db: Any, room: dict, t: dt.datetime) -> int:
+    return db.rooms.update_one(
+        {"_id": room["_id"], "status": room["status"], "capacity": room["capacity"],
+         "occupiedBeds": room["occupiedBeds"]},
+        {"$inc": {"occupiedBeds": 1}, "$set": {"status": "occupied", "updatedAt": t}},
+    ).modified_count
+
+
+def _vacate_bed(db: Any, room_id: Any, t: dt.datetime) -> int:
+    """The patient's bed frees up; the room's last one sends it to cleaning."""
+    room = db.rooms.find_one({"_id": room_id, "status": "occupied"}, {"occupiedBeds": 1})
+    if room is None:
+        return 0
+    guard = {"_id": room_id, "status": "occupied", "occupiedBeds": room["occupiedBeds"]}
+    if room["occupiedBeds"] <= 1:
+        update = {"$set": {"status": "cleaning", "occupiedBeds": 0, "updatedAt": t}}
+    else:
+        update = {"$inc": {"occupiedBeds": -1}, "$set": {"updatedAt": t}}
+    return db.rooms.update_one(guard, update).modified_count
+
+
+def _ready_to_go(db: Any, rng: random.Random) -> dict | None:
+    """A patient whose pathway says they can leave: mostly at `discharge`, some seen and done early.
+
+    Going through pathways discharges people at a rate proportional to how many
+    are in, so the census stays level; an open emergency is never discharged.
+    """
+    early = {"$in": ["consultation", "diagnostics", "treatment"]}
+    stages = ["discharge", early] if rng.random() < 0.7 else [early, "discharge"]
+    for stage in stages:
+        flow = pick(db.workflows, {**ACTIVE, "stage": stage, "priority": {"$ne": "emergency"}},
+                    rng, "patientId")
+        if flow is not None:
+            return db.patients.find_one(
+                {"_id": flow["patientId"], **ACTIVE, "status": {"$in": ["admitted", "outpatient"]}},
+                {"status": 1, "departmentId": 1, "admittedAt": 1, "roomId": 1})
+    return None
+
+
+def discharge_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
+    """A patient goes home: a bed frees up, the pathway closes and a bill is raised."""
+    t = now.astimezone(UTC)
+    patient = _ready_to_go(db, rng)
+    if patient is None or not db.patients.update_one(
+        {"_id": patient["_id"], "status": patient["status"]},
+        {"$set": {"status": "discharged", "dischargedAt": t}, "$unset": {"roomId": ""}},
+    ).modified_count:
+        return 0
+    code, changes = patient["departmentId"], 1
+    if patient.get("roomId") is not None:
+        changes += _vacate_bed(db, patient["roomId"], t)
+    changes += db.workflows.update_many(
+        {"patientId": patient["_id"], "stage": {"$ne": "done"}},
+        {"$set": {"stage": "done", "updatedAt": t, "resolvedAt": t}},
+    ).modified_count
+    if "admittedAt" in patient:
+        days = max(1, (t - aware(patient["admittedAt"])).days)
+        cents = stay_charge(rng, code, days)
+        bill = new_bill(rng, patient, t, cents, f"Inpatient stay, {days} days", 0)
+    else:
+        bill = new_bill(rng, patient, t, visit_fee(rng, code), "Visit", 0.5)
+    db.bills.insert_one(bill)
+    return changes + 1
+
+
+# --- workflows ----------------------------------------------------------------------------------
+def advance_workflow(db: Any, rng: random.Random, now: dt.datetime) -> int:
+    """A pathway moves to its next stage (up to `discharge`; `done` comes with the discharge)."""
+    t = now.astimezone(UTC)
+    flow = pick(db.workflows, {**ACTIVE, "stage": {"$in": list(NEXT_STAGE)}}, rng, "stage")
+    if flow is None:
+        return 0
+    return db.workflows.update_one(
+        {"_id": flow["_id"], "stage": flow["stage"]},
+        {"$set": {"stage": NEXT_STAGE[flow["stage"]], "updatedAt": t}},
+    ).modified_count
+
+
+def raise_emergency(db: Any, rng: random.Random, now: dt.datetime) -> int:
+    """An emergency: a critical arrival at the ER, or an open pathway that deteriorates."""
+    if db.workflows.count_documents(OPEN_EMERGENCY) >= MAX_OPEN_EMERGENCIES:
+        return 0
+    t = now.astimezone(UTC)
+    if rng.random() < 0.5:
+        flow = pick(db.workflows, {**ACTIVE, "stage": {"$in": list(NEXT_STAGE)},
+                                   "priority": {"$in": ["normal", "urgent"]}}, rng, "priority")
+        if flow is not None:
+            return db.workflows.update_one(
+                {"_id": flow["_id"], "priority": flow["priority"], "resolvedAt": None},
+                {"$set": {"priority": "emergency", "escalatedAt": t, "updatedAt": t}},
+            ).modified_count
+    return new_patient(db, rng, "ER", 1, t)
+
+
+def resolve_emergency(db: Any, rng: random.Random, now: dt.datetime) -> int:
+    """An emergency is over: its pathway is resolved and care goes on in a new, urgent one.
+
+    Each open emergency ends at the same rate, so the more there are, the more
+    end: the count settles around a handful instead of wandering to 0 or the cap.
+    """
+    t = now.astimezone(UTC)
+    flows = list(db.workflows.find(OPEN_EMERGENCY, {"patientId": 1, "departmentId": 1}))
+    if not flows or rng.random() >= len(flows) / TYPICAL_OPEN_EMERGENCIES:
+        return 0
+    flow = rng.choice(flows)
+    if not db.workflows.update_one(
+        {"_id": flow["_id"], "resolvedAt": None},
+        {"$set": {"stage": "done", "resolvedAt": t, "updatedAt": t}},
+    ).modified_count:
+        return 0
+    db.workflows.insert_one({"_id": new_id(rng, t), "patientId": flow["patientId"],
+                             "departmentId": flow["departmentId"], "stage": "treatment",
+                             "priority": "urgent", "startedAt": t, "updatedAt": t,
+                             "isActive": True})
+    return 2

@@ -1,0 +1,177 @@
+"""The demo hospital's fixed shape: departments, rooms and staff, and the vocabulary of its data.
+
+Generators take a `random.Random` and "now" (an aware datetime in the
+hospital's time zone) and return plain documents, so a seed and a moment
+always give the same hospital. The patients are built in `history.py`,
+their appointments and bills in `visits.py`; `seed.py` puts everything
+together and writes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from bson import ObjectId
+
+from .names import person_name
+
+# The same codes as accounts/demo.py's DEMO_DEPARTMENTS (the logins' departments).
+DEPARTMENTS: list[tuple[str, str]] = [
+    ("ER", "Emergency"),
+    ("CARD", "Cardiology"),
+    ("NEURO", "Neurology"),
+    ("ORTHO", "Orthopedics"),
+    ("PED", "Pediatrics"),
+    ("ONC", "Oncology"),
+    ("RAD", "Radiology"),
+    ("ICU", "Intensive Care"),
+]
+DEPARTMENT_CODES = [code for code, _ in DEPARTMENTS]
+
+# The contract's enumerations (CONTRACT.md section 1).
+PATIENT_STATUSES = ("admitted", "outpatient", "discharged")
+APPOINTMENT_STATUSES = ("scheduled", "checked_in", "completed", "cancelled", "no_show")
+ROOM_TYPES = ("ward", "icu", "er", "or", "consult")
+ROOM_STATUSES = ("available", "occupied", "cleaning", "maintenance")
+BILL_STATUSES = ("pending", "paid", "void")
+WORKFLOW_STAGES = ("triage", "consultation", "diagnostics", "treatment", "discharge", "done")
+PRIORITIES = ("normal", "urgent", "emergency")
+STAFF_ROLES = ("doctor", "nurse", "technician", "admin")
+STAFF_STATUSES = ("on_duty", "off_duty", "on_break")
+
+COLLECTIONS = ("departments", "rooms", "staff", "patients", "appointments", "bills", "workflows")
+DEFAULT_PATIENTS = 3000
+HISTORY_DAYS = 28
+BEDDED_TYPES = ("ward", "icu")  # where admitted patients sleep; the other types turn over in hours
+
+FLOORS = {"RAD": 0, "ER": 1, "CARD": 2, "NEURO": 3, "ORTHO": 4, "PED": 5, "ONC": 6, "ICU": 7}
+# Rooms per department and type: 200 in all.
+ROOM_PLAN: dict[str, dict[str, int]] = {
+    "ER": {"er": 18, "consult": 4, "ward": 2},
+    "CARD": {"ward": 18, "icu": 6, "consult": 6, "or": 2},
+    "NEURO": {"ward": 16, "icu": 4, "consult": 5},
+    "ORTHO": {"ward": 16, "or": 5, "consult": 6},
+    "PED": {"ward": 16, "icu": 3, "consult": 6},
+    "ONC": {"ward": 16, "consult": 8},
+    "RAD": {"consult": 14, "or": 1},
+    "ICU": {"icu": 28},
+}
+WARD_CAPACITIES = (2, 2, 4, 4, 6)
+# Doctors, nurses, technicians, admins per department: 150 in all.
+STAFF_PLAN: dict[str, tuple[int, int, int, int]] = {
+    "ER": (6, 10, 2, 2), "CARD": (5, 10, 3, 2), "NEURO": (4, 8, 2, 2), "ORTHO": (5, 8, 2, 2),
+    "PED": (5, 9, 1, 2), "ONC": (4, 9, 2, 2), "RAD": (4, 3, 9, 2), "ICU": (5, 16, 2, 2),
+}
+EQUIPMENT = ("monitor", "oxygen", "suction", "infusion pump", "ventilator", "defibrillator",
+             "ultrasound", "x-ray", "ct", "mri", "hoist", "crib")
+
+
+def new_id(rng: random.Random, at: dt.datetime) -> ObjectId:
+    """An ObjectId stamped with `at` whose other bytes come from `rng`, so reruns give the same ids."""
+    return ObjectId(int(at.timestamp()).to_bytes(4, "big") + rng.randbytes(8))
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    """The aware UTC datetime stored for `moment`, to the second."""
+    return moment.astimezone(dt.UTC).replace(microsecond=0)
+
+
+def is_day_shift(now: dt.datetime) -> bool:
+    return 7 <= now.hour < 19
+
+
+def room_capacity(rng: random.Random, room_type: str) -> int:
+    if room_type == "ward":
+        return rng.choice(WARD_CAPACITIES)
+    if room_type == "er":
+        return rng.choice((1, 1, 2))
+    return 1
+
+
+def room_equipment(rng: random.Random) -> list[str]:
+    return sorted(rng.sample(EQUIPMENT, rng.randint(1, 4)))
+
+
+def generate_departments(now: dt.datetime) -> list[dict]:
+    created = utc(now - dt.timedelta(days=3 * 365))
+    return [
+        {"_id": code, "name": name, "floor": FLOORS[code], "isActive": True, "createdAt": created}
+        for code, name in DEPARTMENTS
+    ]
+
+
+def generate_rooms(rng: random.Random, now: dt.datetime) -> list[dict]:
+    """Every room empty and ready; `occupy_rooms` then puts the admitted patients in beds."""
+    created = utc(now - dt.timedelta(days=2 * 365))
+    rooms = []
+    for code, plan in ROOM_PLAN.items():
+        number = 1
+        for room_type, count in plan.items():
+            for _ in range(count):
+                rooms.append({
+                    "_id": new_id(rng, created), "number": f"{FLOORS[code]}{number:02d}",
+                    "departmentId": code, "type": room_type, "status": "available",
+                    "capacity": room_capacity(rng, room_type), "occupiedBeds": 0,
+                    "equipment": room_equipment(rng), "isActive": True,
+                    "createdAt": created, "updatedAt": created,
+                })
+                number += 1
+    return rooms
+
+
+def occupy_rooms(rng: random.Random, rooms: list[dict], patients: list[dict],
+                 now: dt.datetime) -> None:
+    """Give each admitted patient a bed (`roomId`) in the department's rooms; set every status.
+
+    A bedded room's occupiedBeds is the number of admitted patients in it; an
+    occupied room has at least one bed taken, any other status none.
+    """
+    busy = 0.55 if is_day_shift(now) else 0.2
+    for code in DEPARTMENT_CODES:
+        bedded = [room for room in rooms
+                  if room["departmentId"] == code and room["type"] in BEDDED_TYPES]
+        rng.shuffle(bedded)
+        # Rooms fill one after the other, leaving some empty, as wards are run.
+        beds = [room for room in reversed(bedded) for _ in range(room["capacity"])]
+        for patient in patients:
+            if patient["status"] == "admitted" and patient["departmentId"] == code and beds:
+                room = beds.pop()
+                room["occupiedBeds"] += 1
+                patient["roomId"] = room["_id"]
+    for room in rooms:
+        if room["type"] not in BEDDED_TYPES and rng.random() < busy:
+            room["occupiedBeds"] = rng.randint(1, room["capacity"])
+        if room["occupiedBeds"]:
+            room["status"] = "occupied"
+        else:
+            room["status"] = rng.choices(("available", "cleaning", "maintenance"), (80, 13, 7))[0]
+        room["updatedAt"] = utc(now - dt.timedelta(minutes=rng.uniform(5, 600)))
+
+
+def beds_by_department(rooms: list[dict]) -> dict[str, int]:
+    beds = dict.fromkeys(DEPARTMENT_CODES, 0)
+    for room in rooms:
+        if room["type"] in BEDDED_TYPES:
+            beds[room["departmentId"]] += room["capacity"]
+    return beds
+
+
+def generate_staff(rng: random.Random, now: dt.datetime) -> list[dict]:
+    day = is_day_shift(now)
+    weights = (55, 37, 8) if day else (30, 66, 4)
+    staff, number = [], 1
+    for code, counts in STAFF_PLAN.items():
+        for role, count in zip(STAFF_ROLES, counts, strict=True):
+            for _ in range(count):
+                hired = now - dt.timedelta(days=rng.randint(60, 3000))
+                status = rng.choices(("on_duty", "off_duty", "on_break"), weights)[0]
+                ago = {"on_duty": (0, 15), "on_break": (5, 30), "off_duty": (60, 840)}[status]
+                staff.append({
+                    "_id": new_id(rng, hired), "employeeId": f"E{10000 + number}",
+                    "name": person_name(rng), "role": role, "departmentId": code,
+                    "status": status, "isActive": True, "hiredAt": utc(hired),
+                    "lastSeenAt": utc(now - dt.timedelta(minutes=rng.uniform(*ago))),
+                })
+                number += 1
+    return staff

@@ -1,0 +1,57 @@
+"""`manage.py simulate`: live hospital activity at a steady rate until interrupted."""
+
+import signal
+import threading
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from metrics.store import get_database
+from simulator.runner import run
+
+
+class Command(BaseCommand):
+    help = (
+        "Write realistic hospital activity (registrations, admissions, discharges, appointments, "
+        "rooms, bills, workflows, emergencies, shifts, deletions) at --rate changes per second."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rate", type=float, default=5.0,
+                            help="changes per second (default 5)")
+        parser.add_argument("--duration", type=float, default=None,
+                            help="stop after S seconds (default: until interrupted)")
+        parser.add_argument("--seed", type=int, default=None, help="random seed")
+
+    def handle(self, *args, rate, duration, seed, **options):
+        if rate <= 0:
+            raise CommandError("--rate must be positive")
+        if duration is not None and duration <= 0:
+            raise CommandError("--duration must be positive")
+        stop = threading.Event()
+        previous = _on_signals(lambda *_: stop.set())
+        until = f"for {duration:g} s" if duration else "until interrupted"
+        self.stdout.write(f"simulating hospital activity at {rate:g} changes/s ({until})")
+        try:
+            summary = run(get_database(), rate=rate, duration=duration, seed=seed, stop=stop,
+                          tz=timezone.get_default_timezone(),
+                          report=lambda stretch: self._say(f"last {stretch.line()}"))
+        finally:
+            _restore(previous)
+        self._say(f"simulated {summary.line()}")
+
+    def _say(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()  # a log file should show each line as it happens
+
+
+def _on_signals(handler):
+    """Ctrl-C and SIGTERM stop the loop cleanly (only the main thread may set handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore(previous):
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)

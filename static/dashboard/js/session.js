@@ -1,0 +1,203 @@
+// The login session: JWTs from the REST endpoints, kept in this tab's sessionStorage,
+// refreshed (and rotated) before the access token expires.
+
+const STORAGE_KEY = "hospital-dashboard.tokens";
+const ENDPOINTS = {
+  login: "/api/auth/token/",
+  refresh: "/api/auth/token/refresh/",
+  logout: "/api/auth/logout/",
+};
+// Refresh this long before the access token expires (a quarter of a short lifetime).
+const REFRESH_MARGIN_MS = 60_000;
+const RETRY_REFRESH_MS = 10_000;
+
+export class AuthError extends Error {
+  constructor(message, { code = "error", status = 0, retryAfter = null } = {}) {
+    super(message);
+    this.code = code;
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Seconds-since-epoch `exp` of a JWT, or null (the signature is the server's business). */
+export function tokenExpiry(token) {
+  try {
+    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(payload.padEnd(payload.length + ((4 - (payload.length % 4)) % 4), "=")));
+    return typeof claims.exp === "number" ? claims.exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+async function post(url, body) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+    });
+  } catch {
+    throw new AuthError("The server cannot be reached. Check the connection and try again.", {
+      code: "network",
+    });
+  }
+  if (response.status === 204) return null;
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    const code = (data && data.code) || "error";
+    throw new AuthError(describe(response.status, code, data), {
+      code,
+      status: response.status,
+      retryAfter: data && data.retryAfter,
+    });
+  }
+  return data;
+}
+
+function describe(status, code, data) {
+  if (status === 429) {
+    const wait = data && data.retryAfter ? ` Try again in ${data.retryAfter} s.` : "";
+    return `Too many sign-in attempts.${wait}`;
+  }
+  if (status === 401 || code === "no_active_account" || code === "authentication_failed") {
+    return "Wrong username or password, or this account has no dashboard access.";
+  }
+  if (status === 400) return "Enter a username and a password.";
+  return (data && data.message) || `The server answered ${status}.`;
+}
+
+export class Session {
+  /**
+   * onRefreshed(access): a fresh access token (the socket re-authenticates with it).
+   * onEnded(reason): the session cannot continue (refresh token refused): back to sign-in.
+   */
+  constructor({ onRefreshed, onEnded }) {
+    this.onRefreshed = onRefreshed;
+    this.onEnded = onEnded;
+    this.tokens = null;
+    this.timer = null;
+    this.inflight = null;
+  }
+
+  restore() {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || "null");
+      if (saved && typeof saved.access === "string" && typeof saved.refresh === "string") {
+        this.tokens = saved;
+      }
+    } catch {
+      this.tokens = null;
+    }
+    return this.tokens !== null;
+  }
+
+  get access() {
+    return this.tokens ? this.tokens.access : null;
+  }
+
+  get active() {
+    return this.tokens !== null;
+  }
+
+  /** True when the access token is missing or expires within `marginMs`. */
+  accessExpiring(marginMs = 15_000) {
+    const expiry = this.access && tokenExpiry(this.access);
+    return !expiry || expiry - Date.now() < marginMs;
+  }
+
+  async login(username, password) {
+    const data = await post(ENDPOINTS.login, { username, password });
+    this.store({ access: data.access, refresh: data.refresh });
+  }
+
+  /** Rotate the tokens once (concurrent callers share the same request). */
+  refresh() {
+    if (!this.tokens) return Promise.reject(new AuthError("Not signed in.", { code: "signed_out" }));
+    if (!this.inflight) {
+      const sent = this.tokens.refresh;
+      this.inflight = post(ENDPOINTS.refresh, { refresh: sent })
+        .then((data) => {
+          if (!this.tokens || this.tokens.refresh !== sent) return this.access; // signed out meanwhile
+          this.store({ access: data.access, refresh: data.refresh || sent });
+          this.onRefreshed(this.access);
+          return this.access;
+        })
+        .catch((error) => {
+          if (error.status === 401 || error.status === 400) {
+            this.end("expired");
+          } else if (this.tokens) {
+            this.schedule(RETRY_REFRESH_MS);
+          }
+          throw error;
+        })
+        .finally(() => {
+          this.inflight = null;
+        });
+    }
+    return this.inflight;
+  }
+
+  async logout() {
+    const refresh = this.tokens && this.tokens.refresh;
+    this.forget();
+    if (refresh) {
+      try {
+        await post(ENDPOINTS.logout, { refresh });
+      } catch {
+        // The tokens are gone from this tab either way; the refresh token expires on its own.
+      }
+    }
+  }
+
+  end(reason) {
+    this.forget();
+    this.onEnded(reason);
+  }
+
+  forget() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.tokens = null;
+    try {
+      sessionStorage.removeItem(STORAGE_KEY);
+    } catch {
+      // Storage may be unavailable (private mode); memory was the only copy then.
+    }
+  }
+
+  store(tokens) {
+    this.tokens = tokens;
+    try {
+      sessionStorage.setItem(STORAGE_KEY, JSON.stringify(tokens));
+    } catch {
+      // Kept in memory only.
+    }
+    this.schedule();
+  }
+
+  /** Plan the next refresh before the access token expires. */
+  schedule(delay = null) {
+    clearTimeout(this.timer);
+    if (!this.tokens) return;
+    if (delay === null) {
+      const expiry = tokenExpiry(this.tokens.access);
+      if (!expiry) return;
+      const lifetime = expiry - Date.now();
+      const lead = lifetime > 2 * REFRESH_MARGIN_MS ? REFRESH_MARGIN_MS : lifetime * 0.25;
+      delay = Math.max(1_000, lifetime - lead);
+    }
+    this.timer = setTimeout(() => {
+      this.refresh().catch(() => {});
+    }, delay);
+  }
+}

@@ -1,0 +1,176 @@
+"""The bundled dashboard in a real Chromium against a real server (`manage.py serve`).
+
+Chromium is Debian's (/usr/bin/chromium); Playwright's sync API drives it from
+the test's own thread, which also writes hospital data through
+`metrics.store.get_database()` (plain synchronous calls, so no event loop is
+involved). Every page's console is recorded: an error or a warning fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.utils import timezone
+
+from metrics import store
+from simulator.seed import seed_hospital
+from tests.conftest import IN_CI
+from tests.servers import DEMO_PASSWORDS, LiveServer
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DESKTOP = {"width": 1366, "height": 768}
+TABLET = {"width": 768, "height": 1024}
+# Live tiles in the order the page shows them.
+ALL_TILES = ["patientCount", "emergencyAlerts", "roomOccupancy", "todayAppointments", "revenue",
+             "staffActivity"]
+TILES_FOR = {
+    "superadmin": ALL_TILES,
+    "admin": ALL_TILES,
+    "viewer": [t for t in ALL_TILES if t != "revenue"],
+}
+# What Chromium itself logs when a socket or request cannot reach a server that is down on purpose.
+SERVER_DOWN_MESSAGES = re.compile(
+    r"WebSocket connection to '.*' failed|Failed to load resource: net::ERR_CONNECTION_REFUSED"
+)
+
+
+@pytest.fixture(scope="session")
+def playwright_instance():
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} is missing (`make browser` installs Debian's chromium)"
+        if IN_CI:
+            pytest.fail(message + ": CI needs it")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance):
+    chromium = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def server(tmp_path, hospital_store) -> Iterator[LiveServer]:
+    """A seeded demo hospital served by a fresh dashboard server.
+
+    The hospital is written before the server starts, so its listener begins at
+    the current position of the change stream with every value already whole.
+    """
+    seed_hospital(store.get_database(), seed=7, now=timezone.localtime(),
+                  currency=settings.HOSPITAL_CURRENCY)
+    running = LiveServer.start(tmp_path / "server", store_path=hospital_store)
+    yield running
+    running.stop()
+
+
+def open_emergencies(departments: set[str] | None = None) -> list[dict]:
+    """Open emergency workflows straight from the store (what the alerts tile lists)."""
+    query = {"isActive": True, "priority": "emergency", "resolvedAt": None}
+    if departments is not None:
+        query["departmentId"] = {"$in": sorted(departments)}
+    return list(store.get_database().workflows.find(query))
+
+
+@dataclass
+class Console:
+    """What a page printed: errors and warnings fail the test unless expected."""
+
+    problems: list[str] = field(default_factory=list)
+    expected: list[re.Pattern] = field(default_factory=list)
+
+    def record(self, kind: str, text: str) -> None:
+        if any(pattern.search(text) for pattern in self.expected):
+            return
+        self.problems.append(f"{kind}: {text}")
+
+
+@dataclass
+class Dashboard:
+    """One browser page on the dashboard."""
+
+    page: object
+    console: Console
+    server: LiveServer
+
+    def sign_in(self, username: str, password: str | None = None) -> None:
+        page = self.page
+        page.goto(self.server.url + "/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password or DEMO_PASSWORDS[username])
+        page.get_by_role("button", name="Sign in").click()
+
+    def wait_until_filled(self, username: str) -> None:
+        """Every tile the user may see shows a value and the trends are drawn."""
+        tiles = TILES_FOR[username]
+        page = self.page
+        page.locator('#tiles .tile[data-state="ready"]').nth(len(tiles) - 1).wait_for()
+        page.locator("#chart-activity canvas").wait_for()
+        page.wait_for_function("() => !document.getElementById('history').hasAttribute('aria-busy')")
+
+    def tile(self, metric: str):
+        return self.page.locator(f'#tiles .tile[data-metric="{metric}"]')
+
+    def row_value(self, metric: str, key: str) -> str:
+        return self.tile(metric).locator(f'[data-key="{key}"] .bar-value').inner_text()
+
+    def headline(self, metric: str) -> str:
+        return self.tile(metric).locator('[data-role="headline"]').inner_text()
+
+    def status(self) -> str:
+        return self.page.locator("#connection-label").inner_text()
+
+    def settle(self) -> None:
+        """No highlight left on screen (for screenshots)."""
+        self.page.wait_for_function("() => !document.querySelector('.is-changed')", timeout=10_000)
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
+        return path
+
+
+@pytest.fixture
+def open_page(browser, server) -> Iterator[Callable[..., Dashboard]]:
+    """Open dashboard pages (each in its own browser context, so its own sessionStorage)."""
+    opened: list[tuple[object, Dashboard]] = []
+
+    def open_(viewport: dict | None = None, expect_console: list[str] = ()) -> Dashboard:
+        context = browser.new_context(
+            viewport=viewport or DESKTOP, locale="en-US", reduced_motion="no-preference"
+        )
+        page = context.new_page()
+        console = Console(expected=[re.compile(p) for p in expect_console])
+        page.on("console", lambda m: m.type in ("error", "warning") and console.record(m.type, m.text))
+        page.on("pageerror", lambda e: console.record("uncaught", str(e)))
+        dashboard = Dashboard(page, console, server)
+        opened.append((context, dashboard))
+        return dashboard
+
+    yield open_
+    problems = [p for _, d in opened for p in d.console.problems]
+    for context, _ in opened:
+        context.close()
+    assert not problems, "the browser console reported:\n" + "\n".join(problems)

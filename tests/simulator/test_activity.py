@@ -1,0 +1,386 @@
+"""Each activity event makes the write it claims, and the hospital stays within the contract."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+
+import pytest
+from bson import ObjectId
+
+from simulator import activity
+from simulator.activity import EVENTS, MAX_OPEN_EMERGENCIES
+from simulator.activity.patients import TYPICAL_OPEN_EMERGENCIES
+
+from .contract import aware, beds_out_of_place, stored, violations
+
+UTC = dt.UTC
+
+
+@pytest.fixture
+def t(now):
+    """`now` as stored: UTC."""
+    return now.astimezone(UTC)
+
+
+def rng(seed: int = 1) -> random.Random:
+    return random.Random(seed)
+
+
+def add(db, collection: str, **fields) -> dict:
+    """Insert a minimal valid document of `collection` with `fields` on top."""
+    t = dt.datetime(2025, 3, 12, 14, 0, tzinfo=UTC)
+    base = {
+        "patients": {"mrn": "MRN10000001", "name": "Ada Lovelace", "departmentId": "CARD",
+                     "status": "outpatient", "triageLevel": 3, "registeredAt": t},
+        "rooms": {"number": "201", "departmentId": "CARD", "type": "ward", "status": "available",
+                  "capacity": 2, "occupiedBeds": 0, "equipment": ["monitor"], "createdAt": t},
+        "appointments": {"patientId": ObjectId(), "departmentId": "CARD", "staffId": ObjectId(),
+                         "scheduledAt": t, "status": "scheduled", "createdAt": t},
+        "bills": {"patientId": ObjectId(), "departmentId": "CARD", "amountCents": 12000,
+                  "currency": "USD", "status": "pending", "createdAt": t},
+        "workflows": {"patientId": ObjectId(), "departmentId": "CARD", "stage": "triage",
+                      "priority": "normal", "startedAt": t, "updatedAt": t},
+        "staff": {"name": "Grace Hopper", "role": "nurse", "departmentId": "CARD",
+                  "status": "on_duty", "lastSeenAt": t},
+    }[collection]
+    doc = {"_id": ObjectId(), **base, "isActive": True, **fields}
+    db[collection].insert_one(doc)
+    return doc
+
+
+def get(db, collection: str, doc: dict) -> dict | None:
+    """The stored version of `doc`, dates made aware again (stores give naive UTC back)."""
+    found = db[collection].find_one({"_id": doc["_id"]})
+    return None if found is None else {key: aware(value) for key, value in found.items()}
+
+
+def new_ones(db, collection: str, before: list[dict]) -> list[dict]:
+    known = {doc["_id"] for doc in before}
+    return [doc for doc in db[collection].find({}) if doc["_id"] not in known]
+
+
+def contract_kept(db, now) -> bool:
+    problems = violations(stored(db), now)
+    assert problems == []
+    return True
+
+
+# --- patients -----------------------------------------------------------------------------------
+def test_registration_inserts_an_outpatient_and_a_triage_workflow(hospital_db, now, t):
+    assert activity.register_patient(hospital_db, rng(), now) == 2
+
+    patient = hospital_db.patients.find_one({})
+    flow = hospital_db.workflows.find_one({})
+    assert patient["status"] == "outpatient" and aware(patient["registeredAt"]) == t.replace(
+        microsecond=t.microsecond // 1000 * 1000)
+    assert flow["patientId"] == patient["_id"] and flow["stage"] == "triage"
+    assert flow["priority"] == "emergency" or patient["triageLevel"] > 1
+    assert contract_kept(hospital_db, now)
+
+
+def test_admission_takes_a_free_bed_in_the_department(hospital_db, now, t):
+    patient = add(hospital_db, "patients")
+    room = add(hospital_db, "rooms", status="occupied", occupiedBeds=1)
+    add(hospital_db, "patients", status="admitted", admittedAt=t, roomId=room["_id"])
+    add(hospital_db, "rooms", departmentId="NEURO")  # another department's free bed
+
+    assert activity.admit_patient(hospital_db, rng(), now) == 2
+
+    admitted = get(hospital_db, "patients", patient)
+    assert admitted["status"] == "admitted" and admitted["roomId"] == room["_id"]
+    assert admitted["admittedAt"] >= t - dt.timedelta(seconds=1)
+    assert get(hospital_db, "rooms", room)["occupiedBeds"] == 2
+    assert contract_kept(hospital_db, now)
+    assert beds_out_of_place(stored(hospital_db)) == []
+
+
+def test_admission_without_a_free_bed_boards_the_patient(hospital_db, now):
+    patient = add(hospital_db, "patients")
+    full = add(hospital_db, "rooms", status="occupied", occupiedBeds=2)
+    cleaning = add(hospital_db, "rooms", status="cleaning")
+
+    assert activity.admit_patient(hospital_db, rng(), now) == 1
+
+    assert get(hospital_db, "patients", patient)["status"] == "admitted"
+    assert "roomId" not in get(hospital_db, "patients", patient)
+    assert get(hospital_db, "rooms", full) == full and get(hospital_db, "rooms", cleaning) == cleaning
+
+
+def test_the_er_admits_mostly_to_the_wards_and_critical_patients_to_intensive_care(hospital_db,
+                                                                                   now):
+    moved = Counter()
+    for seed in range(60):
+        patient = add(hospital_db, "patients", departmentId="ER", triageLevel=1 + seed % 2 * 2)
+        flow = add(hospital_db, "workflows", patientId=patient["_id"], departmentId="ER")
+        activity.admit_patient(hospital_db, rng(seed), now)
+        admitted = get(hospital_db, "patients", patient)
+        assert get(hospital_db, "workflows", flow)["departmentId"] == admitted["departmentId"]
+        moved[admitted["triageLevel"], admitted["departmentId"]] += 1
+    assert moved[1, "ICU"] > 5 and moved[3, "ICU"] == 0  # intensive care: the critical only
+    assert sum(n for (_, code), n in moved.items() if code not in ("ER", "ICU")) > 20
+    assert moved[3, "ER"] > 0  # some stay in the ER's observation beds
+
+
+def test_discharge_frees_the_bed_closes_the_pathway_and_bills_the_stay(hospital_db, now, t):
+    room = add(hospital_db, "rooms", status="occupied", occupiedBeds=2, capacity=2)
+    patient = add(hospital_db, "patients", status="admitted", roomId=room["_id"],
+                  admittedAt=t - dt.timedelta(days=3))
+    flow = add(hospital_db, "workflows", patientId=patient["_id"], stage="discharge")
+
+    assert activity.discharge_patient(hospital_db, rng(), now) == 4
+
+    discharged = get(hospital_db, "patients", patient)
+    assert discharged["status"] == "discharged" and "roomId" not in discharged
+    assert get(hospital_db, "rooms", room)["occupiedBeds"] == 1
+    closed = get(hospital_db, "workflows", flow)
+    assert closed["stage"] == "done" and closed["resolvedAt"] == closed["updatedAt"]
+    bill = hospital_db.bills.find_one({"patientId": patient["_id"]})
+    assert bill["description"] == "Inpatient stay, 3 days" and bill["status"] == "pending"
+    assert contract_kept(hospital_db, now)
+
+
+def test_the_last_patient_out_sends_the_room_to_cleaning(hospital_db, now, t):
+    room = add(hospital_db, "rooms", status="occupied", occupiedBeds=1)
+    patient = add(hospital_db, "patients", status="admitted", roomId=room["_id"], admittedAt=t)
+    add(hospital_db, "workflows", patientId=patient["_id"], stage="discharge")
+
+    assert activity.discharge_patient(hospital_db, rng(), now) == 4
+
+    assert get(hospital_db, "rooms", room)["status"] == "cleaning"
+    assert get(hospital_db, "rooms", room)["occupiedBeds"] == 0
+
+
+def test_discharge_with_no_one_to_discharge_writes_nothing(hospital_db, now):
+    add(hospital_db, "patients", status="discharged", dischargedAt=now)
+    add(hospital_db, "patients", status="outpatient", isActive=False)
+
+    assert activity.discharge_patient(hospital_db, rng(), now) == 0
+    assert hospital_db.bills.count_documents({}) == 0
+
+
+# --- appointments -------------------------------------------------------------------------------
+def test_booking_finds_a_slot_later_today_in_office_hours(small_hospital, now):
+    before = list(small_hospital.appointments.find({}))
+
+    assert activity.book_appointment(small_hospital, rng(), now) == 1
+
+    (booked,) = new_ones(small_hospital, "appointments", before)
+    at = aware(booked["scheduledAt"]).astimezone(now.tzinfo)
+    assert booked["status"] == "scheduled" and at.date() == now.date()
+    assert at >= now + dt.timedelta(minutes=30) and 8 <= at.hour < 18
+
+
+def test_after_hours_booking_is_for_tomorrow(small_hospital, now):
+    evening = now.replace(hour=19)
+    before = list(small_hospital.appointments.find({}))
+
+    assert activity.book_appointment(small_hospital, rng(), evening) == 1
+
+    (booked,) = new_ones(small_hospital, "appointments", before)
+    assert aware(booked["scheduledAt"]).astimezone(now.tzinfo).date() == now.date() + dt.timedelta(1)
+
+
+def test_check_in_takes_an_appointment_due_about_now(hospital_db, now, t):
+    due = add(hospital_db, "appointments", scheduledAt=t + dt.timedelta(minutes=10))
+    later = add(hospital_db, "appointments", scheduledAt=t + dt.timedelta(hours=3))
+
+    assert activity.check_in_appointment(hospital_db, rng(), now) == 1
+
+    assert get(hospital_db, "appointments", due)["status"] == "checked_in"
+    assert "checkedInAt" in get(hospital_db, "appointments", due)
+    assert get(hospital_db, "appointments", later)["status"] == "scheduled"
+
+
+def test_completion_completes_and_bills_the_appointment(hospital_db, now, t):
+    seen = add(hospital_db, "appointments", status="checked_in", checkedInAt=t,
+               scheduledAt=t - dt.timedelta(minutes=5))
+
+    assert activity.complete_appointment(hospital_db, rng(), now) == 2
+
+    assert get(hospital_db, "appointments", seen)["status"] == "completed"
+    bill = hospital_db.bills.find_one({"appointmentId": seen["_id"]})
+    assert bill["patientId"] == seen["patientId"] and bill["description"] == "Consultation"
+    assert contract_kept(hospital_db, now)
+
+
+@pytest.mark.parametrize(("offset", "status"), [(-60, "no_show"), (120, "cancelled")])
+def test_missed_appointments_are_no_shows_or_cancellations(hospital_db, now, t, offset, status):
+    appointment = add(hospital_db, "appointments", scheduledAt=t + dt.timedelta(minutes=offset))
+
+    assert activity.miss_appointment(hospital_db, rng(), now) == 1
+    assert get(hospital_db, "appointments", appointment)["status"] == status
+
+
+# --- rooms --------------------------------------------------------------------------------------
+def test_short_stay_rooms_turn_over_and_keep_beds_consistent(hospital_db, now):
+    room = add(hospital_db, "rooms", type="consult", capacity=1)
+    seen = set()
+    for seed in range(40):
+        before = get(hospital_db, "rooms", room)["status"]
+        assert activity.turn_over_room(hospital_db, rng(seed), now) == 1
+        after = get(hospital_db, "rooms", room)
+        seen.add((before, after["status"]))
+        assert (after["status"] == "occupied") == (after["occupiedBeds"] == 1)
+    assert {("available", "occupied"), ("occupied", "cleaning"),
+            ("cleaning", "available")} <= seen
+    assert seen <= {("available", "occupied"), ("occupied", "cleaning"), ("cleaning", "available"),
+                    ("available", "maintenance"), ("maintenance", "available")}
+
+
+def test_a_refitted_room_is_replaced_whole(hospital_db, now):
+    room = add(hospital_db, "rooms", status="maintenance", equipment=["crib"])
+    stream = hospital_db.rooms.watch(max_await_time_ms=100)
+
+    assert activity.replace_room(hospital_db, rng(), now) == 1
+
+    assert stream.try_next()["operationType"] == "replace"
+    refitted = get(hospital_db, "rooms", room)
+    assert {key: refitted[key] for key in ("number", "departmentId", "type")} == {
+        "number": "201", "departmentId": "CARD", "type": "ward"}
+    assert refitted["status"] == "available" and "refittedAt" in refitted
+    assert contract_kept(hospital_db, now)
+
+
+# --- bills --------------------------------------------------------------------------------------
+def test_paying_a_bill_stamps_paid_at_and_leaves_others(hospital_db, now, t):
+    pending = add(hospital_db, "bills")
+    void = add(hospital_db, "bills", status="void")
+
+    assert activity.pay_bill(hospital_db, rng(), now) == 1
+
+    paid = get(hospital_db, "bills", pending)
+    assert paid["status"] == "paid" and abs(aware(paid["paidAt"]) - t) < dt.timedelta(seconds=1)
+    assert get(hospital_db, "bills", void) == void
+
+
+def test_voiding_and_charging_bills(hospital_db, now):
+    pending = add(hospital_db, "bills")
+    add(hospital_db, "patients", status="admitted", admittedAt=now)
+
+    assert activity.void_bill(hospital_db, rng(), now) == 1
+    assert activity.create_bill(hospital_db, rng(), now) == 1
+
+    assert get(hospital_db, "bills", pending)["status"] == "void"
+    assert hospital_db.bills.count_documents({"status": "pending"}) == 1
+    assert contract_kept(hospital_db, now)
+
+
+# --- workflows ----------------------------------------------------------------------------------
+def test_a_pathway_advances_one_stage(hospital_db, now):
+    flow = add(hospital_db, "workflows", stage="diagnostics")
+    add(hospital_db, "workflows", stage="discharge")  # moves on with the discharge only
+
+    assert activity.advance_workflow(hospital_db, rng(), now) == 1
+    assert get(hospital_db, "workflows", flow)["stage"] == "treatment"
+
+
+def test_emergencies_are_raised_up_to_a_cap(hospital_db, now):
+    open_emergency = {"priority": "emergency", "resolvedAt": None, "isActive": True}
+    add(hospital_db, "workflows")
+    for seed in range(4):
+        assert activity.raise_emergency(hospital_db, rng(seed), now) >= 1
+    assert hospital_db.workflows.count_documents(open_emergency) == 4
+
+    for _ in range(MAX_OPEN_EMERGENCIES - 4):
+        add(hospital_db, "workflows", priority="emergency")
+    assert activity.raise_emergency(hospital_db, rng(), now) == 0
+    assert contract_kept(hospital_db, now)
+
+
+def test_a_resolved_emergency_is_done_and_care_goes_on_in_a_new_pathway(hospital_db, now):
+    emergencies = [add(hospital_db, "workflows", priority="emergency", stage="treatment")
+                   for _ in range(TYPICAL_OPEN_EMERGENCIES)]
+
+    assert activity.resolve_emergency(hospital_db, rng(), now) == 2  # at the typical count: always
+
+    (resolved,) = hospital_db.workflows.find({"resolvedAt": {"$ne": None}})
+    assert resolved["stage"] == "done" and resolved["priority"] == "emergency"
+    (follow_up,) = new_ones(hospital_db, "workflows", emergencies)
+    assert follow_up["patientId"] == resolved["patientId"]
+    assert (follow_up["stage"], follow_up["priority"]) == ("treatment", "urgent")
+    assert contract_kept(hospital_db, now)
+
+
+def test_a_lone_emergency_resolves_about_one_time_in_eight(hospital_db, now):
+    resolved = 0
+    for seed in range(200):
+        if not hospital_db.workflows.count_documents({"priority": "emergency", "resolvedAt": None}):
+            add(hospital_db, "workflows", priority="emergency")
+        resolved += activity.resolve_emergency(hospital_db, rng(seed), now) == 2
+
+    assert 10 <= resolved <= 45  # 25 expected: the fewer open, the slower they resolve
+
+
+def test_an_open_emergency_is_never_discharged(hospital_db, now):
+    patient = add(hospital_db, "patients", status="admitted", admittedAt=now)
+    add(hospital_db, "workflows", patientId=patient["_id"], stage="discharge", priority="emergency")
+
+    assert all(activity.discharge_patient(hospital_db, rng(seed), now) == 0 for seed in range(10))
+
+
+# --- staff and deletions ------------------------------------------------------------------------
+def test_shift_changes_follow_the_shift_and_stamp_last_seen(hospital_db, now, t):
+    people = [add(hospital_db, "staff", status=status)
+              for status in ("on_duty", "on_break", "off_duty")]
+    moves = set()
+    for seed in range(60):
+        before = {p["_id"]: get(hospital_db, "staff", p) for p in people}
+        written = activity.change_shift(hospital_db, rng(seed), now + dt.timedelta(seconds=seed))
+        changed = [(before[p["_id"]], get(hospital_db, "staff", p)) for p in people
+                   if get(hospital_db, "staff", p) != before[p["_id"]]]
+        assert len(changed) == written <= 1
+        for old, new in changed:
+            moves.add((old["status"], new["status"]))
+            assert new["lastSeenAt"] > old["lastSeenAt"]
+    assert moves == {("on_duty", "on_break"), ("on_break", "on_duty"), ("off_duty", "on_duty"),
+                     ("on_duty", "off_duty"), ("on_duty", "on_duty")}
+
+
+def test_a_duplicate_registration_is_soft_deleted_with_its_pathway(hospital_db, now, t):
+    duplicate = add(hospital_db, "patients", registeredAt=t - dt.timedelta(hours=2))
+    flow = add(hospital_db, "workflows", patientId=duplicate["_id"])
+
+    assert activity.soft_delete(hospital_db, rng(), now) == 2
+
+    assert get(hospital_db, "patients", duplicate)["isActive"] is False
+    assert get(hospital_db, "workflows", flow)["isActive"] is False
+
+
+def test_the_purge_hard_deletes_a_soft_deleted_document(hospital_db, now):
+    gone = add(hospital_db, "bills", status="void", isActive=False)
+    kept = add(hospital_db, "bills", status="void")
+
+    assert activity.hard_delete(hospital_db, rng(), now) == 1
+
+    assert get(hospital_db, "bills", gone) is None and get(hospital_db, "bills", kept) == kept
+
+
+# --- all events on a real hospital --------------------------------------------------------------
+def test_every_event_writes_what_it_reports_and_keeps_the_contract(small_hospital, now):
+    t = now.astimezone(UTC)  # appointments due about now, whatever the seed drew
+    for minutes in (-20, -10):
+        add(small_hospital, "appointments", status="checked_in", checkedInAt=t,
+            scheduledAt=t + dt.timedelta(minutes=minutes))
+    for minutes in (10, 20):
+        add(small_hospital, "appointments", scheduledAt=t + dt.timedelta(minutes=minutes))
+    only = {"replace_room": {"replace"}, "hard_delete": {"delete"}, "register_patient": {"insert"},
+            "book_appointment": {"insert"}, "create_bill": {"insert"}}
+    for step, (kind, (event, _)) in enumerate(EVENTS.items()):
+        moment = now + dt.timedelta(seconds=100 * step)
+        stream = small_hospital.watch(max_await_time_ms=50)
+        reported = calls = 0
+        while calls < 4 or not reported and calls < 40:  # some events write only now and then
+            reported += event(small_hospital, rng(calls), moment + dt.timedelta(seconds=calls))
+            calls += 1
+
+        changes = []
+        while (change := stream.try_next()) is not None:
+            changes.append(change["operationType"])
+        stream.close()
+        assert reported == len(changes) > 0, kind
+        assert set(changes) <= only.get(kind, {"insert", "update"}), kind
+        everything = stored(small_hospital)
+        assert violations(everything, moment + dt.timedelta(seconds=calls)) == [], kind
+        assert beds_out_of_place(everything) == [], kind
