@@ -225,7 +225,7 @@ class Hub:
     async def poll(self, due_only: bool) -> None:
         """Read each locally subscribed metric and push what changed (the fallback when Redis is down)."""
         from metrics.catalogue import METRICS
-        from metrics.service import get_live_value
+        from metrics.service import get_live_base
 
         from .services import off_loop
 
@@ -237,7 +237,7 @@ class Hub:
                 continue
             self._last_poll[metric] = loop.time()
             try:
-                base = await off_loop(get_live_value)(metric, Scope.all())
+                base = await off_loop(get_live_base)(metric)
             except Exception as exc:
                 logger.warning("polling %s failed: %s", metric, exc)
                 continue

@@ -75,7 +75,10 @@ class EmbeddedCollection(CollectionWrites):
 
         def operation():
             mirror = self._mirror
-            return run_pipeline(list(mirror.find()), mirror.database, pipeline)
+            # The cursor's own list: iterating a mongomock cursor re-slices its results on every
+            # step, which makes a full scan quadratic in the collection size.
+            documents = mirror.find()._compute_results()
+            return run_pipeline(documents, mirror.database, pipeline)
 
         return EmbeddedCommandCursor(self._engine.read(operation))
 
