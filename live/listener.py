@@ -3,10 +3,12 @@
 One stream over the watched collections, with every operation type and no
 filter on `fullDocument` (a delete has none, and a soft delete would drop
 out). Changes are batched (up to `batch_size` or `batch_interval` seconds,
-whichever comes first); a change that raises or resolves an emergency flushes
-the batch at once. Each batch recomputes each touched metric once, critical
-first, broadcasts what changed, and only then saves the stream's post-batch
-resume token in the dashboard's own database: delivery is at-least-once.
+whichever comes first), critical first: critical metrics are recomputed as
+soon as the stream has nothing more queued, and at once for a change that
+raises or resolves an emergency; standard metrics wait for the window (see
+batching.py). Each flush recomputes each touched metric once, broadcasts what
+changed, and only when nothing is left dirty saves the stream's resume token
+in the dashboard's own database: delivery is at-least-once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import calendar
 import logging
 import random
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -25,9 +26,10 @@ from django.conf import settings
 from pymongo.errors import OperationFailure, PyMongoError
 
 from dashboard_project import telemetry
-from metrics.catalogue import LIVE_METRICS, METRICS, metrics_reading
+from metrics.catalogue import LIVE_METRICS, METRICS
 from metrics.store import get_database
 
+from .batching import HANDOFF_SECONDS, PendingBatch, StreamReader
 from .lease import RedisLease
 from .models import ListenerCheckpoint
 from .pipeline import critical_first, refresh_and_broadcast
@@ -228,6 +230,7 @@ class ChangeListener:
     async def _follow(self, lost: asyncio.Event) -> None:
         token = await self._load_checkpoint()
         stream = await asyncio.to_thread(self._open, token)
+        reader = StreamReader(stream, capacity=10 * self.batch_size)
         try:
             self._set_active(True)
             if token is None or self.needs_resync:
@@ -236,63 +239,66 @@ class ChangeListener:
                 # between the two is missed.
                 await self.full_resync(reason="start" if token is None else "recovery")
                 await self._save_checkpoint(stream.resume_token)
-            while not self._stop.is_set() and not lost.is_set():
-                events, invalidated = await self._collect(stream, lost)
-                if events:
-                    await self._process(events)
-                if invalidated:
-                    raise StreamInvalidated()
-                if stream.resume_token != self.token:
-                    await self._save_checkpoint(stream.resume_token)
+            reader.start()
+            await self._consume(reader, lost)
         finally:
+            await asyncio.to_thread(reader.halt)
             await asyncio.to_thread(stream.close)
 
-    async def _collect(self, stream, lost: asyncio.Event) -> tuple[list[dict], bool]:
-        events: list[dict] = []
-        first_at = None
+    async def _consume(self, reader: StreamReader, lost: asyncio.Event) -> None:
+        batch = PendingBatch(self.batch_size, self.batch_interval)
+        position = self.token
         while True:
-            event = await asyncio.to_thread(stream.try_next)
+            ending = self._stop.is_set() or lost.is_set()
+            item = None if ending else await asyncio.to_thread(reader.get, self._wait(batch))
+            if item is not None:
+                if item.kind == "error":
+                    raise item.error
+                if item.kind == "invalidated":
+                    raise StreamInvalidated()
+                position = item.token
+                if item.kind == "change":
+                    event = item.event
+                    batch.add(event, time.monotonic(), _event_time(event), is_urgent(event))
             now = time.monotonic()
-            if event is None:
-                if not stream.alive:
-                    return events, True
-                if not events:
-                    return events, False  # idle: let the caller save the post-batch token
-                if now - first_at >= self.batch_interval or self._stop.is_set() or lost.is_set():
-                    return events, False
-                continue
-            if event["operationType"] == "invalidate":
-                return events, True
-            events.append(event)
-            first_at = first_at or now
-            if is_urgent(event) or len(events) >= self.batch_size:
-                return events, False
-            if now - first_at >= self.batch_interval:
-                return events, False
+            if batch.window_due(now, ending):
+                await self._flush(batch, everything=True)
+            elif batch.critical_dirty() and (batch.urgent or reader.empty()):
+                await self._flush(batch, everything=False)
+            if batch.clean and position is not None and position != self.token:
+                await self._save_checkpoint(position)
+            if ending:
+                return
 
-    async def _process(self, events: list[dict]) -> None:
+    def _wait(self, batch: PendingBatch) -> float:
+        until_window = batch.seconds_to_window(time.monotonic())
+        return HANDOFF_SECONDS if until_window is None else min(HANDOFF_SECONDS, until_window)
+
+    async def _flush(self, batch: PendingBatch, *, everything: bool) -> None:
+        """Recompute the dirty metrics (all, or the critical ones), broadcast what changed."""
         started = time.time()
-        by_collection = Counter(event.get("ns", {}).get("coll", "?") for event in events)
-        touched: set[str] = set()
-        for collection in by_collection:
-            touched.update(metrics_reading(collection))
-        ordered = critical_first(touched)
-        sent = await refresh_and_broadcast(ordered, force=self.needs_resync)
-        self.needs_resync = False
+        taken, by_collection = batch.take(everything)
+        ordered = critical_first(taken)
+        sent = await refresh_and_broadcast(ordered)
         done = time.time()
-        times = [t for t in (_event_time(event) for event in events) if t is not None]
+        times = [t for moments in taken.values() for t in moments if t is not None]
         lag = done - min(times) if times else 0.0
+        changes = sum(by_collection.values())
         for collection, count in by_collection.items():
             telemetry.changes_processed.labels(collection=collection).inc(count)
-        telemetry.batch_size.observe(len(events))
+        if changes:
+            telemetry.batch_size.observe(changes)
         telemetry.listener_lag.set(lag)
         for metric in sent:
             tier = METRICS[metric].tier.value
-            for moment in times:
-                telemetry.update_latency.labels(tier=tier).observe(max(0.0, done - moment))
+            for moment in taken[metric]:
+                if moment is not None:
+                    telemetry.update_latency.labels(tier=tier).observe(max(0.0, done - moment))
         self.batches += 1
+        kind = "window" if everything else "critical"
         summary = {
-            "changes": len(events),
+            "kind": kind,
+            "changes": changes,
             "collections": dict(by_collection),
             "recomputed": ordered,
             "broadcast": sent,
@@ -300,8 +306,8 @@ class ChangeListener:
             "compute_ms": round((done - started) * 1000, 1),
         }
         logger.info(
-            "batch: %d changes %s, %d metrics recomputed, %d broadcast %s, lag %.0f ms",
-            len(events), dict(by_collection), len(ordered), len(sent), sent, lag * 1000,
+            "batch (%s): %d changes %s, %d metrics recomputed, %d broadcast %s, lag %.0f ms",
+            kind, changes, dict(by_collection), len(ordered), len(sent), sent, lag * 1000,
         )
         if self.on_batch is not None:
             self.on_batch(summary)

@@ -75,10 +75,20 @@ class EmbeddedCollection(CollectionWrites):
 
         def operation():
             mirror = self._mirror
-            # The cursor's own list: iterating a mongomock cursor re-slices its results on every
-            # step, which makes a full scan quadratic in the collection size.
-            documents = mirror.find()._compute_results()
-            return run_pipeline(documents, mirror.database, pipeline)
+            stages = pipeline
+            leading: Mapping = {}
+            if (
+                isinstance(stages, list) and stages and isinstance(stages[0], Mapping)
+                and list(stages[0]) == ["$match"] and isinstance(stages[0]["$match"], Mapping)
+            ):
+                # A leading $match is the same query language as find(): filter the stored
+                # documents before mongomock copies them, as a server uses its indexes there.
+                leading, stages = stages[0]["$match"], stages[1:]
+            with engine_errors():
+                # The cursor's own list: iterating a mongomock cursor re-slices its results on
+                # every step, which makes a full scan quadratic in the collection size.
+                documents = mirror.find(query_filter(leading))._compute_results()
+            return run_pipeline(documents, mirror.database, stages)
 
         return EmbeddedCommandCursor(self._engine.read(operation))
 

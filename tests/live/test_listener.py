@@ -241,3 +241,29 @@ async def test_one_listener_leads_and_a_standby_takes_over(redis_url, settings, 
     final = await expect_recount(client, "patientCount")
     assert final["data"]["total"] == 1
     await client.disconnect()
+
+
+async def test_critical_metrics_do_not_wait_for_the_window_and_standard_ones_do(
+    make_user, listeners
+):
+    db = store.get_database()
+    batches: list[dict] = []
+    await listeners(batch_interval=30, on_batch=batches.append)
+    user = await database_sync_to_async(make_user)("crit", "super_admin")
+    client = await authenticated(user)
+    await client.send_json_to(
+        {"type": "subscribe_metrics", "metrics": ["patientCount", "staffActivity"]}
+    )
+    for _ in range(3):  # subscriptions, then the two current values
+        await client.receive_json_from()
+    db.staff.insert_one(dict(CASES["staff"][1]))
+    db.patients.insert_one(patient())
+    update = await receive_until(client, lambda m: m["type"] == "dashboard_update", timeout=3)
+    assert update["metric"] == "patientCount" and update["data"]["total"] == 1
+    for _ in range(40):  # the batch is reported just after its broadcast
+        if batches:
+            break
+        await asyncio.sleep(0.05)
+    assert [batch["kind"] for batch in batches] == ["critical"]
+    assert batches[0]["recomputed"] == ["patientCount"]
+    await client.disconnect()

@@ -1,0 +1,150 @@
+"""The listener's two halves: a thread that reads the change stream, and the batch it fills.
+
+Reading happens in a thread of its own so that waiting on the stream (a getMore
+that blocks up to `max_await_time_ms`) never delays a flush, and so that the
+stream is read ahead while metrics are being recomputed.
+
+The batch follows the seed's rule (up to `batch_size` changes or
+`batch_interval` seconds, critical first) with one refinement: a critical
+metric does not wait for the window. It is recomputed as soon as the reader
+has nothing more queued (so the changes that arrived during one recompute are
+folded into the next), or at once for an emergency. Standard metrics wait for
+the window. The checkpoint may only move when nothing is dirty: then every
+change up to the reader's last token has been broadcast.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from metrics.catalogue import METRICS, Tier, metrics_reading
+
+# How long the reader waits to hand over an item, and the processor to receive one,
+# before looking at its stop flag again.
+HANDOFF_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class StreamItem:
+    """One thing the reader saw: a change, an idle poll, the end of the stream, or an error."""
+
+    kind: str  # "change" | "idle" | "invalidated" | "error"
+    token: Any = None  # the stream's resume token after this item
+    event: dict | None = None
+    error: BaseException | None = None
+
+
+class StreamReader:
+    """Reads a change stream in a daemon thread into a bounded queue (which throttles it)."""
+
+    def __init__(self, stream: Any, capacity: int = 1000) -> None:
+        self.stream = stream
+        self._queue: queue.Queue[StreamItem] = queue.Queue(maxsize=capacity)
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="change-stream-reader", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def halt(self) -> None:
+        """Stop reading and wait for the thread (at most one poll), so the stream can be closed."""
+        self._halt.set()
+        self._thread.join()
+
+    def empty(self) -> bool:
+        return self._queue.empty()
+
+    def get(self, timeout: float) -> StreamItem | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def _run(self) -> None:
+        try:
+            while not self._halt.is_set():
+                event = self.stream.try_next()
+                token = self.stream.resume_token
+                if event is None:
+                    ended = not self.stream.alive
+                    self._put(StreamItem("invalidated" if ended else "idle", token))
+                    if ended:
+                        return
+                elif event["operationType"] == "invalidate":
+                    self._put(StreamItem("invalidated", token))
+                    return
+                else:
+                    self._put(StreamItem("change", token, event))
+        except BaseException as exc:  # handed to the processor, which decides what it means
+            self._put(StreamItem("error", error=exc))
+
+    def _put(self, item: StreamItem) -> None:
+        while not self._halt.is_set():
+            try:
+                self._queue.put(item, timeout=HANDOFF_SECONDS)
+                return
+            except queue.Full:
+                continue
+
+
+@dataclass
+class PendingBatch:
+    """Changes not yet fully broadcast, and the metrics they left dirty."""
+
+    batch_size: int
+    batch_interval: float
+    window_started: float | None = None  # monotonic time of the window's first change
+    window_changes: int = 0
+    urgent: bool = False
+    # Since the last flush of any kind: for the log line and the figures.
+    unreported: Counter = field(default_factory=Counter)
+    # metric -> wall-clock times of the changes that touched it (None where unknown).
+    dirty: dict[str, list[float | None]] = field(default_factory=dict)
+
+    def add(self, event: dict, now: float, moment: float | None, urgent: bool) -> None:
+        collection = event.get("ns", {}).get("coll", "?")
+        if self.window_started is None:
+            self.window_started = now
+        self.window_changes += 1
+        self.unreported[collection] += 1
+        self.urgent = self.urgent or urgent
+        for metric in metrics_reading(collection):
+            self.dirty.setdefault(metric, []).append(moment)
+
+    @property
+    def clean(self) -> bool:
+        return not self.dirty
+
+    def critical_dirty(self) -> bool:
+        return any(METRICS[name].tier is Tier.CRITICAL for name in self.dirty)
+
+    def window_due(self, now: float, ending: bool = False) -> bool:
+        if self.window_started is None:
+            return False
+        return (
+            ending
+            or self.window_changes >= self.batch_size
+            or now - self.window_started >= self.batch_interval
+        )
+
+    def seconds_to_window(self, now: float) -> float | None:
+        if self.window_started is None:
+            return None
+        return max(0.0, self.window_started + self.batch_interval - now)
+
+    def take(self, everything: bool) -> tuple[dict[str, list[float | None]], Counter]:
+        """Remove the metrics to flush now (all, or the critical ones) with their change times."""
+        names = [
+            name for name in self.dirty
+            if everything or METRICS[name].tier is Tier.CRITICAL
+        ]
+        taken = {name: self.dirty.pop(name) for name in names}
+        reported, self.unreported = self.unreported, Counter()
+        self.urgent = False
+        if not self.dirty:
+            self.window_started, self.window_changes = None, 0
+        return taken, reported

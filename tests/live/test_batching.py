@@ -1,0 +1,47 @@
+"""The batch rule: critical metrics flush early, standard ones wait for the window or the size."""
+
+from __future__ import annotations
+
+from live.batching import PendingBatch
+
+
+def change(collection: str) -> dict:
+    return {"operationType": "update", "ns": {"db": "hospital", "coll": collection}}
+
+
+def test_a_critical_flush_leaves_standard_metrics_waiting_for_the_window():
+    batch = PendingBatch(batch_size=100, batch_interval=1.0)
+    batch.add(change("bills"), now=10.0, moment=1000.0, urgent=False)
+    batch.add(change("patients"), now=10.1, moment=1000.1, urgent=False)
+    assert batch.critical_dirty()
+    taken, reported = batch.take(everything=False)
+    assert taken == {"patientCount": [1000.1]}
+    assert reported == {"bills": 1, "patients": 1}
+    assert not batch.clean and not batch.critical_dirty()
+    assert not batch.window_due(10.9)
+    assert batch.window_due(11.0)
+    taken, reported = batch.take(everything=True)
+    assert taken == {"revenue": [1000.0]} and not reported
+    assert batch.clean and batch.window_started is None
+
+
+def test_the_window_closes_at_the_batch_size_or_when_ending():
+    batch = PendingBatch(batch_size=3, batch_interval=60.0)
+    assert not batch.window_due(0.0, ending=True)  # nothing pending: nothing to flush
+    for moment in range(2):
+        batch.add(change("staff"), now=0.0, moment=None, urgent=False)
+    assert not batch.window_due(0.0)
+    assert batch.window_due(0.0, ending=True)
+    batch.add(change("staff"), now=0.0, moment=None, urgent=False)
+    assert batch.window_due(0.0)
+    assert batch.seconds_to_window(15.0) == 45.0
+
+
+def test_an_urgent_change_is_remembered_until_the_next_flush():
+    batch = PendingBatch(batch_size=100, batch_interval=1.0)
+    batch.add(change("workflows"), now=0.0, moment=None, urgent=True)
+    batch.add(change("workflows"), now=0.0, moment=None, urgent=False)
+    assert batch.urgent
+    taken, _ = batch.take(everything=False)
+    assert taken == {"emergencyAlerts": [None, None]}
+    assert not batch.urgent and batch.clean
