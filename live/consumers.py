@@ -14,16 +14,15 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
 from accounts.policy import Access
-from accounts.tokens import reload_access, validate_access_token
+from accounts.tokens import validate_access_token
 from dashboard_project import telemetry
 from metrics.catalogue import METRICS
 from metrics.service import get_historical, get_live_value, get_snapshot
 from metrics.timerange import TimeRangeError, parse_time_range
 
-from . import protocol
+from . import protocol, revalidation
 from .hub import hub
 from .protocol import ClientMessage, ProtocolError
 from .ratelimit import RefusalWindow, TokenBucket
@@ -232,11 +231,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def _revalidate_loop(self) -> None:
         """Re-read the user's level, departments and active flag (CONTRACT: within 60 s)."""
+        delay = revalidation.first_delay()
         while True:
-            await asyncio.sleep(settings.DASHBOARD_REVALIDATE_SECONDS)
+            await asyncio.sleep(delay)
+            delay = revalidation.period()
             if self.access is None:
                 continue
-            access = await database_sync_to_async(reload_access)(self.access.user_id)
+            access = await revalidation.access_reloader.reload(self.access.user_id)
             if not access.has_dashboard_access:
                 reason = "user_inactive" if not access.is_active else "no_dashboard_access"
                 await self.send_message(protocol.auth_error(reason))

@@ -33,6 +33,7 @@ HEARTBEAT_SECONDS = 30.0
 # How often the hub checks that the channel layer (Redis) and MongoDB answer.
 MONITOR_SECONDS = 2.0
 PROBE_TIMEOUT = 1.5
+PROBE_FAILURES_TO_DEGRADE = 2
 # The in-memory layer forgets group members after group_expiry; re-joining keeps the hub in.
 REJOIN_SECONDS = 600.0
 
@@ -77,6 +78,8 @@ class Hub:
         self._start_lock: asyncio.Lock | None = None
         self.layer_ok = True
         self.source_ok = True
+        self._layer_streak = FailureStreak()
+        self._source_streak = FailureStreak()
         self.status_detail: str | None = None
         self._last_poll: dict[str, float] = {}
 
@@ -192,7 +195,13 @@ class Hub:
         while True:
             await asyncio.sleep(MONITOR_SECONDS)
             try:
-                layer_ok, source_ok = await asyncio.gather(_probe_layer(), _probe_source())
+                layer_answered, source_answered = await asyncio.gather(
+                    _probe_layer(), _probe_source()
+                )
+                layer_ok = self._layer_streak.record(layer_answered)
+                source_ok = self._source_streak.record(source_answered)
+                _drive(redis_breaker, layer_ok)
+                _drive(mongodb_breaker, source_ok)
                 await self.set_health(layer_ok, source_ok)
                 if not self.layer_ok:
                     await self.poll(due_only=True)
@@ -286,7 +295,6 @@ async def _probe_layer() -> bool:
         ok = False
     finally:
         await client.aclose()
-    _drive(redis_breaker, ok)
     return ok
 
 
@@ -300,8 +308,22 @@ async def _probe_source() -> bool:
         ok = True
     except Exception:
         ok = False
-    _drive(mongodb_breaker, ok)
     return ok
+
+
+class FailureStreak:
+    """A dependency counts as down after `threshold` failed probes in a row, up after one success.
+
+    One slow answer on a busy event loop (thousands of sockets being written to)
+    is not an outage; two in a row, four seconds apart, are treated as one.
+    """
+
+    def __init__(self, threshold: int = PROBE_FAILURES_TO_DEGRADE) -> None:
+        self.threshold, self.failures = threshold, 0
+
+    def record(self, ok: bool) -> bool:
+        self.failures = 0 if ok else self.failures + 1
+        return self.failures < self.threshold
 
 
 def _drive(breaker, ok: bool) -> None:

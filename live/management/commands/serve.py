@@ -70,6 +70,10 @@ class Command(BaseCommand):
             signal_handlers=True,
             ready_callable=ready,
             websocket_timeout=-1,
+            # Generous handshake limits: when thousands of dashboards reconnect at once (a
+            # deploy, a network blip), a busy loop must not refuse them for being slow.
+            websocket_handshake_timeout=20,
+            websocket_connect_timeout=60,
             ping_interval=20,
             ping_timeout=30,
             application_close_timeout=5,

@@ -1,0 +1,71 @@
+"""Re-reading users' access for open sockets: once per user per process, however many sockets.
+
+Every socket re-validates its user periodically (CONTRACT: within 60 s). With
+thousands of sockets, most of them held by a few accounts (a wall of screens
+logged in as one user), one database read per socket per period is wasted
+work; here a read is shared by every socket of that user that asks within
+a short freshness window, and concurrent asks wait for the one read in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from accounts.policy import Access
+from accounts.tokens import reload_access
+
+
+def period() -> float:
+    return settings.DASHBOARD_REVALIDATE_SECONDS
+
+
+def first_delay() -> float:
+    """Spread the first re-validation over one period, so sockets opened together don't all ask at once."""
+    return random.uniform(0.5, 1.0) * period()
+
+
+class AccessReloader:
+    def __init__(self) -> None:
+        self._recent: dict[int, tuple[float, Access]] = {}
+        self._in_flight: dict[int, asyncio.Future] = {}
+
+    def freshness(self) -> float:
+        # Well under the period: a change is still seen within period + freshness.
+        return min(5.0, period() / 2)
+
+    async def reload(self, user_id: int) -> Access:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        recent = self._recent.get(user_id)
+        if recent is not None and now - recent[0] < self.freshness():
+            return recent[1]
+        pending = self._in_flight.get(user_id)
+        if pending is not None and pending.get_loop() is loop:
+            return await asyncio.shield(pending)
+        future = loop.create_future()
+        self._in_flight[user_id] = future
+        try:
+            access = await database_sync_to_async(reload_access)(user_id)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: the waiters (if any) re-raise it themselves
+            raise
+        finally:
+            if self._in_flight.get(user_id) is future:
+                del self._in_flight[user_id]
+        future.set_result(access)
+        self._forget_old(now)
+        self._recent[user_id] = (loop.time(), access)
+        return access
+
+    def _forget_old(self, now: float) -> None:
+        if len(self._recent) > 1024:
+            horizon = now - self.freshness()
+            self._recent = {key: item for key, item in self._recent.items() if item[0] >= horizon}
+
+
+access_reloader = AccessReloader()
