@@ -103,7 +103,7 @@ def load_phase(stack: Stack, children: Children, sampler: Sampler, servers: list
 
 
 _BATCH = re.compile(
-    r"^(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(?P<ms>\d{3}) .*batch: (?P<changes>\d+) changes.*"
+    r"^(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(?P<ms>\d{3}) .*batch(?: \(\w+\))?: (?P<changes>\d+) changes.*"
     r"lag (?P<lag>\d+) ms"
 )
 

@@ -28,7 +28,7 @@ def test_a_critical_flush_leaves_standard_metrics_waiting_for_the_window():
 def test_the_window_closes_at_the_batch_size_or_when_ending():
     batch = PendingBatch(batch_size=3, batch_interval=60.0)
     assert not batch.window_due(0.0, ending=True)  # nothing pending: nothing to flush
-    for moment in range(2):
+    for _ in range(2):
         batch.add(change("staff"), now=0.0, moment=None, urgent=False)
     assert not batch.window_due(0.0)
     assert batch.window_due(0.0, ending=True)

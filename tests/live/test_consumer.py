@@ -8,11 +8,11 @@ import datetime as dt
 
 import pytest
 from channels.db import database_sync_to_async
-from metrics.service import refresh_live_value
 
 from accounts.models import DashboardProfile
 from live import consumers, protocol
 from metrics.catalogue import LIVE_METRICS
+from metrics.service import refresh_live_value
 
 from .conftest import authenticated, connect, receive_until, token_for
 

@@ -5,21 +5,27 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import urllib.request
 
 import pytest
 import websockets
-from metrics.service import compute_metric
 
 from metrics import store
 from metrics.scope import Scope
+from metrics.service import compute_metric
 from tests.servers import LiveServer
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def server(tmp_path, hospital_store):
-    running = LiveServer.start(tmp_path / "server", store_path=hospital_store)
+@pytest.fixture(params=["daphne", "uvicorn"])
+def server(request, tmp_path, hospital_store):
+    """The real server, under each ASGI server `manage.py serve` supports."""
+    running = LiveServer.start(
+        tmp_path / "server", store_path=hospital_store, env={"DASHBOARD_SERVER": request.param}
+    )
+    with urllib.request.urlopen(running.url + "/health/live/") as response:
+        assert response.headers["Server"].startswith(request.param)
     yield running
     running.stop()
 

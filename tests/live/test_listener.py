@@ -7,7 +7,6 @@ import datetime as dt
 
 import pytest
 from channels.db import database_sync_to_async
-from metrics.service import compute_metric
 
 from dashboard_project import telemetry
 from live.lease import RedisLease
@@ -15,6 +14,7 @@ from live.listener import ChangeListener
 from live.models import ListenerCheckpoint
 from metrics import store
 from metrics.scope import Scope
+from metrics.service import compute_metric
 
 from .conftest import authenticated, receive_until
 

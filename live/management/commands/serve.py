@@ -1,8 +1,10 @@
-"""`manage.py serve`: daphne serving the dashboard, with the listener in-process where configured.
+"""`manage.py serve`: the dashboard under daphne (or uvicorn), the listener in-process where configured.
 
-Production runs `daphne dashboard_project.asgi:application` plus a separate
-`watch_changes`; this command is the one-process form for the demo and for
-single-instance deployments (DASHBOARD_LISTENER_IN_PROCESS).
+Each instance runs this command; with REDIS_URL the listener usually runs
+apart (`watch_changes`), and without it (the demo, a single instance) it runs
+here (DASHBOARD_LISTENER_IN_PROCESS). daphne is the default server; uvicorn
+(`--server uvicorn` or DASHBOARD_SERVER) serves the same application with a
+lower fan-out latency (bench/README.md).
 """
 
 import asyncio
@@ -29,15 +31,15 @@ class Command(BaseCommand):
             help="also run the hospital simulator at this many changes per second",
         )
         parser.add_argument(
+            "--server", choices=["daphne", "uvicorn"], default=settings.DASHBOARD_SERVER,
+            help="the ASGI server (default: DASHBOARD_SERVER, else daphne)",
+        )
+        parser.add_argument(
             "--listener", choices=["auto", "on", "off"], default="auto",
             help="run the change-stream listener in this process (auto: DASHBOARD_LISTENER_IN_PROCESS)",
         )
 
-    def handle(self, *args, host, port, simulate, listener, **options):
-        from daphne.server import Server  # installs Twisted's asyncio reactor
-
-        from dashboard_project.asgi import application
-
+    def handle(self, *args, host, port, simulate, listener, server, **options):
         logging.getLogger("dashboard").setLevel(logging.INFO)
         run_listener = (
             settings.DASHBOARD_LISTENER_IN_PROCESS if listener == "auto" else listener == "on"
@@ -64,22 +66,9 @@ class Command(BaseCommand):
             self.stdout.write(f"Dashboard: http://{host}:{port}/", ending="\n")
             self.stdout.flush()
 
-        server = Server(
-            application=application,
-            endpoints=[f"tcp:port={port}:interface={host}"],
-            signal_handlers=True,
-            ready_callable=ready,
-            websocket_timeout=-1,
-            # Generous handshake limits: when thousands of dashboards reconnect at once (a
-            # deploy, a network blip), a busy loop must not refuse them for being slow.
-            websocket_handshake_timeout=20,
-            websocket_connect_timeout=60,
-            ping_interval=20,
-            ping_timeout=30,
-            application_close_timeout=5,
-        )
+        run = run_uvicorn if server == "uvicorn" else run_daphne
         try:
-            server.run()
+            run(host, port, ready)
         finally:
             if "listener" in started:
                 started["listener"].stop()
@@ -97,3 +86,55 @@ class Command(BaseCommand):
             cwd=settings.BASE_DIR,
             env=os.environ.copy(),
         )
+
+
+def run_daphne(host: str, port: int, ready) -> None:
+    from daphne.server import Server  # installs Twisted's asyncio reactor
+
+    from dashboard_project.asgi import application
+
+    Server(
+        application=application,
+        endpoints=[f"tcp:port={port}:interface={host}"],
+        signal_handlers=True,
+        ready_callable=ready,
+        websocket_timeout=-1,
+        # Generous handshake limits: when thousands of dashboards reconnect at once (a
+        # deploy, a network blip), a busy loop must not refuse them for being slow.
+        websocket_handshake_timeout=20,
+        websocket_connect_timeout=60,
+        ping_interval=20,
+        ping_timeout=30,
+        application_close_timeout=5,
+    ).run()
+
+
+def run_uvicorn(host: str, port: int, ready) -> None:
+    import uvicorn
+
+    from dashboard_project.asgi import application
+
+    class DashboardServer(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            ready()
+
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        lifespan="off",  # the ASGI router has no lifespan handler; startup() does its work
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        # No permessage-deflate: it would compress the same broadcast frame once per socket
+        # and undo serializing it once.
+        ws_per_message_deflate=False,
+        ws_max_size=1024 * 1024,  # as daphne; the consumer itself refuses frames over 16 KiB
+        ws_ping_interval=20,
+        ws_ping_timeout=30,
+        timeout_graceful_shutdown=5,
+        access_log=False,
+        log_level="warning",
+    )
+    DashboardServer(config).run()
