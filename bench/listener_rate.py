@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,7 +66,7 @@ def percentile(values: list[float], fraction: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * fraction))], 3)
 
 
 def run_rate(env: dict, log: ListenerLog, rate: float, duration: float, lag_limit: float) -> dict:
@@ -98,9 +97,9 @@ def run_rate(env: dict, log: ListenerLog, rate: float, duration: float, lag_limi
         "processed": processed,
         "flushes": len(flushes),
         "changes_per_flush": round(processed / len(flushes), 1) if flushes else None,
-        "lag_p50_s": statistics.median(late) if late else None,
+        "lag_p50_s": percentile(late, 0.5),
         "lag_p95_s": p95,
-        "critical_lag_p50_s": statistics.median(late_critical) if late_critical else None,
+        "critical_lag_p50_s": percentile(late_critical, 0.5),
         "critical_lag_p95_s": percentile(late_critical, 0.95),
         "drain_s": round(max(0.0, log.last_at() - ended), 2),
         "kept_up": processed >= changes and p95 is not None and p95 <= lag_limit,
