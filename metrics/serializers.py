@@ -132,8 +132,9 @@ class TimeRangeSerializer(serializers.Serializer):
     end = serializers.DateTimeField()
 
 
-class HourlyStatSerializer(serializers.Serializer):
-    hour = serializers.DateTimeField(help_text="Start of the local hour, with the hospital's offset.")
+class ActivityCountsSerializer(serializers.Serializer):
+    """The counts a historical row carries, per hour or per department."""
+
     newPatients = serializers.IntegerField()
     appointments = serializers.IntegerField()
     completedAppointments = serializers.IntegerField()
@@ -141,14 +142,13 @@ class HourlyStatSerializer(serializers.Serializer):
     emergencies = serializers.IntegerField()
 
 
-class DepartmentMetricSerializer(serializers.Serializer):
+class HourlyStatSerializer(ActivityCountsSerializer):
+    hour = serializers.DateTimeField(help_text="Start of the local hour, with the hospital's offset.")
+
+
+class DepartmentMetricSerializer(ActivityCountsSerializer):
     departmentId = serializers.CharField()
     name = serializers.CharField()
-    newPatients = serializers.IntegerField()
-    appointments = serializers.IntegerField()
-    completedAppointments = serializers.IntegerField()
-    revenueCents = serializers.IntegerField(required=False, help_text="Absent for viewers.")
-    emergencies = serializers.IntegerField()
 
 
 class HistoricalSerializer(serializers.Serializer):

@@ -14,19 +14,12 @@ import random
 
 from bson import ObjectId
 
+from accounts.demo import DEMO_DEPARTMENTS
+
 from .names import person_name
 
-# The same codes as accounts/demo.py's DEMO_DEPARTMENTS (the logins' departments).
-DEPARTMENTS: list[tuple[str, str]] = [
-    ("ER", "Emergency"),
-    ("CARD", "Cardiology"),
-    ("NEURO", "Neurology"),
-    ("ORTHO", "Orthopedics"),
-    ("PED", "Pediatrics"),
-    ("ONC", "Oncology"),
-    ("RAD", "Radiology"),
-    ("ICU", "Intensive Care"),
-]
+# The demo logins' departments are the hospital's: one list for both.
+DEPARTMENTS: list[tuple[str, str]] = DEMO_DEPARTMENTS
 DEPARTMENT_CODES = [code for code, _ in DEPARTMENTS]
 
 # The contract's enumerations (CONTRACT.md section 1).
