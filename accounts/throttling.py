@@ -3,17 +3,36 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import unicodedata
 from collections.abc import Mapping
 
+from django.core.cache.backends.locmem import LocMemCache
+from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+logger = logging.getLogger("dashboard.accounts")
+
+
+# Counts kept in this process while the shared cache (Redis) is unreachable: the limit then
+# holds per instance instead of across them, and logging in keeps working.
+_local_counts = LocMemCache("login-throttle-fallback", {})
 
 
 class _LoginThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         # Read at each request rather than at import, so the settings in force apply.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError) as exc:  # the shared cache is unreachable
+            logger.warning("login throttle: shared cache unavailable (%s); counting locally",
+                           type(exc).__name__)
+            self.cache = _local_counts
+            return super().allow_request(request, view)
 
 
 class LoginIPThrottle(_LoginThrottle):

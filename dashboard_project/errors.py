@@ -55,6 +55,16 @@ def _describe(exc, data):
     return "error", str(exc), None
 
 
+def json_400(request, exception=None):
+    # Reached for requests Django refuses before any view: a Host not in ALLOWED_HOSTS,
+    # a malformed multipart body and the like.
+    return JsonResponse({"code": "bad_request", "message": "Bad request."}, status=400)
+
+
+def json_403(request, exception=None):
+    return JsonResponse({"code": "forbidden", "message": "Forbidden."}, status=403)
+
+
 def json_404(request, exception=None):
     return JsonResponse({"code": "not_found", "message": "Not found."}, status=404)
 

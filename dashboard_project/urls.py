@@ -19,5 +19,7 @@ urlpatterns = [
     path("", include("live.urls")),
 ]
 
+handler400 = "dashboard_project.errors.json_400"
+handler403 = "dashboard_project.errors.json_403"
 handler404 = "dashboard_project.errors.json_404"
 handler500 = "dashboard_project.errors.json_500"

@@ -1,8 +1,9 @@
 """REST views of the live side: the instance registry (super admins only)."""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
+from redis.exceptions import RedisError
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,6 +15,12 @@ from .registry import live_instances
 class NotSuperAdmin(PermissionDenied):
     default_code = "forbidden"
     default_detail = "Only super admins may list instances."
+
+
+class RegistryUnavailable(APIException):
+    status_code = 503
+    default_code = "registry_unavailable"
+    default_detail = "The instance registry (Redis) cannot be reached; try again shortly."
 
 
 class InstancesView(APIView):
@@ -44,4 +51,8 @@ class InstancesView(APIView):
     def get(self, request):
         if not request.access.may_view_instances:
             raise NotSuperAdmin()
-        return Response({"instances": live_instances()})
+        try:
+            instances = live_instances()
+        except RedisError as exc:
+            raise RegistryUnavailable() from exc
+        return Response({"instances": instances})

@@ -19,7 +19,7 @@ from accounts.policy import Access
 from accounts.tokens import validate_access_token
 from dashboard_project import telemetry
 from metrics.catalogue import METRICS
-from metrics.service import get_historical, get_live_value, get_snapshot
+from metrics.service import MetricUnavailable, get_historical, get_live_value, get_snapshot
 from metrics.timerange import TimeRangeError, parse_time_range
 
 from . import protocol, revalidation
@@ -136,6 +136,12 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.send_message(
                 protocol.error(exc.code, exc.message, exc.request_id, **exc.extra)
             )
+        except MetricUnavailable as exc:
+            # MongoDB is down and nothing is known yet: an answer the client can act on.
+            await self.send_message(protocol.error(
+                exc.code, "the hospital database is unreachable and no value is known yet",
+                message.request_id, metrics=exc.metrics,
+            ))
         except Exception:
             telemetry.errors.labels(kind="handler").inc()
             logger.exception("error handling a dashboard message")

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 
+from dashboard_project import telemetry
 from dashboard_project.breakers import mongodb_breaker, redis_breaker
 from metrics.cache import MetricValue
 from metrics.catalogue import LIVE_METRICS
@@ -146,9 +147,14 @@ class Hub:
 
     async def announce(self) -> None:
         """Send the current connection_status to every local socket (serialized once)."""
-        text = protocol.encode(self.status_message())
-        for subscriber in list(self._connections):
+        await self._send_to_all(protocol.encode(self.status_message()))
+
+    async def _send_to_all(self, text: str) -> None:
+        """One connection_status text to every local socket, counted as sent messages."""
+        connections = list(self._connections)
+        for subscriber in connections:
             await subscriber.send_text(text)
+        telemetry.messages_out.labels(type="connection_status").inc(len(connections))
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -225,9 +231,9 @@ class Hub:
         logger.warning("dashboard status: %s (%s)", self.status(), self.status_detail or "all well")
         if layer_ok and source_ok and not was_healthy:
             # Pushed updates may have been lost meanwhile: bring every socket to current values.
-            text = protocol.encode(protocol.connection_status("recovered", instance_id()))
-            for subscriber in list(self._connections):
-                await subscriber.send_text(text)
+            await self._send_to_all(
+                protocol.encode(protocol.connection_status("recovered", instance_id()))
+            )
             await self.poll(due_only=False)
         await self.announce()
 

@@ -111,6 +111,7 @@ class ChangeListener:
         self.on_batch = on_batch
         self.token: dict | None = None
         self.needs_resync = False
+        self.resync_reason: str | None = None  # why the next resync happens, for the figures
         self._stop = asyncio.Event()
         self.active = False
         self.batches = 0
@@ -156,19 +157,17 @@ class ChangeListener:
                     backoff.reset()
                 except StreamInvalidated:
                     logger.warning("change stream invalidated: full resync on a new stream")
-                    telemetry.resyncs.labels(reason="invalidate").inc()
-                    await self._forget_position()
+                    await self._forget_position("invalidate")
                 except OperationFailure as exc:
                     if exc.code in UNRESUMABLE_CODES:
                         logger.warning("change stream cannot resume (code %s): full resync", exc.code)
-                        telemetry.resyncs.labels(reason=f"code_{exc.code}").inc()
-                        await self._forget_position()
+                        await self._forget_position(f"code_{exc.code}")
                     else:
                         await self._retry_later(backoff, exc)
                 except PyMongoError as exc:
                     await self._retry_later(backoff, exc)
                 except Exception as exc:  # broadcast failures (channel layer down) and the like
-                    self.needs_resync = True
+                    self.needs_resync, self.resync_reason = True, "broadcast_failed"
                     await self._retry_later(backoff, exc)
         finally:
             self._set_active(False)
@@ -213,9 +212,9 @@ class ChangeListener:
         await save()
         self.token = token
 
-    async def _forget_position(self) -> None:
+    async def _forget_position(self, reason: str) -> None:
         await self._save_checkpoint(None)
-        self.needs_resync = True
+        self.needs_resync, self.resync_reason = True, reason
 
     # --- the stream ---------------------------------------------------------------------------------
     def _open(self, token: dict | None):
@@ -237,7 +236,7 @@ class ChangeListener:
                 # No known position (first start, history lost, invalidated): every
                 # metric from the source, after the new stream is open, so nothing
                 # between the two is missed.
-                await self.full_resync(reason="start" if token is None else "recovery")
+                await self.full_resync(reason=self.resync_reason or "start")
                 await self._save_checkpoint(stream.resume_token)
             reader.start()
             await self._consume(reader, lost)
@@ -316,7 +315,8 @@ class ChangeListener:
         """Recompute and broadcast every live metric from the source."""
         logger.info("full resync (%s)", reason)
         sent = await refresh_and_broadcast(LIVE_METRICS, force=True)
-        self.needs_resync = False
+        telemetry.resyncs.labels(reason=reason).inc()
+        self.needs_resync, self.resync_reason = False, None
         return sent
 
 

@@ -415,3 +415,25 @@ async def test_a_value_never_goes_backwards(make_user, hospital_db, fresh_hub):
     await communicator.send_json_to({"type": "ping"})
     assert (await communicator.receive_json_from())["type"] == "pong"
     await communicator.disconnect()
+
+
+async def test_history_while_mongodb_is_down_and_nothing_is_known_is_metrics_unavailable(
+    make_user, hospital_db
+):
+    from dashboard_project.breakers import mongodb_breaker
+
+    user = await database_sync_to_async(make_user)("dark", "super_admin")
+    communicator = await authenticated(user)
+    hospital_db.client.set_unreachable(True)
+    try:
+        await communicator.send_json_to({
+            "type": "request_historical", "requestId": "h1",
+            "timeRange": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T06:00:00Z"},
+        })
+        reply = await communicator.receive_json_from(timeout=10)
+    finally:
+        hospital_db.client.set_unreachable(False)
+        mongodb_breaker.close()
+    assert reply["type"] == "error" and reply["code"] == "metrics_unavailable"
+    assert reply["requestId"] == "h1" and reply["metrics"]
+    await communicator.disconnect()

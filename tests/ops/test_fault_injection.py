@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import threading
+import urllib.error
 import urllib.request
 
 import pytest
@@ -82,6 +83,17 @@ class Client:
         return [m["version"] for m in self.messages if m["type"] == "dashboard_update"]
 
 
+def instances(server: LiveServer, token: str) -> tuple[int, str | None]:
+    request = urllib.request.Request(
+        server.url + "/api/instances/", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, None
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())["code"]
+
+
 async def wait_for(predicate, timeout: float, step: float = 0.2) -> bool:
     deadline = asyncio.get_running_loop().time() + timeout
     while asyncio.get_running_loop().time() < deadline:
@@ -117,6 +129,10 @@ async def test_redis_dies_and_returns_under_a_stream_of_changes(tmp_path, hospit
         redis.kill()
         assert await wait_for(lambda: "degraded" in client.statuses(), 15)
         assert (await asyncio.to_thread(health, server))["status"] == "degraded"
+        # Logging in still works (throttle counts kept locally); the registry says it is away.
+        assert await asyncio.to_thread(server.token, "admin")
+        refusal = await asyncio.to_thread(instances, server, token)
+        assert refusal == (503, "registry_unavailable")
         received_while_down = len(client.totals())
         # Degraded but live: the consumers poll at the critical tier's TTL (5 s).
         assert await wait_for(lambda: len(client.totals()) > received_while_down, 15)
