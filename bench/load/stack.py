@@ -106,11 +106,8 @@ class Stack:
     def start_dashboard(self, kind: str, name: str) -> Server:
         port = free_port()
         env = {**self.env, "DASHBOARD_INSTANCE_ID": name}
-        if kind == "daphne":
-            argv = [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port),
-                    "--listener", "off"]
-        else:
-            argv = _uvicorn_argv("dashboard_project.asgi:application", port)
+        argv = [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port),
+                "--listener", "off", "--server", kind]
         child = self.children.start(name, argv, env)
         wait_for_port(port, child)
         _wait_http(f"http://127.0.0.1:{port}/health/live/", child)
@@ -201,8 +198,11 @@ class Stack:
 
 
 def _uvicorn_argv(app: str, port: int) -> list[str]:
+    """The bare consumer under uvicorn, configured as `manage.py serve --server uvicorn` is."""
     return [PYTHON, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
             "--lifespan", "off", "--no-access-log", "--log-level", "warning",
+            "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
+            "--ws-per-message-deflate", "false",
             "--ws-ping-interval", "20", "--ws-ping-timeout", "30"]
 
 
