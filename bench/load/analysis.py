@@ -8,6 +8,8 @@ from collections import Counter
 
 from bench.load.stats import SAMPLE_CAP, cap
 
+SETTLE_SECONDS = 2.0
+
 
 def analyse(gen, refs: dict, ended: float) -> dict:
     """Latencies, deliveries and losses of one window, against the run's reference times.
@@ -24,17 +26,27 @@ def analyse(gen, refs: dict, ended: float) -> dict:
     present = [c for c in gen.clients if c.ready]
     survivors = [c for c in present if c.alive]
     # Union of what reached any client of this process, per key: what every client should get.
-    union: dict[str, set[int]] = {}
+    # A version first seen less than SETTLE_SECONDS before the window closed may still be on
+    # its way to the other sockets (a fan-out to 1000 sockets takes a while): leave it out.
+    first_seen: dict[str, dict[int, float]] = {}
     for client in present:
         for key, keys in client.keys.items():
-            union.setdefault(key, set()).update(keys)
+            seen = first_seen.setdefault(key, {})
+            for version, moment in zip(keys, client.times[key], strict=True):
+                if moment < seen.get(version, float("inf")):
+                    seen[version] = moment
+    union = {
+        key: {version for version, moment in seen.items() if moment <= ended - SETTLE_SECONDS}
+        for key, seen in first_seen.items()
+    }
     received = sum(len(keys) for c in present for keys in c.keys.values())
     expected = 0
+    survivor_received = 0
     for client in survivors:
         for key, versions in union.items():
             floor = client.initial.get(key, -1)
             expected += sum(1 for v in versions if v > floor)
-    survivor_received = sum(len(keys) for c in survivors for keys in c.keys.values())
+            survivor_received += len(versions.intersection(client.keys.get(key, ())))
 
     sent = refs.get("sent", {})
     ref_latency: dict[str, list[float]] = {}
