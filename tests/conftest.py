@@ -15,6 +15,17 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Browser tests last, after pytest-django's own ordering by database use.
+
+    Playwright's sync API keeps its event loop running in the main thread for
+    as long as the browser (a session fixture) is open; an asyncio test after
+    it could not start its own loop.
+    """
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))
+
+
 @pytest.fixture(autouse=True)
 def hospital_store(settings, tmp_path):
     """Every test starts with an empty embedded store of its own (a file, so subprocesses share it)."""

@@ -8,6 +8,7 @@ involved). Every page's console is recorded: an error or a warning fails the tes
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from bson import ObjectId
 from django.conf import settings
 from django.utils import timezone
 
@@ -80,9 +82,24 @@ def server(tmp_path, hospital_store) -> Iterator[LiveServer]:
     """
     seed_hospital(store.get_database(), seed=7, now=timezone.localtime(),
                   currency=settings.HOSPITAL_CURRENCY)
+    # Which seeded emergencies are still open depends on the time of day; the demo admin
+    # (ER, CARD) must always have one to act on.
+    if not open_emergencies({"ER", "CARD"}):
+        raise_emergency("ER")
     running = LiveServer.start(tmp_path / "server", store_path=hospital_store)
     yield running
     running.stop()
+
+
+def raise_emergency(department: str) -> str:
+    """Open an emergency workflow in `department`, through the store; its id."""
+    now = dt.datetime.now(dt.UTC)
+    result = store.get_database().workflows.insert_one({
+        "patientId": ObjectId(), "departmentId": department, "stage": "triage",
+        "priority": "emergency", "startedAt": now, "updatedAt": now, "resolvedAt": None,
+        "isActive": True,
+    })
+    return str(result.inserted_id)
 
 
 def open_emergencies(departments: set[str] | None = None) -> list[dict]:

@@ -11,6 +11,8 @@ from playwright.sync_api import expect
 
 from metrics import store
 
+from .conftest import raise_emergency
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
@@ -24,16 +26,6 @@ def admit_patient(department: str) -> None:
         "status": "admitted", "triageLevel": 2, "registeredAt": dt.datetime.now(dt.UTC),
         "dischargedAt": None, "isActive": True,
     })
-
-
-def raise_emergency(department: str) -> str:
-    now = dt.datetime.now(dt.UTC)
-    result = store.get_database().workflows.insert_one({
-        "patientId": ObjectId(), "departmentId": department, "stage": "triage",
-        "priority": "emergency", "startedAt": now, "updatedAt": now, "resolvedAt": None,
-        "isActive": True,
-    })
-    return str(result.inserted_id)
 
 
 def test_an_admitted_patient_shows_on_screen_within_two_seconds(open_page):
