@@ -8,15 +8,20 @@ import json
 import threading
 import urllib.error
 import urllib.request
+import uuid
+from urllib.parse import quote_plus
 
 import pytest
 import websockets
+from pymongo import MongoClient, uri_parser
 
 from metrics import store
 from metrics.scope import Scope
 from metrics.service import compute_metric
 from tests.redis_server import RedisServer
 from tests.servers import LiveServer
+from tests.store.support import MONGODB_TEST_URI
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.slow
 
@@ -155,8 +160,72 @@ async def test_redis_dies_and_returns_under_a_stream_of_changes(tmp_path, hospit
     assert "Traceback" not in server.log()
 
 
-async def test_mongodb_outage_serves_stale_values_then_converges(tmp_path, hospital_store):
-    server = LiveServer.start(tmp_path / "server", store_path=hospital_store)
+class EmbeddedOutage:
+    """The embedded store's own switch: every client of the store file fails as if unreachable."""
+
+    server_env: dict[str, str] = {}
+
+    def begin(self) -> None:
+        store.get_database().client.set_unreachable(True)
+
+    def end(self) -> None:
+        store.get_database().client.set_unreachable(False)
+
+    def close(self) -> None:
+        self.end()
+
+
+class ProxiedMongoOutage:
+    """A real replica set (MONGODB_TEST_URI) that the server reaches through a proxy the test cuts.
+
+    The server connects straight to the primary through the proxy (directConnection),
+    since a replica-set connection would find the members' own addresses and go around it.
+    """
+
+    def __init__(self, settings) -> None:
+        self.name = f"outage_{uuid.uuid4().hex[:12]}"
+        direct = MongoClient(MONGODB_TEST_URI, serverSelectionTimeoutMS=10_000)
+        direct.admin.command("ping")
+        primary_host, primary_port = direct.primary
+        direct.close()
+        self.proxy = TcpProxy(primary_host, primary_port).start()
+        parsed = uri_parser.parse_uri(MONGODB_TEST_URI)
+        userinfo = ""
+        if parsed["username"]:
+            userinfo = f"{quote_plus(parsed['username'])}:{quote_plus(parsed['password'] or '')}@"
+        auth_source = parsed["options"].get("authSource")
+        query = "directConnection=true" + (f"&authSource={auth_source}" if auth_source else "")
+        self.server_env = {
+            "MONGODB_URI": f"mongodb://{userinfo}127.0.0.1:{self.proxy.port}/?{query}",
+            "MONGODB_DB": self.name,
+        }
+        # The test itself writes and recounts on the replica set directly.
+        settings.MONGODB_URI, settings.MONGODB_DB = MONGODB_TEST_URI, self.name
+        store.reset_client()
+
+    def begin(self) -> None:
+        self.proxy.cut()
+
+    def end(self) -> None:
+        self.proxy.restore()
+
+    def close(self) -> None:
+        self.proxy.stop()
+        store.get_database().client.drop_database(self.name)
+        store.reset_client()
+
+
+@pytest.fixture(params=["embedded"] + (["mongodb"] if MONGODB_TEST_URI else []))
+def mongodb_outage(request, settings, hospital_store):
+    outage = EmbeddedOutage() if request.param == "embedded" else ProxiedMongoOutage(settings)
+    yield outage
+    outage.close()
+
+
+async def test_mongodb_outage_serves_stale_values_then_converges(tmp_path, hospital_store,
+                                                                 mongodb_outage):
+    server = LiveServer.start(tmp_path / "server", store_path=hospital_store,
+                              env=mongodb_outage.server_env)
     db = store.get_database()
     try:
         token = await asyncio.to_thread(server.token, "superadmin")
@@ -168,7 +237,7 @@ async def test_mongodb_outage_serves_stale_values_then_converges(tmp_path, hospi
                                 "registeredAt": dt.datetime.now(dt.UTC)})
         assert await wait_for(lambda: client.totals()[-1:] == [1], 10)
 
-        db.client.set_unreachable(True)
+        mongodb_outage.begin()
         assert await wait_for(lambda: "stale" in client.statuses(), 15)
         body = await asyncio.to_thread(health, server)
         assert body["status"] == "degraded" and body["checks"]["mongodb"]["ok"] is False
@@ -180,7 +249,7 @@ async def test_mongodb_outage_serves_stale_values_then_converges(tmp_path, hospi
         assert message["metrics"]["patientCount"]["stale"] is True
         assert message["metrics"]["patientCount"]["data"]["total"] == 1
 
-        db.client.set_unreachable(False)
+        mongodb_outage.end()
         for _ in range(3):
             db.patients.insert_one({"departmentId": "CARD", "status": "admitted",
                                     "isActive": True, "registeredAt": dt.datetime.now(dt.UTC)})
@@ -190,6 +259,6 @@ async def test_mongodb_outage_serves_stale_values_then_converges(tmp_path, hospi
         done.set()
         await task
     finally:
-        db.client.set_unreachable(False)
+        mongodb_outage.end()
         server.stop()
     assert "Traceback" not in server.log()
