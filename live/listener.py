@@ -44,6 +44,7 @@ UNRESUMABLE_CODES = {
     222,  # CloseChangeStream
 }
 POLL_MS = 200
+IDLE_CHECKPOINT_SECONDS = 5.0
 
 
 class StreamInvalidated(Exception):
@@ -247,6 +248,8 @@ class ChangeListener:
     async def _consume(self, reader: StreamReader, lost: asyncio.Event) -> None:
         batch = PendingBatch(self.batch_size, self.batch_interval)
         position = self.token
+        changed = False  # a change was read since the last checkpoint
+        saved_at = time.monotonic()
         while True:
             ending = self._stop.is_set() or lost.is_set()
             item = None if ending else await asyncio.to_thread(reader.get, self._wait(batch))
@@ -259,13 +262,19 @@ class ChangeListener:
                 if item.kind == "change":
                     event = item.event
                     batch.add(event, time.monotonic(), _event_time(event), is_urgent(event))
+                    changed = True
             now = time.monotonic()
             if batch.window_due(now, ending):
                 await self._flush(batch, everything=True)
             elif batch.critical_dirty() and (batch.urgent or reader.empty()):
                 await self._flush(batch, everything=False)
-            if batch.clean and position is not None and position != self.token:
+            if batch.clean and position is not None and position != self.token and (
+                changed or ending or now - saved_at >= IDLE_CHECKPOINT_SECONDS
+            ):
+                # After changes, at once; while idle the position still advances with every
+                # poll (a post-batch token), which only needs saving now and then.
                 await self._save_checkpoint(position)
+                changed, saved_at = False, now
             if ending:
                 return
 
