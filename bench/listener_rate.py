@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH_LINE = re.compile(
-    r"batch \((?P<kind>\w+)\): (?P<changes>\d+) changes .* lag (?P<lag>\d+) ms"
+    r"batch \((?P<kind>\w+)\): (?P<changes>\d+) changes .* lag (?:(?P<lag>\d+) ms|unknown)"
 )
 
 
@@ -51,7 +51,8 @@ class ListenerLog:
                 with self._lock:
                     self.flushes.append({"at": time.monotonic(), "kind": match["kind"],
                                          "changes": int(match["changes"]),
-                                         "lag": int(match["lag"]) / 1000})
+                                         "lag": None if match["lag"] is None
+                                         else int(match["lag"]) / 1000})
 
     def since(self, moment: float) -> list[dict]:
         with self._lock:
@@ -84,11 +85,11 @@ def run_rate(env: dict, log: ListenerLog, rate: float, duration: float, lag_limi
     flushes = log.since(started)
     processed = sum(flush["changes"] for flush in flushes)
     middle = started + (ended - started) / 2
-    late = [flush["lag"] for flush in flushes if middle <= flush["at"] <= ended]
-    late_critical = [
-        flush["lag"] for flush in flushes
-        if middle <= flush["at"] <= ended and flush["kind"] == "critical"
-    ]
+    late = [flush["lag"] for flush in flushes
+            if middle <= flush["at"] <= ended and flush["lag"] is not None]
+    late_critical = [lag for flush, lag in ((f, f["lag"]) for f in flushes)
+                     if middle <= flush["at"] <= ended and flush["kind"] == "critical"
+                     and lag is not None]
     p95 = percentile(late, 0.95)
     return {
         "rate": rate,

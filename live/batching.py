@@ -53,7 +53,8 @@ class StreamReader:
     def halt(self) -> None:
         """Stop reading and wait for the thread (at most one poll), so the stream can be closed."""
         self._halt.set()
-        self._thread.join()
+        if self._thread.ident is not None:  # started
+            self._thread.join()
 
     def empty(self) -> bool:
         return self._queue.empty()
@@ -100,8 +101,8 @@ class PendingBatch:
     window_started: float | None = None  # monotonic time of the window's first change
     window_changes: int = 0
     urgent: bool = False
-    # Since the last flush of any kind: for the log line and the figures.
-    unreported: Counter = field(default_factory=Counter)
+    # Changes (by collection) not yet fully broadcast: reported by the flush that completes them.
+    pending: Counter = field(default_factory=Counter)
     # metric -> wall-clock times of the changes that touched it (None where unknown).
     dirty: dict[str, list[float | None]] = field(default_factory=dict)
 
@@ -110,7 +111,7 @@ class PendingBatch:
         if self.window_started is None:
             self.window_started = now
         self.window_changes += 1
-        self.unreported[collection] += 1
+        self.pending[collection] += 1
         self.urgent = self.urgent or urgent
         for metric in metrics_reading(collection):
             self.dirty.setdefault(metric, []).append(moment)
@@ -137,13 +138,19 @@ class PendingBatch:
         return max(0.0, self.window_started + self.batch_interval - now)
 
     def take(self, everything: bool) -> tuple[dict[str, list[float | None]], Counter]:
-        """Remove the metrics to flush now (all, or the critical ones) with their change times."""
+        """Remove the metrics to flush now (all, or the critical ones) with their change times,
+        and the changes (by collection) this flush completes."""
         names = [
             name for name in self.dirty
             if everything or METRICS[name].tier is Tier.CRITICAL
         ]
         taken = {name: self.dirty.pop(name) for name in names}
-        reported, self.unreported = self.unreported, Counter()
+        # A collection's changes are done once none of the metrics they feed is still dirty.
+        reported = Counter({
+            collection: count for collection, count in self.pending.items()
+            if not any(metric in self.dirty for metric in metrics_reading(collection))
+        })
+        self.pending -= reported
         self.urgent = False
         if not self.dirty:
             self.window_started, self.window_changes = None, 0

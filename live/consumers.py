@@ -243,7 +243,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             delay = revalidation.period()
             if self.access is None:
                 continue
-            access = await revalidation.access_reloader.reload(self.access.user_id)
+            try:
+                access = await revalidation.access_reloader.reload(self.access.user_id)
+            except Exception as exc:  # the database is away: keep the access, try next period
+                logger.warning("re-validating user %s failed: %s", self.access.user_id, exc)
+                continue
             if not access.has_dashboard_access:
                 reason = "user_inactive" if not access.is_active else "no_dashboard_access"
                 await self.send_message(protocol.auth_error(reason))

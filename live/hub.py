@@ -206,8 +206,8 @@ class Hub:
                 )
                 layer_ok = self._layer_streak.record(layer_answered)
                 source_ok = self._source_streak.record(source_answered)
-                _drive(redis_breaker, layer_ok)
-                _drive(mongodb_breaker, source_ok)
+                _drive(redis_breaker, answered=layer_answered, down=not layer_ok)
+                _drive(mongodb_breaker, answered=source_answered, down=not source_ok)
                 await self.set_health(layer_ok, source_ok)
                 if not self.layer_ok:
                     await self.poll(due_only=True)
@@ -332,11 +332,12 @@ class FailureStreak:
         return self.failures < self.threshold
 
 
-def _drive(breaker, ok: bool) -> None:
-    """The probe is the authority on reachability: it opens and closes the breaker at once."""
-    if ok and breaker.current_state != "closed":
+def _drive(breaker, *, answered: bool, down: bool) -> None:
+    """The probe is the authority on reachability: an answer closes the breaker at once, a
+    dependency counted down opens it; a single failed probe leaves it as the calls set it."""
+    if answered and breaker.current_state != "closed":
         breaker.close()
-    elif not ok and breaker.current_state != "open":
+    elif down and breaker.current_state != "open":
         breaker.open()
 
 

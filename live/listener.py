@@ -140,6 +140,7 @@ class ChangeListener:
             if self.lease is not None:
                 await self.lease.release()
                 await self.lease.close()
+            logger.info("listener stopped after %d flushes", self.batches)
 
     async def _sleep(self, seconds: float) -> None:
         try:
@@ -242,8 +243,10 @@ class ChangeListener:
             reader.start()
             await self._consume(reader, lost)
         finally:
-            await asyncio.to_thread(reader.halt)
-            await asyncio.to_thread(stream.close)
+            try:
+                await asyncio.to_thread(reader.halt)
+            finally:
+                await asyncio.to_thread(stream.close)
 
     async def _consume(self, reader: StreamReader, lost: asyncio.Event) -> None:
         batch = PendingBatch(self.batch_size, self.batch_interval)
@@ -251,7 +254,9 @@ class ChangeListener:
         changed = False  # a change was read since the last checkpoint
         saved_at = time.monotonic()
         while True:
-            ending = self._stop.is_set() or lost.is_set()
+            if lost.is_set():
+                return  # another listener leads now: the checkpoint is its to move
+            ending = self._stop.is_set()
             item = None if ending else await asyncio.to_thread(reader.get, self._wait(batch))
             if item is not None:
                 if item.kind == "error":
@@ -290,13 +295,14 @@ class ChangeListener:
         sent = await refresh_and_broadcast(ordered)
         done = time.time()
         times = [t for moments in taken.values() for t in moments if t is not None]
-        lag = done - min(times) if times else 0.0
+        lag = done - min(times) if times else None
         changes = sum(by_collection.values())
         for collection, count in by_collection.items():
             telemetry.changes_processed.labels(collection=collection).inc(count)
         if changes:
             telemetry.batch_size.observe(changes)
-        telemetry.listener_lag.set(lag)
+        if lag is not None:
+            telemetry.listener_lag.set(lag)
         for metric in sent:
             tier = METRICS[metric].tier.value
             for moment in taken[metric]:
@@ -310,12 +316,13 @@ class ChangeListener:
             "collections": dict(by_collection),
             "recomputed": ordered,
             "broadcast": sent,
-            "lag_ms": round(lag * 1000, 1),
+            "lag_ms": None if lag is None else round(lag * 1000, 1),
             "compute_ms": round((done - started) * 1000, 1),
         }
         logger.info(
-            "batch (%s): %d changes %s, %d metrics recomputed, %d broadcast %s, lag %.0f ms",
-            kind, changes, dict(by_collection), len(ordered), len(sent), sent, lag * 1000,
+            "batch (%s): %d changes %s, %d metrics recomputed, %d broadcast %s, lag %s",
+            kind, changes, dict(by_collection), len(ordered), len(sent), sent,
+            "unknown" if lag is None else f"{lag * 1000:.0f} ms",
         )
         if self.on_batch is not None:
             self.on_batch(summary)

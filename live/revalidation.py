@@ -31,7 +31,7 @@ def first_delay() -> float:
 class AccessReloader:
     def __init__(self) -> None:
         self._recent: dict[int, tuple[float, Access]] = {}
-        self._in_flight: dict[int, asyncio.Future] = {}
+        self._in_flight: dict[int, asyncio.Task] = {}
 
     def freshness(self) -> float:
         # Well under the period: a change is still seen within period + freshness.
@@ -39,28 +39,30 @@ class AccessReloader:
 
     async def reload(self, user_id: int) -> Access:
         loop = asyncio.get_running_loop()
-        now = loop.time()
         recent = self._recent.get(user_id)
-        if recent is not None and now - recent[0] < self.freshness():
+        if recent is not None and loop.time() - recent[0] < self.freshness():
             return recent[1]
-        pending = self._in_flight.get(user_id)
-        if pending is not None and pending.get_loop() is loop:
-            return await asyncio.shield(pending)
-        future = loop.create_future()
-        self._in_flight[user_id] = future
-        try:
-            access = await database_sync_to_async(reload_access)(user_id)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: the waiters (if any) re-raise it themselves
-            raise
-        finally:
-            if self._in_flight.get(user_id) is future:
-                del self._in_flight[user_id]
-        future.set_result(access)
+        read = self._in_flight.get(user_id)
+        if read is None or read.get_loop() is not loop:
+            # One read, owned by no socket: closing the socket that asked first cancels only
+            # its own wait, never the read the others are waiting on.
+            read = loop.create_task(self._read(user_id))
+            self._in_flight[user_id] = read
+            read.add_done_callback(lambda done: self._settle(user_id, done))
+        return await asyncio.shield(read)
+
+    async def _read(self, user_id: int) -> Access:
+        access = await database_sync_to_async(reload_access)(user_id)
+        now = asyncio.get_running_loop().time()
         self._forget_old(now)
-        self._recent[user_id] = (loop.time(), access)
+        self._recent[user_id] = (now, access)
         return access
+
+    def _settle(self, user_id: int, read: asyncio.Task) -> None:
+        if self._in_flight.get(user_id) is read:
+            del self._in_flight[user_id]
+        if not read.cancelled():
+            read.exception()  # retrieved here: waiters that went away need not see it
 
     def _forget_old(self, now: float) -> None:
         if len(self._recent) > 1024:

@@ -30,6 +30,22 @@ def manage(*args: str, env: dict[str, str], timeout: float = 120) -> str:
     return result.stdout
 
 
+def server_env(workdir: Path, store_path: str, database_path: Path | None = None) -> dict[str, str]:
+    """A server process's environment: this one without the project's settings, plus its own
+    database and the given hospital store file."""
+    database = database_path or workdir / "dashboard.sqlite3"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("DJANGO_", "REDIS_", "MONGODB_", "DATABASE_", "DASHBOARD_"))}
+    env.update({
+        "DJANGO_DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "EMBEDDED_STORE_PATH": store_path,
+        "DASHBOARD_VAR_DIR": str(workdir / "var"),
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
 class LiveServer:
     """A dashboard server process with its own Django database and a given hospital store file."""
 
@@ -54,16 +70,7 @@ class LiveServer:
         prepare: bool = True,
     ) -> LiveServer:
         workdir.mkdir(parents=True, exist_ok=True)
-        database = database_path or workdir / "dashboard.sqlite3"
-        base = {k: v for k, v in os.environ.items()
-                if not k.startswith(("DJANGO_", "REDIS_", "MONGODB_", "DATABASE_", "DASHBOARD_"))}
-        base.update({
-            "DJANGO_DEBUG": "true",
-            "DATABASE_URL": f"sqlite:///{database}",
-            "EMBEDDED_STORE_PATH": store_path,
-            "DASHBOARD_VAR_DIR": str(workdir / "var"),
-            "PYTHONUNBUFFERED": "1",
-        })
+        base = server_env(workdir, store_path, database_path)
         base.update(env or {})
         server = cls(workdir, store_path, port or free_port(), base)
         server.listener = listener

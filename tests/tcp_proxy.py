@@ -63,6 +63,10 @@ class TcpProxy:
         except OSError:
             writer.transport.abort()
             return
+        if self._server is None:  # cut while this connection was being made
+            writer.transport.abort()
+            upstream_writer.transport.abort()
+            return
         pair = {writer, upstream_writer}
         self._writers |= pair
         try:

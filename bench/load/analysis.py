@@ -45,8 +45,9 @@ def analyse(gen, refs: dict, ended: float) -> dict:
     for client in survivors:
         for key, versions in union.items():
             floor = client.initial.get(key, -1)
-            expected += sum(1 for v in versions if v > floor)
-            survivor_received += len(versions.intersection(client.keys.get(key, ())))
+            owed = {v for v in versions if v > floor}
+            expected += len(owed)
+            survivor_received += len(owed.intersection(client.keys.get(key, ())))
 
     sent = refs.get("sent", {})
     ref_latency: dict[str, list[float]] = {}

@@ -104,7 +104,7 @@ def load_phase(stack: Stack, children: Children, sampler: Sampler, servers: list
 
 _BATCH = re.compile(
     r"^(?P<at>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(?P<ms>\d{3}) .*batch(?: \(\w+\))?: (?P<changes>\d+) changes.*"
-    r"lag (?P<lag>\d+) ms"
+    r"lag (?:(?P<lag>\d+) ms|unknown)"
 )
 
 
@@ -123,7 +123,8 @@ def listener_batches(log_path: Path, start: float, end: float) -> dict:
         if start <= moment <= end:
             batches += 1
             changes += int(match["changes"])
-            lags.append(int(match["lag"]))
+            if match["lag"] is not None:
+                lags.append(int(match["lag"]))
     last = lags[-1] if lags else None
     lags.sort()
     return {

@@ -9,11 +9,10 @@ import threading
 import urllib.error
 import urllib.request
 import uuid
-from urllib.parse import quote_plus
 
 import pytest
 import websockets
-from pymongo import MongoClient, uri_parser
+from pymongo import MongoClient
 
 from metrics import store
 from metrics.scope import Scope
@@ -186,17 +185,11 @@ class ProxiedMongoOutage:
         self.name = f"outage_{uuid.uuid4().hex[:12]}"
         direct = MongoClient(MONGODB_TEST_URI, serverSelectionTimeoutMS=10_000)
         direct.admin.command("ping")
-        primary_host, primary_port = direct.primary
+        host, port = direct.primary or direct.address  # address: a directConnection URI
         direct.close()
-        self.proxy = TcpProxy(primary_host, primary_port).start()
-        parsed = uri_parser.parse_uri(MONGODB_TEST_URI)
-        userinfo = ""
-        if parsed["username"]:
-            userinfo = f"{quote_plus(parsed['username'])}:{quote_plus(parsed['password'] or '')}@"
-        auth_source = parsed["options"].get("authSource")
-        query = "directConnection=true" + (f"&authSource={auth_source}" if auth_source else "")
+        self.proxy = TcpProxy(host, port).start()
         self.server_env = {
-            "MONGODB_URI": f"mongodb://{userinfo}127.0.0.1:{self.proxy.port}/?{query}",
+            "MONGODB_URI": proxied_uri(MONGODB_TEST_URI, self.proxy.port),
             "MONGODB_DB": self.name,
         }
         # The test itself writes and recounts on the replica set directly.
@@ -213,6 +206,34 @@ class ProxiedMongoOutage:
         self.proxy.stop()
         store.get_database().client.drop_database(self.name)
         store.reset_client()
+
+
+def proxied_uri(uri: str, port: int) -> str:
+    """`uri` (mongodb:// or mongodb+srv://) aimed at one host, the proxy, with its other
+    options kept: credentials, auth source, TLS (the proxy's name is not the certificate's)."""
+    scheme, rest = uri.split("://", 1)
+    userinfo, _, location = rest.rpartition("@")
+    _hosts, _, tail = location.partition("/")
+    path, _, query = tail.partition("?")
+    params = [param for param in query.split("&")
+              if param and param.split("=")[0].lower() not in ("replicaset", "directconnection")]
+    params.append("directConnection=true")
+    if scheme == "mongodb+srv":
+        params.append("tls=true")
+    if any(param.split("=")[0].lower() in ("tls", "ssl") for param in params):
+        params.append("tlsAllowInvalidHostnames=true")
+    credentials = f"{userinfo}@" if userinfo else ""
+    return f"mongodb://{credentials}127.0.0.1:{port}/{path}?{'&'.join(params)}"
+
+
+def test_the_proxied_uri_keeps_credentials_and_options_and_aims_at_the_proxy():
+    assert proxied_uri("mongodb://u:p%40ss@a:1,b:2/admin?replicaSet=rs0&authSource=x", 9) == (
+        "mongodb://u:p%40ss@127.0.0.1:9/admin?authSource=x&directConnection=true"
+    )
+    assert proxied_uri("mongodb+srv://c.example.net/?retryWrites=true", 9) == (
+        "mongodb://127.0.0.1:9/?retryWrites=true&directConnection=true&tls=true"
+        "&tlsAllowInvalidHostnames=true"
+    )
 
 
 @pytest.fixture(params=["embedded"] + (["mongodb"] if MONGODB_TEST_URI else []))

@@ -62,22 +62,37 @@ class Command(BaseCommand):
                 from live.listener import build_listener
 
                 started["listener"] = build_listener()
-                loop.create_task(started["listener"].run())
+                started["listener_task"] = loop.create_task(started["listener"].run())
             self.stdout.write(f"Dashboard: http://{host}:{port}/", ending="\n")
             self.stdout.flush()
 
-        run = run_uvicorn if server == "uvicorn" else run_daphne
-        try:
-            run(host, port, ready)
-        finally:
-            if "listener" in started:
-                started["listener"].stop()
-            if simulator is not None:
+        async def shutdown():
+            """Inside the loop, before it stops: the listener flushes, saves its checkpoint and
+            releases its lease (a standby takes over at once); the simulator stops."""
+            listener = started.pop("listener", None)
+            if listener is not None:
+                listener.stop()
+                try:
+                    await asyncio.wait_for(started["listener_task"], 10)
+                except Exception as exc:
+                    logger.warning("listener did not stop cleanly: %s", exc)
+            stop_simulator()
+
+        def stop_simulator():
+            if simulator is not None and simulator.poll() is None:
                 simulator.send_signal(signal.SIGTERM)
                 try:
                     simulator.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     simulator.kill()
+
+        run = run_uvicorn if server == "uvicorn" else run_daphne
+        try:
+            run(host, port, ready, shutdown)
+        finally:
+            if "listener" in started:  # the loop ended before shutdown() ran
+                started["listener"].stop()
+            stop_simulator()
 
     def _start_simulator(self, rate: float) -> subprocess.Popen:
         self.stdout.write(f"Simulator: {rate:g} changes per second")
@@ -88,11 +103,15 @@ class Command(BaseCommand):
         )
 
 
-def run_daphne(host: str, port: int, ready) -> None:
+def run_daphne(host: str, port: int, ready, shutdown) -> None:
     from daphne.server import Server  # installs Twisted's asyncio reactor
+    from twisted.internet import defer, reactor
 
     from dashboard_project.asgi import application
 
+    reactor.addSystemEventTrigger(
+        "before", "shutdown", lambda: defer.Deferred.fromFuture(asyncio.ensure_future(shutdown()))
+    )
     Server(
         application=application,
         endpoints=[f"tcp:port={port}:interface={host}"],
@@ -109,7 +128,7 @@ def run_daphne(host: str, port: int, ready) -> None:
     ).run()
 
 
-def run_uvicorn(host: str, port: int, ready) -> None:
+def run_uvicorn(host: str, port: int, ready, shutdown) -> None:
     import uvicorn
 
     from dashboard_project.asgi import application
@@ -118,6 +137,10 @@ def run_uvicorn(host: str, port: int, ready) -> None:
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets=sockets)
             ready()
+
+        async def shutdown(self, sockets=None) -> None:
+            await shutdown()
+            await super().shutdown(sockets=sockets)
 
     config = uvicorn.Config(
         application,
