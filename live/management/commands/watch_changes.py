@@ -45,7 +45,13 @@ class Command(BaseCommand):
         if metrics_port:
             # The listener is its own process: it exports its own registry for Prometheus.
             address = settings.DASHBOARD_LISTENER_METRICS_ADDRESS
-            prometheus_client.start_http_server(metrics_port, addr=address)
+            try:
+                prometheus_client.start_http_server(metrics_port, addr=address)
+            except OSError as exc:
+                raise CommandError(
+                    f"cannot serve metrics on {address}:{metrics_port} ({exc.strerror}): another "
+                    "watch_changes on this host? Give each its own --metrics-port (0: no exporter)."
+                ) from None
             self.stdout.write(f"metrics on http://{address}:{metrics_port}/metrics")
         asyncio.run(self._run(duration, batch_size, batch_interval))
 
@@ -55,4 +61,4 @@ class Command(BaseCommand):
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, listener.stop)
         await listener.run(duration=duration)
-        self.stdout.write(f"listener stopped after {listener.batches} batches")
+        self.stdout.write(f"listener stopped after {listener.batches} flushes")
