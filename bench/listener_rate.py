@@ -25,15 +25,11 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.simulator_rate import ROOT, manage, simulate
+
 BATCH_LINE = re.compile(
     r"batch \((?P<kind>\w+)\): (?P<changes>\d+) changes .* lag (?:(?P<lag>\d+) ms|unknown)"
 )
-
-
-def manage(env: dict, *args: str) -> str:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, check=True).stdout
 
 
 class ListenerLog:
@@ -72,11 +68,9 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 def run_rate(env: dict, log: ListenerLog, rate: float, duration: float, lag_limit: float) -> dict:
     started = time.monotonic()
-    output = manage(env, "simulate", "--rate", str(rate), "--duration", str(duration),
-                    "--seed", "1")
+    simulated = simulate(env, rate, duration)
     ended = time.monotonic()
-    simulated = re.search(r"simulated (\d+) changes in ([\d.]+) s \(([\d.]+)/s\)", output)
-    changes = int(simulated[1])
+    changes = simulated["changes"]
     # Let the listener drain: done once it has processed every change, or 30 s have passed.
     while time.monotonic() - ended < 30:
         if sum(flush["changes"] for flush in log.since(started)) >= changes:
@@ -93,7 +87,7 @@ def run_rate(env: dict, log: ListenerLog, rate: float, duration: float, lag_limi
     p95 = percentile(late, 0.95)
     return {
         "rate": rate,
-        "achieved_rate": float(simulated[3]),
+        "achieved_rate": simulated["achieved_rate"],
         "changes": changes,
         "processed": processed,
         "flushes": len(flushes),

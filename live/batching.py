@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from metrics.catalogue import METRICS, Tier, metrics_reading
+from metrics.catalogue import METRICS, metrics_reading
 
 # How long the reader waits to hand over an item, and the processor to receive one,
 # before looking at its stop flag again.
@@ -121,7 +121,7 @@ class PendingBatch:
         return not self.dirty
 
     def critical_dirty(self) -> bool:
-        return any(METRICS[name].tier is Tier.CRITICAL for name in self.dirty)
+        return any(METRICS[name].critical for name in self.dirty)
 
     def window_due(self, now: float, ending: bool = False) -> bool:
         if self.window_started is None:
@@ -140,10 +140,7 @@ class PendingBatch:
     def take(self, everything: bool) -> tuple[dict[str, list[float | None]], Counter]:
         """Remove the metrics to flush now (all, or the critical ones) with their change times,
         and the changes (by collection) this flush completes."""
-        names = [
-            name for name in self.dirty
-            if everything or METRICS[name].tier is Tier.CRITICAL
-        ]
+        names = [name for name in self.dirty if everything or METRICS[name].critical]
         taken = {name: self.dirty.pop(name) for name in names}
         # A collection's changes are done once none of the metrics they feed is still dirty.
         reported = Counter({

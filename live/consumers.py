@@ -104,7 +104,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 metrics=[metric],
             ))
             return
-        wire = {**value.to_wire(), "version": value.version}
+        wire = value.to_update()
         latest = hub.latest(metric, scope)
         if latest is not None and latest[0] > value.version:
             wire = latest[1]

@@ -274,7 +274,7 @@ class Hub:
             if previous is not None and previous[0] >= base.version:
                 continue  # an older value arriving late
             scoped = project_value(base, self._scopes[scope_key])
-            wire = {**scoped.to_wire(), "version": scoped.version}
+            wire = scoped.to_update()
             if previous is not None and _same_value(previous[1], wire):
                 # Unchanged for this scope: remember the version, send nothing.
                 self._latest[key] = (scoped.version, previous[1], previous[2])

@@ -55,6 +55,10 @@ class MetricValue:
     def to_wire(self) -> dict:
         return {"data": self.data, "updatedAt": iso_utc(self.updated_at), "stale": self.stale}
 
+    def to_update(self) -> dict:
+        """The fields of a `dashboard_update` and of a snapshot entry: the wire form and its version."""
+        return {**self.to_wire(), "version": self.version}
+
 
 class MetricUnavailable(Exception):
     """MongoDB is unreachable and no value of these metrics is known."""

@@ -31,6 +31,10 @@ class MetricDefinition:
         return TTL_SECONDS[self.tier]
 
     @property
+    def critical(self) -> bool:
+        return self.tier is Tier.CRITICAL
+
+    @property
     def live(self) -> bool:
         """Live metrics are pushed on change; historical ones are asked for a time range."""
         return self.tier is not Tier.HISTORICAL

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from . import cache
 from .cache import MetricUnavailable, MetricValue
-from .catalogue import METRICS, Tier
+from .catalogue import HISTORICAL_METRICS, METRICS
 from .compute import compute_base, compute_historical, compute_metric, project
 from .scope import Scope
 from .timerange import iso_local, whole_hours
@@ -29,10 +29,15 @@ __all__ = [
 HISTORICAL_TTL = METRICS["hourlyStats"].ttl
 
 
-def _compute_live(metric: str) -> MetricValue:
+def _computed(name: str, compute) -> MetricValue:
+    """A fresh value: its version taken before the computation starts, its time the start's."""
     version = cache.next_version()
     started = timezone.now()
-    return MetricValue(metric, compute_base(metric, now=started), version, started)
+    return MetricValue(name, compute(started), version, started)
+
+
+def _compute_live(metric: str) -> MetricValue:
+    return _computed(metric, lambda now: compute_base(metric, now=now))
 
 
 def _live_definition(metric: str):
@@ -80,7 +85,7 @@ def get_snapshot(access: Any) -> dict:
         except MetricUnavailable:
             unavailable.append(name)
             continue
-        metrics[name] = {**value.to_wire(), "version": value.version}
+        metrics[name] = value.to_update()
     if unavailable:
         raise MetricUnavailable(unavailable)
     return {"metrics": metrics}
@@ -93,10 +98,10 @@ def get_historical(access: Any, start: dt.datetime, end: dt.datetime) -> dict:
     value = cache.read_through(
         cache.historical_key(scope.key, start, end), HISTORICAL_TTL,
         lambda: _compute_historical(start, end, scope),
-        keep_last_known=False, metrics=[name for name, d in METRICS.items() if d.tier is Tier.HISTORICAL],
+        keep_last_known=False, metrics=list(HISTORICAL_METRICS),
     )
     result: dict[str, Any] = {"timeRange": {"start": iso_local(start), "end": iso_local(end)}}
-    for name in ("hourlyStats", "departmentMetrics"):
+    for name in HISTORICAL_METRICS:
         hidden = access.hidden_fields(name)
         rows = value.data[name] if access.can_see(name) else []
         result[name] = [{k: v for k, v in row.items() if k not in hidden} for row in rows]
@@ -104,6 +109,4 @@ def get_historical(access: Any, start: dt.datetime, end: dt.datetime) -> dict:
 
 
 def _compute_historical(start: dt.datetime, end: dt.datetime, scope: Scope) -> MetricValue:
-    version = cache.next_version()
-    started = timezone.now()
-    return MetricValue("historical", compute_historical(start, end, scope), version, started)
+    return _computed("historical", lambda now: compute_historical(start, end, scope))

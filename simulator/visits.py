@@ -102,12 +102,13 @@ def settle(rng: random.Random, bill: dict, now: dt.datetime) -> dict:
     return bill
 
 
-def _bill(rng: random.Random, patient: dict, created: dt.datetime, cents: int,
-          description: str, currency: str) -> dict:
+def bill_document(rng: random.Random, patient: dict, created: dt.datetime, cents: int,
+                  description: str, currency: str) -> dict:
+    """A bill for `patient` raised at `created` (a stored, UTC time), without its status."""
     return {
         "_id": new_id(rng, created), "patientId": patient["_id"],
         "departmentId": patient["departmentId"], "amountCents": cents, "currency": currency,
-        "description": description, "createdAt": utc(created), "isActive": True,
+        "description": description, "createdAt": created, "isActive": True,
     }
 
 
@@ -132,7 +133,7 @@ def generate_bills(rng: random.Random, patients: list[dict], appointments: list[
             patient = by_id[appointment["patientId"]]
             code = patient["departmentId"]
             kind = "Imaging" if code == "RAD" else "Consultation"
-            bill = _bill(rng, patient, appointment["completedAt"], visit_fee(rng, code), kind,
+            bill = bill_document(rng, patient, appointment["completedAt"], visit_fee(rng, code), kind,
                          currency)
             bill["appointmentId"] = appointment["_id"]
             bills.append(settle(rng, bill, now_utc))
@@ -145,7 +146,7 @@ def generate_bills(rng: random.Random, patients: list[dict], appointments: list[
             cents, kind = stay_charge(rng, code, days), f"Inpatient stay, {days} days"
         else:
             cents, kind = visit_fee(rng, code), "Emergency visit" if code == "ER" else "Visit"
-        bills.append(settle(rng, _bill(rng, patient, patient["dischargedAt"], cents, kind,
+        bills.append(settle(rng, bill_document(rng, patient, patient["dischargedAt"], cents, kind,
                                        currency), now_utc))
     bills.sort(key=lambda bill: (bill["createdAt"], bill["_id"]))
     return bills

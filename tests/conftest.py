@@ -51,14 +51,21 @@ def _redis_up() -> bool:
         return False
 
 
+def require(available: bool, message: str, in_ci: str) -> None:
+    """A service the tests need: missing, a failure in CI (`in_ci` says how CI provides it),
+    a skip on a developer's machine without it."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"{message} ({in_ci})")
+    pytest.skip(message)
+
+
 @pytest.fixture
 def redis_url():
-    """The local Redis server. Missing: a failure in CI, a skip on a laptop without one."""
-    if not _redis_up():
-        message = f"Redis is not running on {REDIS_HOST}:{REDIS_PORT}"
-        if IN_CI:
-            pytest.fail(message + " (CI needs it: .ci/run starts it)")
-        pytest.skip(message)
+    """The local Redis server."""
+    require(_redis_up(), f"Redis is not running on {REDIS_HOST}:{REDIS_PORT}",
+            ".ci/run starts it")
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
 
 

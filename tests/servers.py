@@ -68,12 +68,14 @@ class LiveServer:
         listener: str = "auto",
         database_path: Path | None = None,
         prepare: bool = True,
+        serve_args: tuple[str, ...] = (),
     ) -> LiveServer:
         workdir.mkdir(parents=True, exist_ok=True)
         base = server_env(workdir, store_path, database_path)
         base.update(env or {})
         server = cls(workdir, store_path, port or free_port(), base)
         server.listener = listener
+        server.serve_args = serve_args
         if prepare:
             manage("migrate", "--noinput", env=base)
             manage("create_demo_users", env=base)
@@ -92,7 +94,7 @@ class LiveServer:
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--listener", self.listener],
+             "--listener", self.listener, *self.serve_args],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout

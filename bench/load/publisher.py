@@ -74,7 +74,7 @@ class HubPublisher:
         self.metric_value = MetricValue
         sample = self.value(0, time.time())
         scoped = project_value(sample, Scope.all())
-        wire = {**scoped.to_wire(), "version": scoped.version}
+        wire = scoped.to_update()
         self.frame_bytes = len(encode(dashboard_update(sample.metric, wire)))
 
     def restart(self) -> None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from ..history import birth_date, new_mrn, priority_for
 from ..hospital import new_id
 from ..names import person_name
+from ..visits import bill_document
 
 UTC = dt.UTC
 ACTIVE = {"isActive": True}
@@ -36,10 +37,7 @@ def currency() -> str:
 def new_bill(rng: random.Random, patient: dict, t: dt.datetime, cents: int, description: str,
              paid_at_desk: float) -> dict:
     """A bill raised at `t`, paid on the spot with the chance `paid_at_desk`."""
-    bill = {"_id": new_id(rng, t), "patientId": patient["_id"],
-            "departmentId": patient["departmentId"], "amountCents": cents,
-            "currency": currency(), "description": description, "status": "pending",
-            "createdAt": t, "isActive": True}
+    bill = {**bill_document(rng, patient, t, cents, description, currency()), "status": "pending"}
     if rng.random() < paid_at_desk:
         bill.update(status="paid", paidAt=t)
     return bill

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from metrics import store
 from simulator.seed import seed_hospital
-from tests.conftest import IN_CI
+from tests.conftest import require
 from tests.servers import DEMO_PASSWORDS, LiveServer
 
 CHROMIUM = "/usr/bin/chromium"
@@ -55,11 +55,8 @@ SERVER_DOWN_MESSAGES = re.compile(
 
 @pytest.fixture(scope="session")
 def playwright_instance():
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing (`make browser` installs Debian's chromium)"
-        if IN_CI:
-            pytest.fail(message + ": CI needs it")
-        pytest.skip(message)
+    require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing",
+            "`make browser` installs Debian's chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
