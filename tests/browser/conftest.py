@@ -88,6 +88,20 @@ def server(tmp_path, hospital_store) -> Iterator[LiveServer]:
     running.stop()
 
 
+def count(text: str) -> int:
+    """A number as a tile shows it ("1,234")."""
+    return int(text.replace(",", "").strip())
+
+
+def admit_patient(department: str) -> None:
+    """An admitted patient in `department`, through the store."""
+    store.get_database().patients.insert_one({
+        "mrn": f"MRN-{ObjectId()}", "name": "Test Patient", "departmentId": department,
+        "status": "admitted", "triageLevel": 2, "registeredAt": dt.datetime.now(dt.UTC),
+        "dischargedAt": None, "isActive": True,
+    })
+
+
 def raise_emergency(department: str) -> str:
     """Open an emergency workflow in `department`, through the store; its id."""
     now = dt.datetime.now(dt.UTC)

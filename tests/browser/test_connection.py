@@ -13,8 +13,7 @@ from playwright.sync_api import expect
 from metrics.scope import Scope
 from metrics.service import compute_metric
 
-from .conftest import SERVER_DOWN_MESSAGES
-from .test_live import admit_patient, count
+from .conftest import SERVER_DOWN_MESSAGES, admit_patient, count
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -169,8 +168,13 @@ def test_an_expired_token_is_renewed_and_the_socket_authenticates_again(open_pag
     assert renewed["refresh"] != stored["refresh"], "refresh tokens rotate"
 
     # Data keeps flowing on the re-authenticated socket.
+    expect_admission_on_screen(dashboard, "ER")
+
+
+def expect_admission_on_screen(dashboard, department: str) -> None:
+    """Data keeps flowing: an admission shows in the patients tile within 3 s."""
     total = count(dashboard.headline("patientCount"))
-    admit_patient("ER")
+    admit_patient(department)
     expect(dashboard.tile("patientCount").locator('[data-role="headline"]')).to_have_text(
         f"{total + 1:,}", timeout=3_000
     )
@@ -200,11 +204,7 @@ def test_the_access_token_is_renewed_before_it_expires(open_page):
     assert any(f["type"] == "ping" for f in frames)
     expect(page.locator("#connection-label")).to_have_text("Live")
 
-    total = count(dashboard.headline("patientCount"))
-    admit_patient("CARD")
-    expect(dashboard.tile("patientCount").locator('[data-role="headline"]')).to_have_text(
-        f"{total + 1:,}", timeout=3_000
-    )
+    expect_admission_on_screen(dashboard, "CARD")
 
 
 def test_a_rate_limited_request_is_sent_again_after_retry_after(open_page):

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from metrics.scope import Scope
 from metrics.service import compute_metric
 
-from .conftest import DESKTOP, TABLET, TILES_FOR, open_emergencies
+from .conftest import DESKTOP, TABLET, TILES_FOR, count, open_emergencies
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,10 +22,6 @@ ACCOUNT = {
     "admin": ("Admin", "CARD, ER"),
     "viewer": ("Viewer", "All departments"),
 }
-
-
-def count(text: str) -> int:
-    return int(text.replace(",", "").strip())
 
 
 @pytest.mark.parametrize("username", ["superadmin", "admin", "viewer"])

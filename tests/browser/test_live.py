@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 
 import pytest
-from bson import ObjectId
 from playwright.sync_api import expect
 
-from metrics import store
-
-from .conftest import raise_emergency
+from .conftest import admit_patient, count, raise_emergency
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def count(text: str) -> int:
-    return int(text.replace(",", "").strip())
-
-
-def admit_patient(department: str) -> None:
-    store.get_database().patients.insert_one({
-        "mrn": f"MRN-{ObjectId()}", "name": "Test Patient", "departmentId": department,
-        "status": "admitted", "triageLevel": 2, "registeredAt": dt.datetime.now(dt.UTC),
-        "dischargedAt": None, "isActive": True,
-    })
 
 
 def test_an_admitted_patient_shows_on_screen_within_two_seconds(open_page):
