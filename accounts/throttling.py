@@ -29,8 +29,10 @@ class _LoginThrottle(SimpleRateThrottle):
         try:
             return super().allow_request(request, view)
         except (RedisError, OSError) as exc:  # the shared cache is unreachable
-            logger.warning("login throttle: shared cache unavailable (%s); counting locally",
-                           type(exc).__name__)
+            logger.warning(
+                "login throttle: shared cache unavailable (%s); counting locally",
+                type(exc).__name__,
+            )
             self.cache = _local_counts
             return super().allow_request(request, view)
 

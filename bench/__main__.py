@@ -19,34 +19,71 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "consumer. Writes bench/results/load-<timestamp>.json and .png.",
     )
     parser.add_argument("--clients", type=int, default=None, help="dashboards held (1000)")
-    parser.add_argument("--rate", type=float, default=20.0,
-                        help="simulated hospital changes per second (20)")
-    parser.add_argument("--duration", type=float, default=None,
-                        help="seconds of measured load per configuration (30)")
-    parser.add_argument("--instances", type=int, choices=[1, 2], default=1,
-                        help="2: measure one instance, then two sharing Redis, clients spread")
-    parser.add_argument("--server", choices=["daphne", "uvicorn"], default="daphne",
-                        help="serve the dashboard with this server; uvicorn also compares both "
-                        "in the fan-out measurement")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: 200 dashboards, 10 s, 5 s paced fan-out")
-    parser.add_argument("--generators", type=int, default=None,
-                        help="load generator processes sharing the clients (2)")
-    parser.add_argument("--marker-rate", type=float, default=2.0,
-                        help="marker changes per second and tier (2)")
-    parser.add_argument("--burst-clients", type=int, default=200, help="sockets in the fan-out runs")
+    parser.add_argument(
+        "--rate", type=float, default=20.0, help="simulated hospital changes per second (20)"
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds of measured load per configuration (30)",
+    )
+    parser.add_argument(
+        "--instances",
+        type=int,
+        choices=[1, 2],
+        default=1,
+        help="2: measure one instance, then two sharing Redis, clients spread",
+    )
+    parser.add_argument(
+        "--server",
+        choices=["daphne", "uvicorn"],
+        default="daphne",
+        help="serve the dashboard with this server; uvicorn also compares both "
+        "in the fan-out measurement",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: 200 dashboards, 10 s, 5 s paced fan-out"
+    )
+    parser.add_argument(
+        "--generators",
+        type=int,
+        default=None,
+        help="load generator processes sharing the clients (2)",
+    )
+    parser.add_argument(
+        "--marker-rate", type=float, default=2.0, help="marker changes per second and tier (2)"
+    )
+    parser.add_argument(
+        "--burst-clients", type=int, default=200, help="sockets in the fan-out runs"
+    )
     parser.add_argument("--burst-count", type=int, default=200, help="messages in a burst")
-    parser.add_argument("--paced-rate", type=float, default=10.0, help="paced broadcasts per second")
-    parser.add_argument("--paced-seconds", type=float, default=None,
-                        help="paced seconds per server, over all rounds (10)")
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="fan-out rounds, alternating between the servers (3)")
-    parser.add_argument("--connect-concurrency", type=int, default=50,
-                        help="WebSocket handshakes in flight per generator")
-    parser.add_argument("--profile", action="store_true",
-                        help="sample the first server with py-spy during the first load window")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL",
-                                                              "redis://127.0.0.1:6379/0"))
+    parser.add_argument(
+        "--paced-rate", type=float, default=10.0, help="paced broadcasts per second"
+    )
+    parser.add_argument(
+        "--paced-seconds",
+        type=float,
+        default=None,
+        help="paced seconds per server, over all rounds (10)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="fan-out rounds, alternating between the servers (3)"
+    )
+    parser.add_argument(
+        "--connect-concurrency",
+        type=int,
+        default=50,
+        help="WebSocket handshakes in flight per generator",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample the first server with py-spy during the first load window",
+    )
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+    )
     parser.add_argument("--keep", action="store_true", help="keep the run's directory and logs")
     options = parser.parse_args(argv)
     quick = options.quick

@@ -45,10 +45,14 @@ class ListenerLog:
             match = BATCH_LINE.search(line)
             if match:
                 with self._lock:
-                    self.flushes.append({"at": time.monotonic(), "kind": match["kind"],
-                                         "changes": int(match["changes"]),
-                                         "lag": None if match["lag"] is None
-                                         else int(match["lag"]) / 1000})
+                    self.flushes.append(
+                        {
+                            "at": time.monotonic(),
+                            "kind": match["kind"],
+                            "changes": int(match["changes"]),
+                            "lag": None if match["lag"] is None else int(match["lag"]) / 1000,
+                        }
+                    )
 
     def since(self, moment: float) -> list[dict]:
         with self._lock:
@@ -79,11 +83,16 @@ def run_rate(env: dict, log: ListenerLog, rate: float, duration: float, lag_limi
     flushes = log.since(started)
     processed = sum(flush["changes"] for flush in flushes)
     middle = started + (ended - started) / 2
-    late = [flush["lag"] for flush in flushes
-            if middle <= flush["at"] <= ended and flush["lag"] is not None]
-    late_critical = [lag for flush, lag in ((f, f["lag"]) for f in flushes)
-                     if middle <= flush["at"] <= ended and flush["kind"] == "critical"
-                     and lag is not None]
+    late = [
+        flush["lag"]
+        for flush in flushes
+        if middle <= flush["at"] <= ended and flush["lag"] is not None
+    ]
+    late_critical = [
+        lag
+        for flush, lag in ((f, f["lag"]) for f in flushes)
+        if middle <= flush["at"] <= ended and flush["kind"] == "critical" and lag is not None
+    ]
     p95 = percentile(late, 0.95)
     return {
         "rate": rate,
@@ -106,22 +115,36 @@ def main() -> None:
     parser.add_argument("--rates", default="5,10,20,40,80")
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--patients", type=int, default=3000)
-    parser.add_argument("--lag-limit", type=float, default=2.0,
-                        help="seconds of p95 lag still counted as keeping up (twice the window)")
+    parser.add_argument(
+        "--lag-limit",
+        type=float,
+        default=2.0,
+        help="seconds of p95 lag still counted as keeping up (twice the window)",
+    )
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "listener-rate.json"))
     options = parser.parse_args()
     rates = [float(rate) for rate in options.rates.split(",")]
     with tempfile.TemporaryDirectory() as directory:
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("MONGODB_", "REDIS_"))}
-        env.update(EMBEDDED_STORE_PATH=str(Path(directory) / "hospital.sqlite3"),
-                   DATABASE_URL=f"sqlite:///{directory}/dashboard.sqlite3",
-                   DASHBOARD_LOG_LEVEL="INFO", PYTHONUNBUFFERED="1")
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("MONGODB_", "REDIS_"))
+        }
+        env.update(
+            EMBEDDED_STORE_PATH=str(Path(directory) / "hospital.sqlite3"),
+            DATABASE_URL=f"sqlite:///{directory}/dashboard.sqlite3",
+            DASHBOARD_LOG_LEVEL="INFO",
+            PYTHONUNBUFFERED="1",
+        )
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo", "--seed", "1", "--patients", str(options.patients))
         listener = subprocess.Popen(
-            [sys.executable, "manage.py", "watch_changes"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "manage.py", "watch_changes"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         try:
             log = ListenerLog(listener)

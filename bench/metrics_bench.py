@@ -29,8 +29,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "metrics.json"
-SHARES = {"patients": 0.30, "appointments": 0.25, "bills": 0.20, "workflows": 0.10,
-          "staff": 0.08, "rooms": 0.07}
+SHARES = {
+    "patients": 0.30,
+    "appointments": 0.25,
+    "bills": 0.20,
+    "workflows": 0.10,
+    "staff": 0.08,
+    "rooms": 0.07,
+}
 CODES = ["ER", "CARD", "NEURO", "PED", "ORTH", "ONC", "RAD", "ICU"]
 BATCH = 5_000
 
@@ -41,10 +47,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated document counts")
     parser.add_argument("--runs", type=int, default=3, help="cold computations per metric (median)")
-    parser.add_argument("--budget", type=float, default=60.0,
-                        help="stop repeating a cold computation once its runs took this many seconds")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=60.0,
+        help="stop repeating a cold computation once its runs took this many seconds",
+    )
     parser.add_argument("--reads", type=int, default=500, help="warm reads per layer (median)")
-    parser.add_argument("--redis", default=None, help="use this Redis as L2 instead of local memory")
+    parser.add_argument(
+        "--redis", default=None, help="use this Redis as L2 instead of local memory"
+    )
     parser.add_argument("--output", default=str(RESULTS), help="where to write the JSON report")
     parser.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -61,9 +73,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     report = {"environment": environment(args), "sizes": {}}
     for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
-        command = [sys.executable, "-m", "bench.metrics_bench", "--child", str(size),
-                   "--runs", str(args.runs), "--reads", str(args.reads),
-                   "--budget", str(args.budget)]
+        command = [
+            sys.executable,
+            "-m",
+            "bench.metrics_bench",
+            "--child",
+            str(size),
+            "--runs",
+            str(args.runs),
+            "--reads",
+            str(args.reads),
+            "--budget",
+            str(args.budget),
+        ]
         if args.redis:
             command += ["--redis", args.redis]
         started = time.perf_counter()
@@ -83,24 +105,33 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def environment(args: argparse.Namespace) -> dict:
-    return {"python": platform.python_version(), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "l2": "redis" if args.redis else "locmem",
-            "store": "embedded", "runs": args.runs, "reads": args.reads,
-            "budgetSeconds": args.budget}
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "l2": "redis" if args.redis else "locmem",
+        "store": "embedded",
+        "runs": args.runs,
+        "reads": args.reads,
+        "budgetSeconds": args.budget,
+    }
 
 
 def setup(tmp: str, redis_url: str | None) -> None:
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "dashboard_project.settings",
-        "DASHBOARD_VAR_DIR": tmp,
-        "EMBEDDED_STORE_PATH": os.path.join(tmp, "hospital.sqlite3"),
-        "DATABASE_URL": f"sqlite:///{os.path.join(tmp, 'dashboard.sqlite3')}",
-        "DASHBOARD_LOG_LEVEL": "ERROR",
-    })
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "dashboard_project.settings",
+            "DASHBOARD_VAR_DIR": tmp,
+            "EMBEDDED_STORE_PATH": os.path.join(tmp, "hospital.sqlite3"),
+            "DATABASE_URL": f"sqlite:///{os.path.join(tmp, 'dashboard.sqlite3')}",
+            "DASHBOARD_LOG_LEVEL": "ERROR",
+        }
+    )
     os.environ.pop("MONGODB_URI", None)
     if redis_url:
-        os.environ.update({"REDIS_URL": redis_url,
-                           "DASHBOARD_CACHE_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"})
+        os.environ.update(
+            {"REDIS_URL": redis_url, "DASHBOARD_CACHE_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"}
+        )
     else:
         os.environ.pop("REDIS_URL", None)
     import django
@@ -123,33 +154,57 @@ def fill(db, size: int, now, rng: random.Random) -> dict[str, int]:
 
     def room(i: int) -> dict:
         capacity = rng.randint(1, 6)
-        return {**common(), "number": str(i), "capacity": capacity,
-                "occupiedBeds": rng.randint(0, capacity),
-                "type": rng.choice(["ward", "icu", "er", "or", "consult"]),
-                "status": rng.choice(["available", "occupied", "cleaning", "maintenance"])}
+        return {
+            **common(),
+            "number": str(i),
+            "capacity": capacity,
+            "occupiedBeds": rng.randint(0, capacity),
+            "type": rng.choice(["ward", "icu", "er", "or", "consult"]),
+            "status": rng.choice(["available", "occupied", "cleaning", "maintenance"]),
+        }
 
     makers = {
         "patients": lambda i: {
-            **common(), "mrn": f"MRN{i:08d}", "name": f"Patient {i}",
+            **common(),
+            "mrn": f"MRN{i:08d}",
+            "name": f"Patient {i}",
             "status": rng.choice(["admitted", "outpatient", "discharged"]),
-            "triageLevel": rng.randint(1, 5), "registeredAt": when(30)},
+            "triageLevel": rng.randint(1, 5),
+            "registeredAt": when(30),
+        },
         "appointments": lambda i: {
-            **common(), "patientId": f"p{i}", "staffId": f"s{i % 500}", "scheduledAt": when(3, 3),
-            "status": rng.choice(["scheduled", "checked_in", "completed", "cancelled", "no_show"])},
+            **common(),
+            "patientId": f"p{i}",
+            "staffId": f"s{i % 500}",
+            "scheduledAt": when(3, 3),
+            "status": rng.choice(["scheduled", "checked_in", "completed", "cancelled", "no_show"]),
+        },
         "bills": lambda i: {
-            **common(), "patientId": f"p{i}", "amountCents": rng.randint(500, 500_000),
-            "currency": "USD", "createdAt": when(7),
-            **({"status": "paid", "paidAt": when(7)} if rng.random() < 0.6
-               else {"status": rng.choice(["pending", "void"])})},
+            **common(),
+            "patientId": f"p{i}",
+            "amountCents": rng.randint(500, 500_000),
+            "currency": "USD",
+            "createdAt": when(7),
+            **(
+                {"status": "paid", "paidAt": when(7)}
+                if rng.random() < 0.6
+                else {"status": rng.choice(["pending", "void"])}
+            ),
+        },
         "workflows": lambda i: {
-            **common(), "patientId": f"p{i}", "startedAt": when(7),
+            **common(),
+            "patientId": f"p{i}",
+            "startedAt": when(7),
             "priority": rng.choice(["normal", "normal", "urgent", "emergency"]),
             "stage": rng.choice(["triage", "consultation", "diagnostics", "treatment"]),
-            **({"resolvedAt": when(1)} if rng.random() < 0.9 else {})},
+            **({"resolvedAt": when(1)} if rng.random() < 0.9 else {}),
+        },
         "staff": lambda i: {
-            **common(), "name": f"Staff {i}",
+            **common(),
+            "name": f"Staff {i}",
             "role": rng.choice(["doctor", "nurse", "technician", "admin"]),
-            "status": rng.choice(["on_duty", "off_duty", "on_break"])},
+            "status": rng.choice(["on_duty", "off_duty", "on_break"]),
+        },
         "rooms": room,
     }
     db.departments.insert_many([{"_id": code, "name": code, "isActive": True} for code in CODES])
@@ -157,7 +212,9 @@ def fill(db, size: int, now, rng: random.Random) -> dict[str, int]:
     for name, share in SHARES.items():
         count = int(size * share)
         for offset in range(0, count, BATCH):
-            db[name].insert_many([makers[name](i) for i in range(offset, min(offset + BATCH, count))])
+            db[name].insert_many(
+                [makers[name](i) for i in range(offset, min(offset + BATCH, count))]
+            )
         counts[name] = count
     return counts
 
@@ -231,8 +288,9 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
         return {
             **timing,
             **warm(lambda: get_live_value(metric, everyone), lambda: cache.store(value)),
-            "l1ScopedMs": warm(lambda: get_live_value(metric, two),
-                               lambda: cache.store(value))["l1Ms"],
+            "l1ScopedMs": warm(lambda: get_live_value(metric, two), lambda: cache.store(value))[
+                "l1Ms"
+            ],
             "baseBytes": len(json.dumps(base)),
         }
 
@@ -241,11 +299,19 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
         timing, data = cold(lambda: compute_historical(start, end, everyone))
         value = MetricValue("historical", data, cache.next_version(), timezone.now())
         key = cache.historical_key(everyone.key, start, end)
-        return {**timing, **warm(
-            lambda: get_historical(access, start, end),
-            lambda: cache.read_through(key, METRICS["hourlyStats"].ttl, lambda: value,
-                                       keep_last_known=False, metrics=["hourlyStats"]),
-        )}
+        return {
+            **timing,
+            **warm(
+                lambda: get_historical(access, start, end),
+                lambda: cache.read_through(
+                    key,
+                    METRICS["hourlyStats"].ttl,
+                    lambda: value,
+                    keep_last_known=False,
+                    metrics=["hourlyStats"],
+                ),
+            ),
+        }
 
     results = {metric: live(metric) for metric in LIVE_METRICS}
     results["historical24h"] = historical(24)

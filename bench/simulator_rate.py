@@ -27,8 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def manage(env: dict, *args: str) -> str:
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout
 
 
@@ -42,14 +48,19 @@ def seed(env: dict, patients: int, *extra: str) -> dict:
     wall = time.perf_counter() - started
     counts = {name: int(count) for name, count in re.findall(r"(\w+) (\d+)(?:,|$)", output)}
     seconds = float(re.search(r"in ([\d.]+) s", output)[1])
-    return {"seconds_in_command": seconds, "seconds_with_startup": round(wall, 2),
-            "documents": counts, "total": sum(counts.values()),
-            "store_bytes": store_size(env["EMBEDDED_STORE_PATH"])}
+    return {
+        "seconds_in_command": seconds,
+        "seconds_with_startup": round(wall, 2),
+        "documents": counts,
+        "total": sum(counts.values()),
+        "store_bytes": store_size(env["EMBEDDED_STORE_PATH"]),
+    }
 
 
 def simulate(env: dict, rate: float, duration: float) -> dict:
-    output = manage(env, "simulate", "--rate", str(rate), "--duration", str(duration),
-                    "--seed", "1")
+    output = manage(
+        env, "simulate", "--rate", str(rate), "--duration", str(duration), "--seed", "1"
+    )
     final = re.search(r"simulated (\d+) changes in ([\d.]+) s \(([\d.]+)/s\)", output)
     return {"changes": int(final[1]), "seconds": float(final[2]), "achieved_rate": float(final[3])}
 
@@ -77,20 +88,34 @@ def consume(seconds: float, idle: float) -> None:
         written = event["wallTime"].replace(tzinfo=dt.UTC)
         lags.append((dt.datetime.now(dt.UTC) - written).total_seconds())
     lags.sort()
-    print(json.dumps({"events": sum(kinds.values()), "by_operation": dict(kinds),
-                      "lag_p50_ms": round(1000 * statistics.median(lags), 1) if lags else None,
-                      "lag_p99_ms": round(1000 * lags[int(len(lags) * 0.99)], 1) if lags else None}))
+    print(
+        json.dumps(
+            {
+                "events": sum(kinds.values()),
+                "by_operation": dict(kinds),
+                "lag_p50_ms": round(1000 * statistics.median(lags), 1) if lags else None,
+                "lag_p99_ms": round(1000 * lags[int(len(lags) * 0.99)], 1) if lags else None,
+            }
+        )
+    )
 
 
 def simulate_with_consumer(env: dict, rate: float, duration: float) -> dict:
     reader = subprocess.Popen(
-        [sys.executable, __file__, "--consume", str(duration + 5)], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, text=True,
+        [sys.executable, __file__, "--consume", str(duration + 5)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert reader.stdout.readline().strip() == "ready"
     simulated = simulate(env, rate, duration)
     read = json.loads(reader.communicate(timeout=duration + 60)[0])
-    return {**simulated, "consumer": read, "consumer_read_everything": read["events"] == simulated["changes"]}
+    return {
+        **simulated,
+        "consumer": read,
+        "consumer_read_everything": read["events"] == simulated["changes"],
+    }
 
 
 def main() -> None:
@@ -105,13 +130,17 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as directory:
         env = {key: value for key, value in os.environ.items() if not key.startswith("MONGODB_")}
-        env.update(EMBEDDED_STORE_PATH=str(Path(directory) / "hospital.sqlite3"),
-                   PYTHONUNBUFFERED="1")
-        report = {"seed": seed(env, options.patients),
-                  "simulate": simulate(env, options.rate, options.duration)}
+        env.update(
+            EMBEDDED_STORE_PATH=str(Path(directory) / "hospital.sqlite3"), PYTHONUNBUFFERED="1"
+        )
+        report = {
+            "seed": seed(env, options.patients),
+            "simulate": simulate(env, options.rate, options.duration),
+        }
         seed(env, options.patients, "--reset")
-        report["simulate_with_consumer"] = simulate_with_consumer(env, options.rate,
-                                                                  options.duration)
+        report["simulate_with_consumer"] = simulate_with_consumer(
+            env, options.rate, options.duration
+        )
         report["asked"] = {"rate": options.rate, "duration": options.duration}
         report["cpus"] = os.cpu_count()
     print(json.dumps(report, indent=2))

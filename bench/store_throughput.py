@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from metrics.embedded import EmbeddedClient  # noqa: E402
+from embedded_mongo import EmbeddedClient  # noqa: E402
 
 
 def inserts_per_second(db, writes: int) -> float:

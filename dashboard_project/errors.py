@@ -35,7 +35,11 @@ def _describe(exc, data):
         codes = exc.get_codes()
         # A validator may name its own stable code (e.g. "invalid_range").
         if isinstance(codes, dict):
-            flat = [c for value in codes.values() for c in (value if isinstance(value, list) else [value])]
+            flat = [
+                c
+                for value in codes.values()
+                for c in (value if isinstance(value, list) else [value])
+            ]
         elif isinstance(codes, list):
             flat = codes
         else:

@@ -178,7 +178,9 @@ DASHBOARD_INSTANCE_ID = env_str("DASHBOARD_INSTANCE_ID")
 # The ASGI server `manage.py serve` runs: daphne (default) or uvicorn.
 DASHBOARD_SERVER = env_str("DASHBOARD_SERVER", "daphne")
 if DASHBOARD_SERVER not in ("daphne", "uvicorn"):
-    raise ImproperlyConfigured(f"DASHBOARD_SERVER must be daphne or uvicorn, not {DASHBOARD_SERVER!r}")
+    raise ImproperlyConfigured(
+        f"DASHBOARD_SERVER must be daphne or uvicorn, not {DASHBOARD_SERVER!r}"
+    )
 # Run the change-stream listener inside the serving process (`manage.py serve`).
 # Needed with the in-process channel layer; with Redis the lease keeps one active.
 DASHBOARD_LISTENER_IN_PROCESS = env_bool("DASHBOARD_LISTENER_IN_PROCESS", REDIS_URL is None)

@@ -14,9 +14,7 @@ connections_failed = Counter(
 messages_in = Counter(
     "dashboard_ws_messages_in_total", "Client messages received, by type", ["type"]
 )
-messages_out = Counter(
-    "dashboard_ws_messages_out_total", "Server messages sent, by type", ["type"]
-)
+messages_out = Counter("dashboard_ws_messages_out_total", "Server messages sent, by type", ["type"])
 errors = Counter("dashboard_errors_total", "Errors, by kind", ["kind"])
 update_latency = Histogram(
     "dashboard_update_latency_seconds",
@@ -28,20 +26,26 @@ changes_processed = Counter(
     "dashboard_changes_processed_total", "Change events processed, by collection", ["collection"]
 )
 batch_size = Histogram(
-    "dashboard_listener_batch_size", "Changes per listener batch",
+    "dashboard_listener_batch_size",
+    "Changes per listener batch",
     buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500),
 )
 listener_lag = Gauge(
     "dashboard_listener_lag_seconds", "Age of the oldest change of the last batch when processed"
 )
 listener_active = Gauge(
-    "dashboard_listener_active", "1 while this process holds the listener lease and follows the stream"
+    "dashboard_listener_active",
+    "1 while this process holds the listener lease and follows the stream",
 )
 resyncs = Counter("dashboard_listener_resyncs_total", "Full resyncs, by reason", ["reason"])
 broadcasts = Counter("dashboard_broadcasts_total", "Metric values broadcast, by metric", ["metric"])
 cache_requests = Counter(
-    "dashboard_cache_requests_total", "Metric cache lookups, by layer and result", ["layer", "result"]
+    "dashboard_cache_requests_total",
+    "Metric cache lookups, by layer and result",
+    ["layer", "result"],
 )
 circuit_state = Gauge(
-    "dashboard_circuit_state", "Circuit breaker state (0 closed, 1 half-open, 2 open)", ["dependency"]
+    "dashboard_circuit_state",
+    "Circuit breaker state (0 closed, 1 half-open, 2 open)",
+    ["dependency"],
 )

@@ -143,10 +143,13 @@ class PendingBatch:
         names = [name for name in self.dirty if everything or METRICS[name].critical]
         taken = {name: self.dirty.pop(name) for name in names}
         # A collection's changes are done once none of the metrics they feed is still dirty.
-        reported = Counter({
-            collection: count for collection, count in self.pending.items()
-            if not any(metric in self.dirty for metric in metrics_reading(collection))
-        })
+        reported = Counter(
+            {
+                collection: count
+                for collection, count in self.pending.items()
+                if not any(metric in self.dirty for metric in metrics_reading(collection))
+            }
+        )
         self.pending -= reported
         self.urgent = False
         if not self.dirty:

@@ -99,10 +99,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             value = await off_loop(get_live_value)(metric, scope)
         except Exception as exc:
             logger.warning("current value of %s unavailable: %s", metric, exc)
-            await self.send_message(protocol.error(
-                "metrics_unavailable", f"{metric} is unavailable right now", request_id,
-                metrics=[metric],
-            ))
+            await self.send_message(
+                protocol.error(
+                    "metrics_unavailable",
+                    f"{metric} is unavailable right now",
+                    request_id,
+                    metrics=[metric],
+                )
+            )
             return
         wire = value.to_update()
         latest = hub.latest(metric, scope)
@@ -125,7 +129,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self._refuse()
             return
         if bytes_data is not None:
-            await self.send_message(protocol.error("invalid_message", "binary frames are not accepted"))
+            await self.send_message(
+                protocol.error("invalid_message", "binary frames are not accepted")
+            )
             return
         try:
             message = protocol.parse_client_message(text_data)
@@ -138,24 +144,33 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             )
         except MetricUnavailable as exc:
             # MongoDB is down and nothing is known yet: an answer the client can act on.
-            await self.send_message(protocol.error(
-                exc.code, "the hospital database is unreachable and no value is known yet",
-                message.request_id, metrics=exc.metrics,
-            ))
+            await self.send_message(
+                protocol.error(
+                    exc.code,
+                    "the hospital database is unreachable and no value is known yet",
+                    message.request_id,
+                    metrics=exc.metrics,
+                )
+            )
         except Exception:
             telemetry.errors.labels(kind="handler").inc()
             logger.exception("error handling a dashboard message")
-            await self.send_message(protocol.error("server_error", "the server could not handle that"))
+            await self.send_message(
+                protocol.error("server_error", "the server could not handle that")
+            )
 
     async def _refuse(self) -> None:
         telemetry.errors.labels(kind="rate_limited").inc()
         if self.refusals.add():
             await self.close(code=protocol.CLOSE_POLICY_VIOLATION)
             return
-        await self.send_message(protocol.error(
-            "rate_limited", "too many messages: slow down",
-            retryAfter=round(self.bucket.retry_after(), 3),
-        ))
+        await self.send_message(
+            protocol.error(
+                "rate_limited",
+                "too many messages: slow down",
+                retryAfter=round(self.bucket.retry_after(), 3),
+            )
+        )
 
     async def _dispatch(self, message: ClientMessage) -> None:
         if message.type != "authenticate":
@@ -188,15 +203,20 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             self._schedule("expiry", max(0.0, delay), self._token_expired)
         self._schedule_revalidation()
         access = self.access
-        await self.send_message(protocol.with_request_id({
-            "type": "authenticated",
-            "success": True,
-            "user": {"id": access.user_id, "username": access.username},
-            "level": access.level,
-            "departments": sorted(access.departments),
-            "metrics": access.live_metrics,
-            "expiresAt": iso(self.expires_at) if self.expires_at else None,
-        }, message.request_id))
+        await self.send_message(
+            protocol.with_request_id(
+                {
+                    "type": "authenticated",
+                    "success": True,
+                    "user": {"id": access.user_id, "username": access.username},
+                    "level": access.level,
+                    "departments": sorted(access.departments),
+                    "metrics": access.live_metrics,
+                    "expiresAt": iso(self.expires_at) if self.expires_at else None,
+                },
+                message.request_id,
+            )
+        )
         if was_paused:
             for metric in sorted(self.subscribed, key=_live_order):
                 await self._send_current(metric)
@@ -279,15 +299,20 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def handle_subscribe_metrics(self, message: ClientMessage) -> None:
         unknown = [m for m in message.metrics if m not in METRICS or not METRICS[m].live]
         forbidden = [m for m in message.metrics if m not in unknown and not self.access.can_see(m)]
-        new = [m for m in message.metrics
-               if m not in unknown and m not in forbidden and m not in self.subscribed]
+        new = [
+            m
+            for m in message.metrics
+            if m not in unknown and m not in forbidden and m not in self.subscribed
+        ]
         for metric in new:
             self.subscribed.add(metric)
             hub.join(self, metric, self.access.scope)
         await self._refused(unknown, forbidden, message.request_id)
-        await self.send_message(protocol.with_request_id(
-            {"type": "subscriptions", "metrics": self._subscription_list()}, message.request_id
-        ))
+        await self.send_message(
+            protocol.with_request_id(
+                {"type": "subscriptions", "metrics": self._subscription_list()}, message.request_id
+            )
+        )
         for metric in sorted(new, key=_live_order):
             await self._send_current(metric, message.request_id)
 
@@ -298,19 +323,23 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 self.subscribed.discard(metric)
                 hub.leave(self, metric, self.access.scope)
         await self._refused(unknown, [], message.request_id)
-        await self.send_message(protocol.with_request_id(
-            {"type": "subscriptions", "metrics": self._subscription_list()}, message.request_id
-        ))
+        await self.send_message(
+            protocol.with_request_id(
+                {"type": "subscriptions", "metrics": self._subscription_list()}, message.request_id
+            )
+        )
 
     async def _refused(self, unknown: list[str], forbidden: list[str], request_id) -> None:
         if unknown:
-            await self.send_message(protocol.error(
-                "unknown_metric", "no such live metric", request_id, metrics=unknown
-            ))
+            await self.send_message(
+                protocol.error("unknown_metric", "no such live metric", request_id, metrics=unknown)
+            )
         if forbidden:
-            await self.send_message(protocol.error(
-                "forbidden", "not allowed for this user", request_id, metrics=forbidden
-            ))
+            await self.send_message(
+                protocol.error(
+                    "forbidden", "not allowed for this user", request_id, metrics=forbidden
+                )
+            )
 
     # --- data requests ------------------------------------------------------------------------------
     async def handle_request_snapshot(self, message: ClientMessage) -> None:
@@ -321,9 +350,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             sent = self.sent.get(metric)
             if sent is not None and sent.get("version", -1) > wire.get("version", -1):
                 metrics[metric] = sent
-        await self.send_message(protocol.with_request_id(
-            {"type": "metrics_snapshot", "metrics": metrics}, message.request_id
-        ))
+        await self.send_message(
+            protocol.with_request_id(
+                {"type": "metrics_snapshot", "metrics": metrics}, message.request_id
+            )
+        )
 
     async def handle_request_historical(self, message: ClientMessage) -> None:
         start_text, end_text = message.time_range
@@ -332,13 +363,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         except TimeRangeError as exc:
             raise ProtocolError(exc.code, exc.message, message.request_id) from None
         result = await off_loop(get_historical)(self.access, start, end)
-        await self.send_message(protocol.with_request_id(
-            {"type": "historical_data", **result}, message.request_id
-        ))
+        await self.send_message(
+            protocol.with_request_id({"type": "historical_data", **result}, message.request_id)
+        )
 
     async def handle_acknowledge_alert(self, message: ClientMessage) -> None:
         if not self.access.may_act:
-            raise ProtocolError("forbidden", "this user may not acknowledge alerts", message.request_id)
+            raise ProtocolError(
+                "forbidden", "this user may not acknowledge alerts", message.request_id
+            )
         try:
             acknowledgement = await off_loop(acknowledge_alert)(self.access, message.alert_id)
         except AlertNotFound:
@@ -349,20 +382,27 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             raise ProtocolError(
                 "forbidden", "that alert is outside this user's departments", message.request_id
             ) from None
-        await self.send_message(protocol.with_request_id({
-            "type": "alert_acknowledged",
-            "alertId": acknowledgement.alert_id,
-            "acknowledgedBy": acknowledgement.acknowledged_by_username,
-            "acknowledgedAt": iso(acknowledgement.acknowledged_at),
-        }, message.request_id))
+        await self.send_message(
+            protocol.with_request_id(
+                {
+                    "type": "alert_acknowledged",
+                    "alertId": acknowledgement.alert_id,
+                    "acknowledgedBy": acknowledgement.acknowledged_by_username,
+                    "acknowledgedAt": iso(acknowledgement.acknowledged_at),
+                },
+                message.request_id,
+            )
+        )
         from .pipeline import refresh_and_broadcast
 
         await refresh_and_broadcast(["emergencyAlerts"], force=True)
 
     async def handle_ping(self, message: ClientMessage) -> None:
-        await self.send_message(protocol.with_request_id(
-            {"type": "pong", "serverTime": protocol.now_iso()}, message.request_id
-        ))
+        await self.send_message(
+            protocol.with_request_id(
+                {"type": "pong", "serverTime": protocol.now_iso()}, message.request_id
+            )
+        )
 
 
 def _live_order(metric: str) -> int:

@@ -51,7 +51,9 @@ class RedisLease:
             if await self._redis.set(self.key, self.owner, nx=True, px=self.ttl_ms):
                 self.held = True
             else:
-                self.held = bool(await self._redis.eval(_RENEW, 1, self.key, self.owner, self.ttl_ms))
+                self.held = bool(
+                    await self._redis.eval(_RENEW, 1, self.key, self.owner, self.ttl_ms)
+                )
         except Exception as exc:
             logger.warning("listener lease unavailable: %s", exc)
             self.held = False

@@ -69,8 +69,10 @@ def _event_time(event: dict) -> float | None:
     wall = event.get("wallTime")
     if wall is not None:
         # pymongo returns naive UTC datetimes unless the client is tz-aware.
-        return wall.timestamp() if wall.tzinfo else calendar.timegm(wall.timetuple()) + (
-            wall.microsecond / 1e6
+        return (
+            wall.timestamp()
+            if wall.tzinfo
+            else calendar.timegm(wall.timetuple()) + (wall.microsecond / 1e6)
         )
     cluster = event.get("clusterTime")
     return float(cluster.time) if cluster is not None else None
@@ -162,7 +164,9 @@ class ChangeListener:
                     await self._forget_position("invalidate")
                 except OperationFailure as exc:
                     if exc.code in UNRESUMABLE_CODES:
-                        logger.warning("change stream cannot resume (code %s): full resync", exc.code)
+                        logger.warning(
+                            "change stream cannot resume (code %s): full resync", exc.code
+                        )
                         await self._forget_position(f"code_{exc.code}")
                     else:
                         await self._retry_later(backoff, exc)
@@ -179,7 +183,9 @@ class ChangeListener:
     async def _retry_later(self, backoff: Backoff, exc: Exception) -> None:
         delay = backoff.next()
         telemetry.errors.labels(kind="listener").inc()
-        logger.warning("listener error (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay)
+        logger.warning(
+            "listener error (%s: %s); retrying in %.1f s", type(exc).__name__, exc, delay
+        )
         self._set_active(False)
         await self._sleep(delay)
 
@@ -273,8 +279,11 @@ class ChangeListener:
                 await self._flush(batch, everything=True)
             elif batch.critical_dirty() and (batch.urgent or reader.empty()):
                 await self._flush(batch, everything=False)
-            if batch.clean and position is not None and position != self.token and (
-                changed or ending or now - saved_at >= IDLE_CHECKPOINT_SECONDS
+            if (
+                batch.clean
+                and position is not None
+                and position != self.token
+                and (changed or ending or now - saved_at >= IDLE_CHECKPOINT_SECONDS)
             ):
                 # After changes, at once; while idle the position still advances with every
                 # poll (a post-batch token), which only needs saving now and then.
@@ -321,7 +330,12 @@ class ChangeListener:
         }
         logger.info(
             "batch (%s): %d changes %s, %d metrics recomputed, %d broadcast %s, lag %s",
-            kind, changes, dict(by_collection), len(ordered), len(sent), sent,
+            kind,
+            changes,
+            dict(by_collection),
+            len(ordered),
+            len(sent),
+            sent,
             "unknown" if lag is None else f"{lag * 1000:.0f} ms",
         )
         if self.on_batch is not None:

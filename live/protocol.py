@@ -145,9 +145,15 @@ def parse_client_message(text: str) -> ClientMessage:
                 "invalid_message", "'timeRange' must be an object with start and end", request_id
             )
         start, end = time_range.get("start"), time_range.get("end")
-        if not isinstance(start, str) or not isinstance(end, str) or len(start) > 64 or len(end) > 64:
+        if (
+            not isinstance(start, str)
+            or not isinstance(end, str)
+            or len(start) > 64
+            or len(end) > 64
+        ):
             raise ProtocolError(
-                "invalid_message", "'timeRange.start' and 'timeRange.end' must be ISO 8601 strings",
+                "invalid_message",
+                "'timeRange.start' and 'timeRange.end' must be ISO 8601 strings",
                 request_id,
             )
         return ClientMessage(kind, request_id, time_range=(start, end))
@@ -183,8 +189,12 @@ def auth_error(code: str, request_id: str | None = None) -> dict:
 
 
 def connection_status(status: str, instance: str, detail: str | None = None) -> dict:
-    message = {"type": "connection_status", "status": status, "instance": instance,
-               "serverTime": now_iso()}
+    message = {
+        "type": "connection_status",
+        "status": status,
+        "instance": instance,
+        "serverTime": now_iso(),
+    }
     if detail:
         message["detail"] = detail
     return message

@@ -25,6 +25,7 @@ logger = logging.getLogger("dashboard.registry")
 def _prefix() -> str:
     return f"{settings.DASHBOARD_CHANNEL_PREFIX}:instances:"
 
+
 HEARTBEAT_SECONDS = 5.0
 EXPIRY_SECONDS = 15  # three missed heartbeats and an instance drops out
 

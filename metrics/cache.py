@@ -66,7 +66,9 @@ class MetricUnavailable(Exception):
     code = "metrics_unavailable"
 
     def __init__(self, metrics: list[str]) -> None:
-        super().__init__(f"unavailable while the hospital database is unreachable: {', '.join(metrics)}")
+        super().__init__(
+            f"unavailable while the hospital database is unreachable: {', '.join(metrics)}"
+        )
         self.metrics = metrics
 
 
@@ -177,12 +179,18 @@ def _l2_write(key: str, value: MetricValue, ttl: float | None) -> float:
     current = _l2(_backend().get, key)
     if current is _FAILED:
         return expires_at
-    if isinstance(current, dict) and current.get("version", 0) > value.version \
-            and current.get("expires_at", 0) > clock():
+    if (
+        isinstance(current, dict)
+        and current.get("version", 0) > value.version
+        and current.get("expires_at", 0) > clock()
+    ):
         return expires_at
     payload = {
-        "metric": value.metric, "data": value.data, "version": value.version,
-        "updated_at": value.updated_at, "expires_at": expires_at,
+        "metric": value.metric,
+        "data": value.data,
+        "version": value.version,
+        "updated_at": value.updated_at,
+        "expires_at": expires_at,
     }
     if _l2(_backend().set, key, payload, ttl) is not _FAILED:
         _l2_keys[key] = expires_at
@@ -193,13 +201,19 @@ def _l2_write(key: str, value: MetricValue, ttl: float | None) -> float:
 
 
 def _from_payload(payload: dict) -> MetricValue:
-    return MetricValue(payload["metric"], payload["data"], payload["version"], payload["updated_at"])
+    return MetricValue(
+        payload["metric"], payload["data"], payload["version"], payload["updated_at"]
+    )
 
 
 # --- reading through the layers ---------------------------------------------------------------------
 def read_through(
-    key: str, ttl: float, compute: Callable[[], MetricValue], *,
-    keep_last_known: bool, metrics: list[str],
+    key: str,
+    ttl: float,
+    compute: Callable[[], MetricValue],
+    *,
+    keep_last_known: bool,
+    metrics: list[str],
 ) -> MetricValue:
     """L1, then L2, then `compute` (once for concurrent callers of one key).
 
@@ -211,8 +225,13 @@ def read_through(
     return _marked(value) if keep_last_known else value
 
 
-def _read_through(key: str, ttl: float, compute: Callable[[], MetricValue],
-                  keep_last_known: bool, metrics: list[str]) -> MetricValue:
+def _read_through(
+    key: str,
+    ttl: float,
+    compute: Callable[[], MetricValue],
+    keep_last_known: bool,
+    metrics: list[str],
+) -> MetricValue:
     hit = _local.get(key)
     if hit is not None:
         telemetry.cache_requests.labels(layer="l1", result="hit").inc()
@@ -256,8 +275,13 @@ def _marked(value: MetricValue) -> MetricValue:
     return value
 
 
-def _fill(key: str, ttl: float, compute: Callable[[], MetricValue], keep_last_known: bool,
-          metrics: list[str]) -> MetricValue:
+def _fill(
+    key: str,
+    ttl: float,
+    compute: Callable[[], MetricValue],
+    keep_last_known: bool,
+    metrics: list[str],
+) -> MetricValue:
     cached = _l2_read(key)
     if cached is not None:
         telemetry.cache_requests.labels(layer="l2", result="hit").inc()
@@ -361,10 +385,10 @@ def _redis_delete_matching(backend: RedisCache, pattern: str) -> int:
         doomed = []
         for full in client.scan_iter(match=glob, count=500):
             full = full.decode() if isinstance(full, bytes) else full
-            if fnmatch.fnmatchcase(full[len(prefix):], pattern):
+            if fnmatch.fnmatchcase(full[len(prefix) :], pattern):
                 doomed.append(full)
         for offset in range(0, len(doomed), 500):
-            client.delete(*doomed[offset:offset + 500])
+            client.delete(*doomed[offset : offset + 500])
         return len(doomed)
 
     deleted = _l2(delete)

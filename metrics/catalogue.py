@@ -48,12 +48,16 @@ _DEFINITIONS = (
     MetricDefinition("revenue", Tier.STANDARD, ("bills",), carries_revenue=True),
     MetricDefinition("staffActivity", Tier.STANDARD, ("staff",)),
     MetricDefinition(
-        "hourlyStats", Tier.HISTORICAL,
-        ("patients", "appointments", "bills", "workflows"), carries_revenue=True,
+        "hourlyStats",
+        Tier.HISTORICAL,
+        ("patients", "appointments", "bills", "workflows"),
+        carries_revenue=True,
     ),
     MetricDefinition(
-        "departmentMetrics", Tier.HISTORICAL,
-        ("departments", "patients", "appointments", "bills", "workflows"), carries_revenue=True,
+        "departmentMetrics",
+        Tier.HISTORICAL,
+        ("departments", "patients", "appointments", "bills", "workflows"),
+        carries_revenue=True,
     ),
 )
 

@@ -30,7 +30,7 @@ def _counts(help_text: str = "") -> serializers.DictField:
     return serializers.DictField(child=serializers.IntegerField(), help_text=help_text)
 
 
-BY_DEPARTMENT = "Department code -> value; documents without a department appear as \"unassigned\" "
+BY_DEPARTMENT = 'Department code -> value; documents without a department appear as "unassigned" '
 BY_DEPARTMENT += "in the all-departments scope only."
 
 
@@ -61,7 +61,9 @@ class BedCountsSerializer(serializers.Serializer):
 
 
 class OccupancySerializer(BedCountsSerializer):
-    occupancyRate = serializers.FloatField(help_text="occupiedBeds / beds, 4 decimals; 0 without beds.")
+    occupancyRate = serializers.FloatField(
+        help_text="occupiedBeds / beds, 4 decimals; 0 without beds."
+    )
 
 
 class DepartmentOccupancySerializer(OccupancySerializer):
@@ -71,7 +73,9 @@ class DepartmentOccupancySerializer(OccupancySerializer):
 
 class RoomOccupancySerializer(serializers.Serializer):
     totals = OccupancySerializer()
-    byDepartment = serializers.DictField(child=DepartmentOccupancySerializer(), help_text=BY_DEPARTMENT)
+    byDepartment = serializers.DictField(
+        child=DepartmentOccupancySerializer(), help_text=BY_DEPARTMENT
+    )
 
 
 class TodayAppointmentsSerializer(serializers.Serializer):
@@ -104,7 +108,9 @@ DATA_SERIALIZERS = {
 }
 
 
-def _value_serializer(metric: str, data: type[serializers.Serializer]) -> type[serializers.Serializer]:
+def _value_serializer(
+    metric: str, data: type[serializers.Serializer]
+) -> type[serializers.Serializer]:
     fields = {
         "data": data(),
         "updatedAt": serializers.DateTimeField(help_text="When the value's computation started."),
@@ -113,13 +119,22 @@ def _value_serializer(metric: str, data: type[serializers.Serializer]) -> type[s
         ),
         "version": serializers.IntegerField(help_text="Increases with every newer value."),
     }
-    return type(f"{metric[0].upper()}{metric[1:]}ValueSerializer", (serializers.Serializer,), fields)
+    return type(
+        f"{metric[0].upper()}{metric[1:]}ValueSerializer", (serializers.Serializer,), fields
+    )
 
 
-SnapshotMetricsSerializer = type("SnapshotMetricsSerializer", (serializers.Serializer,), {
-    "__doc__": "Only the metrics the caller may see are present (viewers get no revenue).",
-    **{name: _value_serializer(name, data)(required=False) for name, data in DATA_SERIALIZERS.items()},
-})
+SnapshotMetricsSerializer = type(
+    "SnapshotMetricsSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "Only the metrics the caller may see are present (viewers get no revenue).",
+        **{
+            name: _value_serializer(name, data)(required=False)
+            for name, data in DATA_SERIALIZERS.items()
+        },
+    },
+)
 
 
 class SnapshotSerializer(serializers.Serializer):
@@ -128,7 +143,9 @@ class SnapshotSerializer(serializers.Serializer):
 
 # --- historical ------------------------------------------------------------------------------------
 class TimeRangeSerializer(serializers.Serializer):
-    start = serializers.DateTimeField(help_text="Widened outward to a whole hour (hospital time zone).")
+    start = serializers.DateTimeField(
+        help_text="Widened outward to a whole hour (hospital time zone)."
+    )
     end = serializers.DateTimeField()
 
 
@@ -143,7 +160,9 @@ class ActivityCountsSerializer(serializers.Serializer):
 
 
 class HourlyStatSerializer(ActivityCountsSerializer):
-    hour = serializers.DateTimeField(help_text="Start of the local hour, with the hospital's offset.")
+    hour = serializers.DateTimeField(
+        help_text="Start of the local hour, with the hospital's offset."
+    )
 
 
 class DepartmentMetricSerializer(ActivityCountsSerializer):

@@ -21,9 +21,15 @@ from .scope import Scope
 from .timerange import iso_local, whole_hours
 
 __all__ = [
-    "MetricUnavailable", "MetricValue", "compute_metric", "get_historical", "get_live_base",
+    "MetricUnavailable",
+    "MetricValue",
+    "compute_metric",
+    "get_historical",
+    "get_live_base",
     "get_live_value",
-    "get_snapshot", "project_value", "refresh_live_value",
+    "get_snapshot",
+    "project_value",
+    "refresh_live_value",
 ]
 
 HISTORICAL_TTL = METRICS["hourlyStats"].ttl
@@ -56,8 +62,11 @@ def get_live_base(metric: str) -> MetricValue:
     """The cached base value (every department, unprojected), as get_live_value reads it."""
     definition = _live_definition(metric)
     return cache.read_through(
-        cache.live_key(metric), definition.ttl, lambda: _compute_live(metric),
-        keep_last_known=True, metrics=[metric],
+        cache.live_key(metric),
+        definition.ttl,
+        lambda: _compute_live(metric),
+        keep_last_known=True,
+        metrics=[metric],
     )
 
 
@@ -96,9 +105,11 @@ def get_historical(access: Any, start: dt.datetime, end: dt.datetime) -> dict:
     start, end = whole_hours(start, end)
     scope = access.scope
     value = cache.read_through(
-        cache.historical_key(scope.key, start, end), HISTORICAL_TTL,
+        cache.historical_key(scope.key, start, end),
+        HISTORICAL_TTL,
         lambda: _compute_historical(start, end, scope),
-        keep_last_known=False, metrics=list(HISTORICAL_METRICS),
+        keep_last_known=False,
+        metrics=list(HISTORICAL_METRICS),
     )
     result: dict[str, Any] = {"timeRange": {"start": iso_local(start), "end": iso_local(end)}}
     for name in HISTORICAL_METRICS:

@@ -1,7 +1,7 @@
 """The one way the code reaches the hospital data: `get_database()`.
 
 With MONGODB_URI set it is a real replica set through pymongo; otherwise the
-embedded store (metrics/embedded), which speaks the same pymongo API. No other
+embedded store (the `embedded_mongo` package), which speaks the same pymongo API. No other
 module imports pymongo's client or the embedded store directly.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from pymongo import ASCENDING, DESCENDING, IndexModel, MongoClient
 
-from .embedded import EmbeddedClient
+from embedded_mongo import EmbeddedClient
 
 logger = logging.getLogger("dashboard.store")
 
@@ -25,29 +25,48 @@ _indexes_ensured: set[int] = set()
 # The indexes the metric pipelines match and sort on (see metrics/catalogue.py).
 INDEXES: dict[str, list[IndexModel]] = {
     "patients": [
-        IndexModel([("isActive", ASCENDING), ("status", ASCENDING), ("departmentId", ASCENDING)],
-                   name="active_status_department"),
+        IndexModel(
+            [("isActive", ASCENDING), ("status", ASCENDING), ("departmentId", ASCENDING)],
+            name="active_status_department",
+        ),
         IndexModel([("registeredAt", ASCENDING)], name="registered_at"),
     ],
     "appointments": [
-        IndexModel([("isActive", ASCENDING), ("scheduledAt", ASCENDING), ("departmentId", ASCENDING)],
-                   name="active_scheduled_department"),
+        IndexModel(
+            [("isActive", ASCENDING), ("scheduledAt", ASCENDING), ("departmentId", ASCENDING)],
+            name="active_scheduled_department",
+        ),
     ],
     "rooms": [
-        IndexModel([("isActive", ASCENDING), ("departmentId", ASCENDING)], name="active_department"),
+        IndexModel(
+            [("isActive", ASCENDING), ("departmentId", ASCENDING)], name="active_department"
+        ),
     ],
     "bills": [
-        IndexModel([("isActive", ASCENDING), ("status", ASCENDING), ("paidAt", ASCENDING)],
-                   name="active_status_paid_at"),
+        IndexModel(
+            [("isActive", ASCENDING), ("status", ASCENDING), ("paidAt", ASCENDING)],
+            name="active_status_paid_at",
+        ),
     ],
     "workflows": [
-        IndexModel([("isActive", ASCENDING), ("priority", ASCENDING), ("resolvedAt", ASCENDING),
-                    ("startedAt", DESCENDING)], name="active_priority_open"),
-        IndexModel([("isActive", ASCENDING), ("priority", ASCENDING), ("startedAt", ASCENDING)],
-                   name="active_priority_started"),
+        IndexModel(
+            [
+                ("isActive", ASCENDING),
+                ("priority", ASCENDING),
+                ("resolvedAt", ASCENDING),
+                ("startedAt", DESCENDING),
+            ],
+            name="active_priority_open",
+        ),
+        IndexModel(
+            [("isActive", ASCENDING), ("priority", ASCENDING), ("startedAt", ASCENDING)],
+            name="active_priority_started",
+        ),
     ],
     "staff": [
-        IndexModel([("isActive", ASCENDING), ("departmentId", ASCENDING)], name="active_department"),
+        IndexModel(
+            [("isActive", ASCENDING), ("departmentId", ASCENDING)], name="active_department"
+        ),
     ],
 }
 

@@ -38,7 +38,9 @@ class BadTimeRange(APIException):
 PERMISSIONS = [IsAuthenticated, HasDashboardAccess]
 ERRORS = {
     401: OpenApiResponse(ErrorSerializer, description="No or invalid access token."),
-    403: OpenApiResponse(ErrorSerializer, description="`no_dashboard_access`: the user has no level."),
+    403: OpenApiResponse(
+        ErrorSerializer, description="`no_dashboard_access`: the user has no level."
+    ),
 }
 UNAVAILABLE = {503: OpenApiResponse(ErrorSerializer, description="`metrics_unavailable`.")}
 
@@ -53,11 +55,20 @@ class CatalogueView(APIView):
     )
     def get(self, request: Request) -> Response:
         access = request.access
-        return Response({"metrics": [
-            {"name": d.name, "tier": d.tier.value, "ttlSeconds": d.ttl, "live": d.live,
-             "allowed": access.can_see(d.name)}
-            for d in METRICS.values()
-        ]})
+        return Response(
+            {
+                "metrics": [
+                    {
+                        "name": d.name,
+                        "tier": d.tier.value,
+                        "ttlSeconds": d.ttl,
+                        "live": d.live,
+                        "allowed": access.can_see(d.name),
+                    }
+                    for d in METRICS.values()
+                ]
+            }
+        )
 
 
 class SnapshotView(APIView):
@@ -82,17 +93,25 @@ class HistoricalView(APIView):
         operation_id="metrics_historical",
         summary="hourlyStats and departmentMetrics for a range (at most 31 days)",
         parameters=[
-            OpenApiParameter("start", str, required=True,
-                             description="ISO 8601 with an offset, e.g. 2026-03-08T00:00:00-05:00."),
+            OpenApiParameter(
+                "start",
+                str,
+                required=True,
+                description="ISO 8601 with an offset, e.g. 2026-03-08T00:00:00-05:00.",
+            ),
             OpenApiParameter("end", str, required=True, description="ISO 8601 with an offset."),
         ],
         responses={
             200: HistoricalSerializer,
-            400: OpenApiResponse(ErrorSerializer, description=(
-                "`invalid_time_range`, `time_range_order`, `time_range_too_long` or "
-                "`time_range_in_future`."
-            )),
-            **ERRORS, **UNAVAILABLE,
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description=(
+                    "`invalid_time_range`, `time_range_order`, `time_range_too_long` or "
+                    "`time_range_in_future`."
+                ),
+            ),
+            **ERRORS,
+            **UNAVAILABLE,
         },
     )
     def get(self, request: Request) -> Response:

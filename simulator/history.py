@@ -68,8 +68,9 @@ def priority_for(triage: int, rng: random.Random) -> str:
     return "normal"
 
 
-def busy_hour_time(rng: random.Random, start: dt.datetime, end: dt.datetime,
-                   tz: dt.tzinfo) -> dt.datetime:
+def busy_hour_time(
+    rng: random.Random, start: dt.datetime, end: dt.datetime, tz: dt.tzinfo
+) -> dt.datetime:
     """A moment in [start, end) (UTC), likelier in the busy hours of the local day."""
     span = (end - start).total_seconds()
     while True:
@@ -88,8 +89,7 @@ def new_mrn(rng: random.Random) -> str:
     return f"MRN{rng.randrange(10**7, 10**8)}"
 
 
-def _patient(rng: random.Random, code: str, status: str, now: dt.datetime,
-             tz: dt.tzinfo) -> dict:
+def _patient(rng: random.Random, code: str, status: str, now: dt.datetime, tz: dt.tzinfo) -> dict:
     profile = PROFILES[code]
     admitted_at = discharged_at = None
     if status == "admitted":
@@ -99,8 +99,9 @@ def _patient(rng: random.Random, code: str, status: str, now: dt.datetime,
     elif status == "outpatient":
         registered = busy_hour_time(rng, now - dt.timedelta(days=3), now, tz)
     else:
-        registered = busy_hour_time(rng, now - dt.timedelta(days=HISTORY_DAYS),
-                                    now - dt.timedelta(hours=1), tz)
+        registered = busy_hour_time(
+            rng, now - dt.timedelta(days=HISTORY_DAYS), now - dt.timedelta(hours=1), tz
+        )
         if rng.random() < profile.inpatient:
             stay = dt.timedelta(days=max(rng.expovariate(1 / profile.stay_days), 0.25))
             admitted_at = registered + dt.timedelta(minutes=rng.uniform(10, 120))
@@ -112,10 +113,15 @@ def _patient(rng: random.Random, code: str, status: str, now: dt.datetime,
         if admitted_at is not None:
             admitted_at = min(admitted_at, registered + (discharged_at - registered) / 2)
     patient = {
-        "_id": new_id(rng, registered), "mrn": new_mrn(rng), "name": person_name(rng),
+        "_id": new_id(rng, registered),
+        "mrn": new_mrn(rng),
+        "name": person_name(rng),
         "birthDate": birth_date(rng, code, now),
-        "departmentId": code, "status": status, "triageLevel": triage_level(rng, code),
-        "registeredAt": utc(registered), "isActive": True,
+        "departmentId": code,
+        "status": status,
+        "triageLevel": triage_level(rng, code),
+        "registeredAt": utc(registered),
+        "isActive": True,
     }
     if admitted_at is not None:
         patient["admittedAt"] = utc(admitted_at)
@@ -124,20 +130,29 @@ def _patient(rng: random.Random, code: str, status: str, now: dt.datetime,
     return patient
 
 
-def generate_patients(rng: random.Random, total: int, now: dt.datetime,
-                      beds: dict[str, int]) -> list[dict]:
+def generate_patients(
+    rng: random.Random, total: int, now: dt.datetime, beds: dict[str, int]
+) -> list[dict]:
     """`total` patients: enough admitted to fill most beds, a few open outpatients, the rest discharged."""
     scale = min(1.0, total / DEFAULT_PATIENTS)
     now_utc = now.astimezone(UTC)
     patients = []
-    for code, count in split(total, {code: PROFILES[code].share for code in DEPARTMENT_CODES}).items():
+    for code, count in split(
+        total, {code: PROFILES[code].share for code in DEPARTMENT_CODES}
+    ).items():
         profile = PROFILES[code]
         admitted = min(count, round(beds.get(code, 0) * rng.uniform(*OCCUPANCY) * scale))
-        outpatients = 0 if profile.inpatient == 1 else min(count - admitted,
-                                                           round(count * OUTPATIENT_SHARE))
+        outpatients = (
+            0 if profile.inpatient == 1 else min(count - admitted, round(count * OUTPATIENT_SHARE))
+        )
         for index in range(count):
-            status = ("admitted" if index < admitted
-                      else "outpatient" if index < admitted + outpatients else "discharged")
+            status = (
+                "admitted"
+                if index < admitted
+                else "outpatient"
+                if index < admitted + outpatients
+                else "discharged"
+            )
             patients.append(_patient(rng, code, status, now_utc, now.tzinfo))
     # MRNs are random; a rare repeat gets a fresh number.
     seen: set[str] = set()
@@ -152,14 +167,17 @@ def generate_patients(rng: random.Random, total: int, now: dt.datetime,
 def _workflow(rng: random.Random, patient: dict, now: dt.datetime) -> dict:
     started = patient["registeredAt"]
     workflow = {
-        "_id": new_id(rng, started), "patientId": patient["_id"],
+        "_id": new_id(rng, started),
+        "patientId": patient["_id"],
         "departmentId": patient["departmentId"],
         "priority": priority_for(patient["triageLevel"], rng),
-        "startedAt": started, "isActive": True,
+        "startedAt": started,
+        "isActive": True,
     }
     if patient["status"] == "discharged":
-        workflow.update(stage="done", updatedAt=patient["dischargedAt"],
-                        resolvedAt=patient["dischargedAt"])
+        workflow.update(
+            stage="done", updatedAt=patient["dischargedAt"], resolvedAt=patient["dischargedAt"]
+        )
         return workflow
     if patient["status"] == "admitted":
         stages = {"consultation": 15, "diagnostics": 25, "treatment": 45, "discharge": 15}
@@ -174,8 +192,11 @@ def generate_workflows(rng: random.Random, patients: list[dict], now: dt.datetim
     """One care pathway per patient; only a handful of open emergencies, the newest ones."""
     now_utc = now.astimezone(UTC)
     workflows = [_workflow(rng, patient, now_utc) for patient in patients]
-    open_ = sorted((flow for flow in workflows if flow["stage"] != "done"),
-                   key=lambda flow: flow["startedAt"], reverse=True)
+    open_ = sorted(
+        (flow for flow in workflows if flow["stage"] != "done"),
+        key=lambda flow: flow["startedAt"],
+        reverse=True,
+    )
     wanted = min(len(open_), rng.randint(*OPEN_EMERGENCIES))
     emergencies = [flow for flow in open_ if flow["priority"] == "emergency"][:wanted]
     # Too few: the most recent urgent (then any) open pathways were escalated.

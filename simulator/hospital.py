@@ -53,11 +53,29 @@ ROOM_PLAN: dict[str, dict[str, int]] = {
 WARD_CAPACITIES = (2, 2, 4, 4, 6)
 # Doctors, nurses, technicians, admins per department: 150 in all.
 STAFF_PLAN: dict[str, tuple[int, int, int, int]] = {
-    "ER": (6, 10, 2, 2), "CARD": (5, 10, 3, 2), "NEURO": (4, 8, 2, 2), "ORTHO": (5, 8, 2, 2),
-    "PED": (5, 9, 1, 2), "ONC": (4, 9, 2, 2), "RAD": (4, 3, 9, 2), "ICU": (5, 16, 2, 2),
+    "ER": (6, 10, 2, 2),
+    "CARD": (5, 10, 3, 2),
+    "NEURO": (4, 8, 2, 2),
+    "ORTHO": (5, 8, 2, 2),
+    "PED": (5, 9, 1, 2),
+    "ONC": (4, 9, 2, 2),
+    "RAD": (4, 3, 9, 2),
+    "ICU": (5, 16, 2, 2),
 }
-EQUIPMENT = ("monitor", "oxygen", "suction", "infusion pump", "ventilator", "defibrillator",
-             "ultrasound", "x-ray", "ct", "mri", "hoist", "crib")
+EQUIPMENT = (
+    "monitor",
+    "oxygen",
+    "suction",
+    "infusion pump",
+    "ventilator",
+    "defibrillator",
+    "ultrasound",
+    "x-ray",
+    "ct",
+    "mri",
+    "hoist",
+    "crib",
+)
 
 
 def new_id(rng: random.Random, at: dt.datetime) -> ObjectId:
@@ -102,19 +120,28 @@ def generate_rooms(rng: random.Random, now: dt.datetime) -> list[dict]:
         number = 1
         for room_type, count in plan.items():
             for _ in range(count):
-                rooms.append({
-                    "_id": new_id(rng, created), "number": f"{FLOORS[code]}{number:02d}",
-                    "departmentId": code, "type": room_type, "status": "available",
-                    "capacity": room_capacity(rng, room_type), "occupiedBeds": 0,
-                    "equipment": room_equipment(rng), "isActive": True,
-                    "createdAt": created, "updatedAt": created,
-                })
+                rooms.append(
+                    {
+                        "_id": new_id(rng, created),
+                        "number": f"{FLOORS[code]}{number:02d}",
+                        "departmentId": code,
+                        "type": room_type,
+                        "status": "available",
+                        "capacity": room_capacity(rng, room_type),
+                        "occupiedBeds": 0,
+                        "equipment": room_equipment(rng),
+                        "isActive": True,
+                        "createdAt": created,
+                        "updatedAt": created,
+                    }
+                )
                 number += 1
     return rooms
 
 
-def occupy_rooms(rng: random.Random, rooms: list[dict], patients: list[dict],
-                 now: dt.datetime) -> None:
+def occupy_rooms(
+    rng: random.Random, rooms: list[dict], patients: list[dict], now: dt.datetime
+) -> None:
     """Give each admitted patient a bed (`roomId`) in the department's rooms; set every status.
 
     A bedded room's occupiedBeds is the number of admitted patients in it; an
@@ -122,8 +149,9 @@ def occupy_rooms(rng: random.Random, rooms: list[dict], patients: list[dict],
     """
     busy = 0.55 if is_day_shift(now) else 0.2
     for code in DEPARTMENT_CODES:
-        bedded = [room for room in rooms
-                  if room["departmentId"] == code and room["type"] in BEDDED_TYPES]
+        bedded = [
+            room for room in rooms if room["departmentId"] == code and room["type"] in BEDDED_TYPES
+        ]
         rng.shuffle(bedded)
         # Rooms fill one after the other, leaving some empty, as wards are run.
         beds = [room for room in reversed(bedded) for _ in range(room["capacity"])]
@@ -160,11 +188,18 @@ def generate_staff(rng: random.Random, now: dt.datetime) -> list[dict]:
                 hired = now - dt.timedelta(days=rng.randint(60, 3000))
                 status = rng.choices(("on_duty", "off_duty", "on_break"), weights)[0]
                 ago = {"on_duty": (0, 15), "on_break": (5, 30), "off_duty": (60, 840)}[status]
-                staff.append({
-                    "_id": new_id(rng, hired), "employeeId": f"E{10000 + number}",
-                    "name": person_name(rng), "role": role, "departmentId": code,
-                    "status": status, "isActive": True, "hiredAt": utc(hired),
-                    "lastSeenAt": utc(now - dt.timedelta(minutes=rng.uniform(*ago))),
-                })
+                staff.append(
+                    {
+                        "_id": new_id(rng, hired),
+                        "employeeId": f"E{10000 + number}",
+                        "name": person_name(rng),
+                        "role": role,
+                        "departmentId": code,
+                        "status": status,
+                        "isActive": True,
+                        "hiredAt": utc(hired),
+                        "lastSeenAt": utc(now - dt.timedelta(minutes=rng.uniform(*ago))),
+                    }
+                )
                 number += 1
     return staff

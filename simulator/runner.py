@@ -50,15 +50,25 @@ class Tally:
     def line(self) -> str:
         kinds = ", ".join(f"{kind} {count}" for kind, count in self.by_kind.most_common())
         errors = f", {self.errors} errors" if self.errors else ""
-        return (f"{self.changes} changes in {self.seconds:.1f} s ({self.rate:.1f}/s){errors}"
-                f"{': ' + kinds if kinds else ''}")
+        return (
+            f"{self.changes} changes in {self.seconds:.1f} s ({self.rate:.1f}/s){errors}"
+            f"{': ' + kinds if kinds else ''}"
+        )
 
 
-def run(db: Any, *, rate: float, duration: float | None = None, seed: int | None = None,
-        stop: threading.Event | None = None, tz: dt.tzinfo = dt.UTC,
-        report: Callable[[Tally], None] | None = None, report_every: float = 10.0,
-        events: dict[str, tuple[Event, float]] = EVENTS,
-        clock: Callable[[], float] = time.monotonic) -> Tally:
+def run(
+    db: Any,
+    *,
+    rate: float,
+    duration: float | None = None,
+    seed: int | None = None,
+    stop: threading.Event | None = None,
+    tz: dt.tzinfo = dt.UTC,
+    report: Callable[[Tally], None] | None = None,
+    report_every: float = 10.0,
+    events: dict[str, tuple[Event, float]] = EVENTS,
+    clock: Callable[[], float] = time.monotonic,
+) -> Tally:
     """Write hospital activity into `db` at `rate` changes per second.
 
     Runs for `duration` seconds, or until `stop` is set. Calls `report` with

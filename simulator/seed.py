@@ -24,8 +24,9 @@ from .hospital import (
 CHUNK_SIZE = 1000
 
 
-def generate(seed: int, patients: int = DEFAULT_PATIENTS, *, now: dt.datetime,
-             currency: str = "USD") -> dict[str, list[dict]]:
+def generate(
+    seed: int, patients: int = DEFAULT_PATIENTS, *, now: dt.datetime, currency: str = "USD"
+) -> dict[str, list[dict]]:
     """Every document of the demo hospital by collection. Same seed and `now`: same documents."""
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime (in the hospital's time zone)")
@@ -73,16 +74,24 @@ def reset_hospital(db: Any) -> None:
     ensure_indexes(db)
 
 
-def write_documents(db: Any, documents: dict[str, list[dict]],
-                    chunk_size: int = CHUNK_SIZE) -> None:
+def write_documents(
+    db: Any, documents: dict[str, list[dict]], chunk_size: int = CHUNK_SIZE
+) -> None:
     for name, docs in documents.items():
         for start in range(0, len(docs), chunk_size):
-            db[name].insert_many(docs[start:start + chunk_size])
+            db[name].insert_many(docs[start : start + chunk_size])
 
 
-def seed_hospital(db: Any, *, seed: int, patients: int = DEFAULT_PATIENTS, now: dt.datetime,
-                  reset: bool = False, if_empty: bool = False,
-                  currency: str = "USD") -> SeedResult:
+def seed_hospital(
+    db: Any,
+    *,
+    seed: int,
+    patients: int = DEFAULT_PATIENTS,
+    now: dt.datetime,
+    reset: bool = False,
+    if_empty: bool = False,
+    currency: str = "USD",
+) -> SeedResult:
     """Write the demo hospital into `db`; with `if_empty`, leave a hospital with patients alone.
 
     Raises HospitalNotEmpty rather than mixing a new hospital into an existing one.
@@ -97,6 +106,7 @@ def seed_hospital(db: Any, *, seed: int, patients: int = DEFAULT_PATIENTS, now: 
         raise HospitalNotEmpty(existing)
     documents = generate(seed, patients, now=now, currency=currency)
     write_documents(db, documents)
-    return SeedResult(counts={name: len(docs) for name, docs in documents.items()},
-                      seconds=time.perf_counter() - started)
-
+    return SeedResult(
+        counts={name: len(docs) for name, docs in documents.items()},
+        seconds=time.perf_counter() - started,
+    )

@@ -34,18 +34,24 @@ def _appointment_status(rng: random.Random, at: dt.datetime, now: dt.datetime) -
     return rng.choices(list(options), list(options.values()))[0]
 
 
-def _appointment(rng: random.Random, patient: dict, doctor: dict, at: dt.datetime,
-                 now: dt.datetime) -> dict:
+def _appointment(
+    rng: random.Random, patient: dict, doctor: dict, at: dt.datetime, now: dt.datetime
+) -> dict:
     booked = at - dt.timedelta(hours=rng.uniform(1, 24 * 14))
     if patient["registeredAt"] < at:
         booked = max(booked, patient["registeredAt"])
     booked = min(booked, now)
     status = _appointment_status(rng, at, now)
     appointment = {
-        "_id": new_id(rng, booked), "patientId": patient["_id"],
-        "departmentId": patient["departmentId"], "staffId": doctor["_id"],
-        "scheduledAt": utc(at), "durationMinutes": 20, "status": status,
-        "createdAt": utc(booked), "isActive": True,
+        "_id": new_id(rng, booked),
+        "patientId": patient["_id"],
+        "departmentId": patient["departmentId"],
+        "staffId": doctor["_id"],
+        "scheduledAt": utc(at),
+        "durationMinutes": 20,
+        "status": status,
+        "createdAt": utc(booked),
+        "isActive": True,
     }
     if status in ("checked_in", "completed"):
         appointment["checkedInAt"] = utc(min(at - dt.timedelta(minutes=rng.uniform(0, 15)), now))
@@ -54,8 +60,9 @@ def _appointment(rng: random.Random, patient: dict, doctor: dict, at: dt.datetim
     return appointment
 
 
-def generate_appointments(rng: random.Random, patients: list[dict], staff: list[dict],
-                          now: dt.datetime) -> list[dict]:
+def generate_appointments(
+    rng: random.Random, patients: list[dict], staff: list[dict], now: dt.datetime
+) -> list[dict]:
     """Office-hour appointments from four weeks ago to a week ahead, fewer at weekends."""
     tz, now_utc = now.tzinfo, now.astimezone(UTC)
     scale = len(patients) / DEFAULT_PATIENTS
@@ -67,8 +74,11 @@ def generate_appointments(rng: random.Random, patients: list[dict], staff: list[
         day = now.date() + dt.timedelta(days=offset)
         opening = dt.datetime.combine(day, dt.time(8, 0), tzinfo=tz)
         for code, profile in PROFILES.items():
-            doctors = [person for person in staff if person["departmentId"] == code
-                       and person["role"] in ("doctor", "technician")]
+            doctors = [
+                person
+                for person in staff
+                if person["departmentId"] == code and person["role"] in ("doctor", "technician")
+            ]
             people = by_department[code]
             if not profile.appointments or not doctors or not people:
                 continue
@@ -78,7 +88,7 @@ def generate_appointments(rng: random.Random, patients: list[dict], staff: list[
                 at = (opening + dt.timedelta(minutes=20 * rng.randrange(SLOTS))).astimezone(UTC)
                 # Mostly recent patients coming back; the future books anyone.
                 known = bisect.bisect_right(registered, utc(at))
-                patient = rng.choice(people[max(0, known - 200):known] or people)
+                patient = rng.choice(people[max(0, known - 200) : known] or people)
                 appointments.append(_appointment(rng, patient, rng.choice(doctors), at, now_utc))
     appointments.sort(key=lambda appointment: (appointment["scheduledAt"], appointment["_id"]))
     return appointments
@@ -102,13 +112,24 @@ def settle(rng: random.Random, bill: dict, now: dt.datetime) -> dict:
     return bill
 
 
-def bill_document(rng: random.Random, patient: dict, created: dt.datetime, cents: int,
-                  description: str, currency: str) -> dict:
+def bill_document(
+    rng: random.Random,
+    patient: dict,
+    created: dt.datetime,
+    cents: int,
+    description: str,
+    currency: str,
+) -> dict:
     """A bill for `patient` raised at `created` (a stored, UTC time), without its status."""
     return {
-        "_id": new_id(rng, created), "patientId": patient["_id"],
-        "departmentId": patient["departmentId"], "amountCents": cents, "currency": currency,
-        "description": description, "createdAt": created, "isActive": True,
+        "_id": new_id(rng, created),
+        "patientId": patient["_id"],
+        "departmentId": patient["departmentId"],
+        "amountCents": cents,
+        "currency": currency,
+        "description": description,
+        "createdAt": created,
+        "isActive": True,
     }
 
 
@@ -122,8 +143,13 @@ def visit_fee(rng: random.Random, department: str) -> int:
     return rng.randint(low * 100, high * 100)
 
 
-def generate_bills(rng: random.Random, patients: list[dict], appointments: list[dict],
-                   now: dt.datetime, currency: str = "USD") -> list[dict]:
+def generate_bills(
+    rng: random.Random,
+    patients: list[dict],
+    appointments: list[dict],
+    now: dt.datetime,
+    currency: str = "USD",
+) -> list[dict]:
     """A bill per completed appointment and per discharge (a stay or a visit)."""
     now_utc = now.astimezone(UTC)
     by_id = {patient["_id"]: patient for patient in patients}
@@ -133,8 +159,9 @@ def generate_bills(rng: random.Random, patients: list[dict], appointments: list[
             patient = by_id[appointment["patientId"]]
             code = patient["departmentId"]
             kind = "Imaging" if code == "RAD" else "Consultation"
-            bill = bill_document(rng, patient, appointment["completedAt"], visit_fee(rng, code), kind,
-                         currency)
+            bill = bill_document(
+                rng, patient, appointment["completedAt"], visit_fee(rng, code), kind, currency
+            )
             bill["appointmentId"] = appointment["_id"]
             bills.append(settle(rng, bill, now_utc))
     for patient in patients:
@@ -146,7 +173,12 @@ def generate_bills(rng: random.Random, patients: list[dict], appointments: list[
             cents, kind = stay_charge(rng, code, days), f"Inpatient stay, {days} days"
         else:
             cents, kind = visit_fee(rng, code), "Emergency visit" if code == "ER" else "Visit"
-        bills.append(settle(rng, bill_document(rng, patient, patient["dischargedAt"], cents, kind,
-                                       currency), now_utc))
+        bills.append(
+            settle(
+                rng,
+                bill_document(rng, patient, patient["dischargedAt"], cents, kind, currency),
+                now_utc,
+            )
+        )
     bills.sort(key=lambda bill: (bill["createdAt"], bill["_id"]))
     return bills

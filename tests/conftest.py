@@ -64,8 +64,7 @@ def require(available: bool, message: str, in_ci: str) -> None:
 @pytest.fixture
 def redis_url():
     """The local Redis server."""
-    require(_redis_up(), f"Redis is not running on {REDIS_HOST}:{REDIS_PORT}",
-            ".ci/run starts it")
+    require(_redis_up(), f"Redis is not running on {REDIS_HOST}:{REDIS_PORT}", ".ci/run starts it")
     return f"redis://{REDIS_HOST}:{REDIS_PORT}/0"
 
 

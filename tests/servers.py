@@ -22,7 +22,11 @@ def free_port() -> int:
 
 def manage(*args: str, env: dict[str, str], timeout: float = 120) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
     if result.returncode != 0:
@@ -34,15 +38,20 @@ def server_env(workdir: Path, store_path: str, database_path: Path | None = None
     """A server process's environment: this one without the project's settings, plus its own
     database and the given hospital store file."""
     database = database_path or workdir / "dashboard.sqlite3"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DJANGO_", "REDIS_", "MONGODB_", "DATABASE_", "DASHBOARD_"))}
-    env.update({
-        "DJANGO_DEBUG": "true",
-        "DATABASE_URL": f"sqlite:///{database}",
-        "EMBEDDED_STORE_PATH": store_path,
-        "DASHBOARD_VAR_DIR": str(workdir / "var"),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "REDIS_", "MONGODB_", "DATABASE_", "DASHBOARD_"))
+    }
+    env.update(
+        {
+            "DJANGO_DEBUG": "true",
+            "DATABASE_URL": f"sqlite:///{database}",
+            "EMBEDDED_STORE_PATH": store_path,
+            "DASHBOARD_VAR_DIR": str(workdir / "var"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     return env
 
 
@@ -93,9 +102,22 @@ class LiveServer:
     def launch(self, timeout: float = 30.0) -> None:
         log = open(self.log_path, "a")
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--listener", self.listener, *self.serve_args],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "manage.py",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--listener",
+                self.listener,
+                *self.serve_args,
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,27 +15,69 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('code', models.CharField(max_length=16, primary_key=True, serialize=False, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9_-]{1,16}$', "Department codes are 1-16 letters, digits, '_' or '-'.")])),
-                ('name', models.CharField(max_length=100)),
+                (
+                    "code",
+                    models.CharField(
+                        max_length=16,
+                        primary_key=True,
+                        serialize=False,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9_-]{1,16}$",
+                                "Department codes are 1-16 letters, digits, '_' or '-'.",
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='DashboardProfile',
+            name="DashboardProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('level', models.CharField(blank=True, choices=[('super_admin', 'Super admin (all metrics, all departments)'), ('admin', 'Admin (all metrics, own departments)'), ('viewer', 'Viewer (read-only, no revenue)')], default='', max_length=16)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='dashboard_profile', to=settings.AUTH_USER_MODEL)),
-                ('departments', models.ManyToManyField(blank=True, related_name='profiles', to='accounts.department')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "level",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("super_admin", "Super admin (all metrics, all departments)"),
+                            ("admin", "Admin (all metrics, own departments)"),
+                            ("viewer", "Viewer (read-only, no revenue)"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dashboard_profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "departments",
+                    models.ManyToManyField(
+                        blank=True, related_name="profiles", to="accounts.department"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'dashboard access',
-                'verbose_name_plural': 'dashboard access',
+                "verbose_name": "dashboard access",
+                "verbose_name_plural": "dashboard access",
             },
         ),
     ]

@@ -99,6 +99,7 @@ def analyse(gen, refs: dict, ended: float) -> dict:
         "marker_latency": {k: cap(v, SAMPLE_CAP, rng) for k, v in marker_latency.items()},
         "marker_latency_count": {k: len(v) for k, v in marker_latency.items()},
         "marker_missed": marker_missed,
-        "close_codes": dict(Counter(c.close_code for c in present
-                                    if not c.alive and c.close_code is not None)),
+        "close_codes": dict(
+            Counter(c.close_code for c in present if not c.alive and c.close_code is not None)
+        ),
     }

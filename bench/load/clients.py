@@ -34,8 +34,9 @@ class PipedProcess:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise RuntimeError(f"{self.child.name}: no {word} within {timeout:.0f} s:\n"
-                                   f"{self.child.log_tail()}")
+                raise RuntimeError(
+                    f"{self.child.name}: no {word} within {timeout:.0f} s:\n{self.child.log_tail()}"
+                )
             try:
                 line = self.lines.get(timeout=remaining)
             except queue.Empty:
@@ -43,14 +44,15 @@ class PipedProcess:
             if line == "" and not self.child.alive():
                 raise RuntimeError(f"{self.child.name} exited:\n{self.child.log_tail()}")
             if line.startswith(word):
-                return line[len(word):].strip()
+                return line[len(word) :].strip()
 
 
 class Generators:
     """K generator processes sharing N clients; client i goes to urls[i % len(urls)]."""
 
-    def __init__(self, children: Children, name: str, config: dict, processes: int,
-                 workdir: Path) -> None:
+    def __init__(
+        self, children: Children, name: str, config: dict, processes: int, workdir: Path
+    ) -> None:
         self.children = children
         self.workdir = workdir
         self.name = name
@@ -62,8 +64,12 @@ class Generators:
             share = total // processes + (1 if k < total % processes else 0)
             part = {**config, "clients": share, "first_index": first}
             first += share
-            child = children.start(f"{name}-{k}", [PYTHON, "-m", "bench.load.generator",
-                                                   json.dumps(part)], _generator_env(), pipes=True)
+            child = children.start(
+                f"{name}-{k}",
+                [PYTHON, "-m", "bench.load.generator", json.dumps(part)],
+                _generator_env(),
+                pipes=True,
+            )
             self.procs.append(PipedProcess(child))
 
     @property

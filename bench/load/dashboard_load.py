@@ -19,8 +19,15 @@ from .stack import Server, Stack
 from .stats import cdf_points, merge_bins, summary_ms
 
 
-def load_phase(stack: Stack, children: Children, sampler: Sampler, servers: list[Server],
-               settings: Settings, workdir: Path, log) -> dict:
+def load_phase(
+    stack: Stack,
+    children: Children,
+    sampler: Sampler,
+    servers: list[Server],
+    settings: Settings,
+    workdir: Path,
+    log,
+) -> dict:
     label = f"load-{len(servers)}"
     for server in servers:
         sampler.watch(server.name, server.pid)
@@ -40,8 +47,10 @@ def load_phase(stack: Stack, children: Children, sampler: Sampler, servers: list
     for k, pid in enumerate(generators.pids):
         sampler.watch(f"generator-{k}", pid)
     ready = generators.wait_ready(ready_timeout(settings.clients))
-    log(f"[{label}] {ready['connected']} connected and subscribed in {ready['ramp_seconds']:.1f} s"
-        + (f"; failures {ready['connect_failures']}" if ready["connect_failures"] else ""))
+    log(
+        f"[{label}] {ready['connected']} connected and subscribed in {ready['ramp_seconds']:.1f} s"
+        + (f"; failures {ready['connect_failures']}" if ready["connect_failures"] else "")
+    )
     time.sleep(2.0)
     rss_connected = {s.name: sampler.rss(s.name) for s in servers}
 
@@ -50,20 +59,41 @@ def load_phase(stack: Stack, children: Children, sampler: Sampler, servers: list
     sampler.watch("simulator", simulator.pid)
     time.sleep(SIMULATOR_WARMUP)
     writer_out = workdir / f"writer-{label}.json"
-    writer = children.start(f"writer-{label}", [
-        PYTHON, "-m", "bench.load.writer", "run", "--rate", str(settings.marker_rate),
-        "--duration", str(settings.duration), "--drain", str(WRITER_DRAIN), "--out", str(writer_out),
-    ], stack.env, pipes=True)
+    writer = children.start(
+        f"writer-{label}",
+        [
+            PYTHON,
+            "-m",
+            "bench.load.writer",
+            "run",
+            "--rate",
+            str(settings.marker_rate),
+            "--duration",
+            str(settings.duration),
+            "--drain",
+            str(WRITER_DRAIN),
+            "--out",
+            str(writer_out),
+        ],
+        stack.env,
+        pipes=True,
+    )
     PipedProcess(writer).expect("PROBING", 60)
     generators.begin(label)
     started = time.time()
     # Only the first configuration is profiled: one profile answers where the time goes.
-    profilers = [
-        _start_profiler(children, name, pid, settings, workdir)
-        for name, pid in ((servers[0].name, servers[0].pid), ("listener", stack.listener_pid))
-    ] if settings.profile and len(servers) == 1 else []
-    log(f"[{label}] simulator at {settings.rate:g} changes/s, markers at {settings.marker_rate:g}/s "
-        f"per tier, for {settings.duration:g} s")
+    profilers = (
+        [
+            _start_profiler(children, name, pid, settings, workdir)
+            for name, pid in ((servers[0].name, servers[0].pid), ("listener", stack.listener_pid))
+        ]
+        if settings.profile and len(servers) == 1
+        else []
+    )
+    log(
+        f"[{label}] simulator at {settings.rate:g} changes/s, markers at {settings.marker_rate:g}/s "
+        f"per tier, for {settings.duration:g} s"
+    )
     code = writer.wait(timeout=total_seconds + 120)
     if code != 0:
         raise RuntimeError(f"the marker writer failed:\n{writer.log_tail()}")
@@ -72,17 +102,33 @@ def load_phase(stack: Stack, children: Children, sampler: Sampler, servers: list
     ended = time.time()
     sampler.sample()
     children.stop(simulator)
-    profiles = {name: _finish_profiler(children, p) for name, p in
-                ((p[2], p) for p in profilers if p is not None)}
+    profiles = {
+        name: _finish_profiler(children, p)
+        for name, p in ((p[2], p) for p in profilers if p is not None)
+    }
     bye = generators.quit()
     writes = json.loads(writer_out.read_text())
     result = summarize_load(
-        label, parts, writes, started, ended, ready, bye, servers, sampler, rss_before,
-        rss_connected, settings,
+        label,
+        parts,
+        writes,
+        started,
+        ended,
+        ready,
+        bye,
+        servers,
+        sampler,
+        rss_before,
+        rss_connected,
+        settings,
     )
     result["processes"] = {
         name: sampler.window(name, started, ended)
-        for name in ["listener", "simulator", *(f"generator-{k}" for k in range(len(generators.pids)))]
+        for name in [
+            "listener",
+            "simulator",
+            *(f"generator-{k}" for k in range(len(generators.pids))),
+        ]
     }
     ours = sum(row["cpu_percent"] or 0 for row in result["servers"]) + sum(
         w["cpu_percent"] for w in result["processes"].values() if w
@@ -119,7 +165,9 @@ def listener_batches(log_path: Path, start: float, end: float) -> dict:
         match = _BATCH.match(line)
         if match is None:
             continue
-        moment = time.mktime(time.strptime(match["at"], "%Y-%m-%d %H:%M:%S")) + int(match["ms"]) / 1000
+        moment = (
+            time.mktime(time.strptime(match["at"], "%Y-%m-%d %H:%M:%S")) + int(match["ms"]) / 1000
+        )
         if start <= moment <= end:
             batches += 1
             changes += int(match["changes"])
@@ -151,8 +199,20 @@ def listener_latency(writes: dict) -> dict:
     return out
 
 
-def summarize_load(label, parts, writes, started, ended, ready, bye, servers, sampler,
-                   rss_before, rss_connected, settings) -> dict:
+def summarize_load(
+    label,
+    parts,
+    writes,
+    started,
+    ended,
+    ready,
+    bye,
+    servers,
+    sampler,
+    rss_before,
+    rss_connected,
+    settings,
+) -> dict:
     seconds = ended - started
     delivered = sum(p["delivered"] for p in parts)
     bins = merge_bins(p["bins"] for p in parts)
@@ -173,19 +233,25 @@ def summarize_load(label, parts, writes, started, ended, ready, bye, servers, sa
         window = sampler.window(server.name, started, ended) or {}
         before, connected = rss_before.get(server.name), rss_connected.get(server.name)
         per_connection = (
-            round((connected - before) / share / 1024, 1) if before and connected and share else None
+            round((connected - before) / share / 1024, 1)
+            if before and connected and share
+            else None
         )
-        server_rows.append({
-            "instance": server.name, "server": server.kind, "port": server.port,
-            "connections": share,
-            "cpu_percent": window.get("cpu_percent"),
-            "cpu_percent_peak": window.get("cpu_percent_peak"),
-            "rss_mib_idle": round(before / 2**20, 1) if before else None,
-            "rss_mib_connected": round(connected / 2**20, 1) if connected else None,
-            "rss_mib_end": window.get("rss_mib_end"),
-            "rss_kib_per_connection": per_connection,
-            "cpu_series": sampler.cpu_series(server.name, started, ended),
-        })
+        server_rows.append(
+            {
+                "instance": server.name,
+                "server": server.kind,
+                "port": server.port,
+                "connections": share,
+                "cpu_percent": window.get("cpu_percent"),
+                "cpu_percent_peak": window.get("cpu_percent_peak"),
+                "rss_mib_idle": round(before / 2**20, 1) if before else None,
+                "rss_mib_connected": round(connected / 2**20, 1) if connected else None,
+                "rss_mib_end": window.get("rss_mib_end"),
+                "rss_kib_per_connection": per_connection,
+                "cpu_series": sampler.cpu_series(server.name, started, ended),
+            }
+        )
     return {
         "label": label,
         "instances": len(servers),
@@ -201,7 +267,8 @@ def summarize_load(label, parts, writes, started, ended, ready, bye, servers, sa
         "fanout_ms": fanout,
         "marker_writes": {tier: len(m["writes"]) for tier, m in writes["markers"].items()},
         "marker_write_ms_p50": writes["write_ms"][len(writes["write_ms"]) // 2]
-        if writes["write_ms"] else None,
+        if writes["write_ms"]
+        else None,
         "markers_missed": _sum_counts(p["marker_missed"] for p in parts),
         "deliveries": {
             "total": delivered,
@@ -228,10 +295,25 @@ def _start_profiler(children: Children, name: str, pid: int, settings: Settings,
     if not Path(spy).exists():
         return None
     out = workdir / f"profile-{name}.txt"
-    child = children.start(f"py-spy-{name}", [
-        spy, "record", "--pid", str(pid), "--duration", str(int(settings.duration)),
-        "--rate", "100", "--format", "raw", "--nonblocking", "--output", str(out),
-    ], dict(os.environ))
+    child = children.start(
+        f"py-spy-{name}",
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(int(settings.duration)),
+            "--rate",
+            "100",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            str(out),
+        ],
+        dict(os.environ),
+    )
     return child, out, name
 
 

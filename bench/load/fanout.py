@@ -18,8 +18,15 @@ from .stats import median, summary_ms
 class FanoutTarget:
     """One server under test, with its clients and its publisher, all connected and ready."""
 
-    def __init__(self, stack: Stack, children: Children, sampler: Sampler, server: Server,
-                 settings: Settings, workdir: Path) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        children: Children,
+        sampler: Sampler,
+        server: Server,
+        settings: Settings,
+        workdir: Path,
+    ) -> None:
         self.server = server
         self.sampler = sampler
         self.stack_name = "ours" if server.app == "dashboard" else "bare"
@@ -37,17 +44,25 @@ class FanoutTarget:
             "tiers": {},
             "connect_concurrency": settings.connect_concurrency,
         }
-        self.generators = Generators(children, f"gen-{self.label}", config, settings.generators,
-                                     workdir)
+        self.generators = Generators(
+            children, f"gen-{self.label}", config, settings.generators, workdir
+        )
         self.gen_names = [f"gen-{self.label}-{k}" for k in range(len(self.generators.pids))]
         for name, pid in zip(self.gen_names, self.generators.pids, strict=True):
             sampler.watch(name, pid)
-        env = stack.env if self.target == "hub" else {
-            **stack.env, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
-        self.publisher = PipedProcess(children.start(
-            f"publisher-{self.label}", [PYTHON, "-m", "bench.load.publisher", "--target", self.target],
-            env, pipes=True,
-        ))
+        env = (
+            stack.env
+            if self.target == "hub"
+            else {**stack.env, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
+        )
+        self.publisher = PipedProcess(
+            children.start(
+                f"publisher-{self.label}",
+                [PYTHON, "-m", "bench.load.publisher", "--target", self.target],
+                env,
+                pipes=True,
+            )
+        )
         self.ready = self.generators.wait_ready(ready_timeout(settings.burst_clients))
         self.publisher.expect("READY", 60)
         self.connected = self.ready["connected"]
@@ -71,8 +86,10 @@ class FanoutTarget:
         # CPU while sending and delivering only.
         busy_from, busy_to = sent["started"] - 0.5, (last or sent["finished"]) + 0.5
         server_cpu = self.sampler.window(self.server.name, busy_from, busy_to) or {}
-        generator_cpu = [(self.sampler.window(name, busy_from, busy_to) or {}).get("cpu_percent")
-                         for name in self.gen_names]
+        generator_cpu = [
+            (self.sampler.window(name, busy_from, busy_to) or {}).get("cpu_percent")
+            for name in self.gen_names
+        ]
         machine = (self.sampler.window(MACHINE, busy_from, busy_to) or {}).get("cpu_percent")
         ours = (server_cpu.get("cpu_percent") or 0) + sum(c or 0 for c in generator_cpu)
         return {
@@ -86,7 +103,9 @@ class FanoutTarget:
             "latency": [v for p in parts for v in p["ref_latency"].get(key, [])],
             "server_cpu_percent": server_cpu.get("cpu_percent"),
             "generator_cpu_percent": generator_cpu,
-            "everything_else_cpu_percent": round(machine - ours, 1) if machine is not None else None,
+            "everything_else_cpu_percent": round(machine - ours, 1)
+            if machine is not None
+            else None,
         }
 
     def close(self, children: Children) -> None:
@@ -97,8 +116,15 @@ class FanoutTarget:
             self.sampler.unwatch(name)
 
 
-def fanout_comparison(stack: Stack, children: Children, sampler: Sampler, servers: list[Server],
-                      settings: Settings, workdir: Path, log) -> dict:
+def fanout_comparison(
+    stack: Stack,
+    children: Children,
+    sampler: Sampler,
+    servers: list[Server],
+    settings: Settings,
+    workdir: Path,
+    log,
+) -> dict:
     """The same pattern to each server, in alternating rounds: paced, then a burst.
 
     Rounds alternate between the servers so that a change in the machine's other load
@@ -108,17 +134,21 @@ def fanout_comparison(stack: Stack, children: Children, sampler: Sampler, server
     targets = [FanoutTarget(stack, children, sampler, s, settings, workdir) for s in servers]
     rounds = settings.fanout_rounds
     paced_count = max(1, round(settings.paced_rate * settings.paced_seconds / rounds))
-    log(f"[fan-out {servers[0].kind}] {', '.join(f'{t.label}: {t.connected} clients' for t in targets)};"
+    log(
+        f"[fan-out {servers[0].kind}] {', '.join(f'{t.label}: {t.connected} clients' for t in targets)};"
         f" {rounds} rounds of paced {settings.paced_rate:g}/s x {paced_count} and a burst of "
-        f"{settings.burst_count}")
+        f"{settings.burst_count}"
+    )
     rows: dict[str, dict[str, list]] = {t.stack_name: {"paced": [], "burst": []} for t in targets}
     try:
         for index in range(rounds):
             for target in targets:
                 rows[target.stack_name]["paced"].append(
-                    target.round("paced", paced_count, settings.paced_rate, index))
+                    target.round("paced", paced_count, settings.paced_rate, index)
+                )
                 rows[target.stack_name]["burst"].append(
-                    target.round("burst", settings.burst_count, 0.0, index))
+                    target.round("burst", settings.burst_count, 0.0, index)
+                )
     finally:
         for target in targets:
             target.close(children)
@@ -153,7 +183,8 @@ def fanout_comparison(stack: Stack, children: Children, sampler: Sampler, server
                 "server_cpu_percent": median([r["server_cpu_percent"] or 0 for r in burst]),
                 "generator_cpu_percent": [r["generator_cpu_percent"] for r in burst],
                 "everything_else_cpu_percent": median(
-                    [r["everything_else_cpu_percent"] or 0 for r in burst]),
+                    [r["everything_else_cpu_percent"] or 0 for r in burst]
+                ),
             },
         }
     return result

@@ -37,8 +37,20 @@ from bench.load.procs import raise_file_limit
 
 
 class Client:
-    __slots__ = ("index", "url", "ready", "alive", "close_code", "initial", "last", "keys",
-                 "times", "errors", "out_of_order", "ws")
+    __slots__ = (
+        "index",
+        "url",
+        "ready",
+        "alive",
+        "close_code",
+        "initial",
+        "last",
+        "keys",
+        "times",
+        "errors",
+        "out_of_order",
+        "ws",
+    )
 
     def __init__(self, index: int, url: str) -> None:
         self.index = index
@@ -75,7 +87,9 @@ class Generator:
         self.metrics = config.get("metrics", [])
         self.tiers = config.get("tiers", {})
         self.clients = [
-            Client(config["first_index"] + i, self.urls[(config["first_index"] + i) % len(self.urls)])
+            Client(
+                config["first_index"] + i, self.urls[(config["first_index"] + i) % len(self.urls)]
+            )
             for i in range(config["clients"])
         ]
         self.connect_failures: Counter = Counter()
@@ -94,8 +108,12 @@ class Generator:
         try:
             async with gate:
                 ws = await connect(
-                    client.url, origin=origin, compression=None, ping_interval=None,
-                    max_size=2**22, open_timeout=self.config.get("open_timeout", 60),
+                    client.url,
+                    origin=origin,
+                    compression=None,
+                    ping_interval=None,
+                    max_size=2**22,
+                    open_timeout=self.config.get("open_timeout", 60),
                     close_timeout=2,
                 )
                 client.ws = ws
@@ -127,7 +145,9 @@ class Generator:
 
     async def handshake(self, client: Client, ws) -> None:
         """Authenticate, subscribe, and wait for the current value of every metric."""
-        await ws.send(orjson.dumps({"type": "authenticate", "token": self.config["token"]}).decode())
+        await ws.send(
+            orjson.dumps({"type": "authenticate", "token": self.config["token"]}).decode()
+        )
         while True:
             message = orjson.loads(await ws.recv())
             if message["type"] == "authenticated":
@@ -216,8 +236,13 @@ class Generator:
             "alive": sum(1 for c in self.clients if c.alive),
             "connect_failures": dict(self.connect_failures),
             "connected_by_url": dict(Counter(c.url for c in self.clients if c.ready)),
-            "close_codes": dict(Counter(c.close_code for c in self.clients
-                                        if c.ready and not c.alive and c.close_code is not None)),
+            "close_codes": dict(
+                Counter(
+                    c.close_code
+                    for c in self.clients
+                    if c.ready and not c.alive and c.close_code is not None
+                )
+            ),
             "versions": _max_versions(self.clients),
         }
 
@@ -277,7 +302,7 @@ class Generator:
                     pass
 
         for start in range(0, len(self.clients), 500):
-            await asyncio.gather(*(close(c) for c in self.clients[start:start + 500]))
+            await asyncio.gather(*(close(c) for c in self.clients[start : start + 500]))
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

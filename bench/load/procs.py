@@ -145,14 +145,22 @@ def wait_for_port(port: int, child: Child, timeout: float = 60.0) -> None:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"{child.name} did not listen on {port} within {timeout:.0f} s:\n{child.log_tail()}")
+    raise RuntimeError(
+        f"{child.name} did not listen on {port} within {timeout:.0f} s:\n{child.log_tail()}"
+    )
 
 
 def manage(*args: str, env: dict[str, str], timeout: float = 300.0) -> str:
     """Run a management command to completion; raise with its output if it fails."""
     result = subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=timeout, start_new_session=True, preexec_fn=child_setup,
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,
+        preexec_fn=child_setup,
     )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")

@@ -54,8 +54,9 @@ class BarePublisher:
 
     async def send(self, index: int) -> tuple[int, float]:
         sent_at = time.time()
-        await self.layer.group_send(self.group, {"type": "bench.message",
-                                                 "text": bare_text(index, sent_at)})
+        await self.layer.group_send(
+            self.group, {"type": "bench.message", "text": bare_text(index, sent_at)}
+        )
         return index, sent_at
 
 

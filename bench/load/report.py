@@ -25,8 +25,11 @@ def summary_lines(report: dict) -> list[str]:
             f"window {load['window_seconds']:.0f} s"
         )
         for tier in ("critical", "standard"):
-            total, listener, fanout = (load["latency_ms"][tier], load["listener_ms"][tier],
-                                       load["fanout_ms"][tier])
+            total, listener, fanout = (
+                load["latency_ms"][tier],
+                load["listener_ms"][tier],
+                load["fanout_ms"][tier],
+            )
             lines.append(
                 f"  {tier:9} change->client p50 {_ms(total, 'p50')} p95 {_ms(total, 'p95')} "
                 f"p99 {_ms(total, 'p99')} ms (n={total.get('n', 0)}) | change->layer p50 "
@@ -47,7 +50,9 @@ def summary_lines(report: dict) -> list[str]:
                 f"{row['connections']} sockets ({row['rss_kib_per_connection']} KiB each), "
                 f"{row['rss_mib_end']} MiB at the end"
             )
-        others = ", ".join(f"{name} {w['cpu_percent']}%" for name, w in load["processes"].items() if w)
+        others = ", ".join(
+            f"{name} {w['cpu_percent']}%" for name, w in load["processes"].items() if w
+        )
         lines.append(f"  other CPU: {others}")
         cpu = load.get("cpu_percent_of_one_core", {})
         lines.append(
@@ -62,8 +67,12 @@ def summary_lines(report: dict) -> list[str]:
             )
         for name, profile in (load.get("profile") or {}).items():
             if profile.get("own_percent_by_package"):
-                top = ", ".join(f"{pkg} {pct}%" for pkg, pct in profile["own_percent_by_package"][:8])
-                lines.append(f"  {name} profile, own time by package ({profile['samples']} samples): {top}")
+                top = ", ".join(
+                    f"{pkg} {pct}%" for pkg, pct in profile["own_percent_by_package"][:8]
+                )
+                lines.append(
+                    f"  {name} profile, own time by package ({profile['samples']} samples): {top}"
+                )
     for kind, stacks in report.get("fanout", {}).items():
         for name in ("bare", "ours"):
             row = stacks.get(name)
@@ -110,8 +119,13 @@ def plot(report: dict, path: Path) -> bool:
             points = load.get("latency_cdf_ms", {}).get(tier, [])
             if not points:
                 continue
-            cdf.plot([ms for _, ms in points], [p / 100 for p, _ in points], styles[tier],
-                     color=f"C{n}", label=f"{tier}, {load['instances']} instance(s)")
+            cdf.plot(
+                [ms for _, ms in points],
+                [p / 100 for p, _ in points],
+                styles[tier],
+                color=f"C{n}",
+                label=f"{tier}, {load['instances']} instance(s)",
+            )
     cdf.set_xlabel("change -> client latency (ms)")
     cdf.set_ylabel("fraction of (client, change)")
     cdf.set_title(f"Latency CDF by tier ({loads[0]['clients'] if loads else 0} dashboards)")

@@ -35,8 +35,18 @@ def _terminate(signum, frame):
 
 
 def _versions() -> dict:
-    names = ("django", "channels", "channels-redis", "daphne", "uvicorn", "twisted", "redis",
-             "websockets", "orjson", "uvloop")
+    names = (
+        "django",
+        "channels",
+        "channels-redis",
+        "daphne",
+        "uvicorn",
+        "twisted",
+        "redis",
+        "websockets",
+        "orjson",
+        "uvloop",
+    )
     found = {}
     for name in names:
         try:
@@ -61,22 +71,36 @@ def run(options) -> int:
     sampler = Sampler()
     sampler.start()
     settings = Settings(
-        clients=options.clients, rate=options.rate, duration=options.duration,
-        marker_rate=options.marker_rate, generators=options.generators,
-        burst_clients=options.burst_clients, burst_count=options.burst_count,
-        paced_rate=options.paced_rate, paced_seconds=options.paced_seconds,
+        clients=options.clients,
+        rate=options.rate,
+        duration=options.duration,
+        marker_rate=options.marker_rate,
+        generators=options.generators,
+        burst_clients=options.burst_clients,
+        burst_count=options.burst_count,
+        paced_rate=options.paced_rate,
+        paced_seconds=options.paced_seconds,
         fanout_rounds=options.rounds,
-        connect_concurrency=options.connect_concurrency, profile=options.profile,
+        connect_concurrency=options.connect_concurrency,
+        profile=options.profile,
     )
-    stack = Stack(workdir, children, redis_url=options.redis_url,
-                  max_connections=options.clients + 100, log=log)
+    stack = Stack(
+        workdir,
+        children,
+        redis_url=options.redis_url,
+        max_connections=options.clients + 100,
+        log=log,
+    )
     report: dict = {
         "run": {
             "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
             "command": " ".join(["python -m bench", *sys.argv[1:]]),
             "options": vars(options),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                        "platform": platform.platform()},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
             "versions": _versions(),
             "prefix": stack.prefix,
         },
@@ -93,8 +117,9 @@ def run(options) -> int:
         sampler.watch("listener", listener.pid)
         for instances in configs:
             # Fresh server processes for each configuration: memory is measured from a clean start.
-            servers = [stack.start_dashboard(options.server, f"server-{n + 1}")
-                       for n in range(instances)]
+            servers = [
+                stack.start_dashboard(options.server, f"server-{n + 1}") for n in range(instances)
+            ]
             if stack.token is None:
                 stack.login(servers[0])
             for server in servers:
@@ -114,16 +139,24 @@ def run(options) -> int:
             ours = stack.start_dashboard(kind, f"ours-{kind}")
             stack.warm_up(ours)
             bare = stack.start_bare(kind, f"bare-{kind}")
-            stacks = fanout_comparison(stack, children, sampler, [ours, bare], settings, workdir, log)
+            stacks = fanout_comparison(
+                stack, children, sampler, [ours, bare], settings, workdir, log
+            )
             children.stop(ours.child)
             children.stop(bare.child)
             stacks["ratio"] = {
-                "burst_throughput": _ratio(stacks["ours"]["burst"]["deliveries_per_second"],
-                                           stacks["bare"]["burst"]["deliveries_per_second"]),
-                "paced_p50": _ratio(stacks["ours"]["paced"]["latency_ms"].get("p50"),
-                                    stacks["bare"]["paced"]["latency_ms"].get("p50")),
-                "paced_p99": _ratio(stacks["ours"]["paced"]["latency_ms"].get("p99"),
-                                    stacks["bare"]["paced"]["latency_ms"].get("p99")),
+                "burst_throughput": _ratio(
+                    stacks["ours"]["burst"]["deliveries_per_second"],
+                    stacks["bare"]["burst"]["deliveries_per_second"],
+                ),
+                "paced_p50": _ratio(
+                    stacks["ours"]["paced"]["latency_ms"].get("p50"),
+                    stacks["bare"]["paced"]["latency_ms"].get("p50"),
+                ),
+                "paced_p99": _ratio(
+                    stacks["ours"]["paced"]["latency_ms"].get("p99"),
+                    stacks["bare"]["paced"]["latency_ms"].get("p99"),
+                ),
             }
             report["fanout"][kind] = stacks
             for line in summary_lines({"fanout": {kind: stacks}}):
@@ -132,10 +165,14 @@ def run(options) -> int:
             fan = report["fanout"]
             report["uvicorn_vs_daphne"] = {
                 name: {
-                    "burst_throughput": _ratio(fan["uvicorn"][name]["burst"]["deliveries_per_second"],
-                                               fan["daphne"][name]["burst"]["deliveries_per_second"]),
-                    "paced_p99": _ratio(fan["uvicorn"][name]["paced"]["latency_ms"].get("p99"),
-                                        fan["daphne"][name]["paced"]["latency_ms"].get("p99")),
+                    "burst_throughput": _ratio(
+                        fan["uvicorn"][name]["burst"]["deliveries_per_second"],
+                        fan["daphne"][name]["burst"]["deliveries_per_second"],
+                    ),
+                    "paced_p99": _ratio(
+                        fan["uvicorn"][name]["paced"]["latency_ms"].get("p99"),
+                        fan["daphne"][name]["paced"]["latency_ms"].get("p99"),
+                    ),
                 }
                 for name in ("bare", "ours")
             }

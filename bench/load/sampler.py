@@ -81,8 +81,11 @@ class Sampler:
             return None
         (t0, cpu0, _), (t1, cpu1, _) = points[0], points[-1]
         busiest = max(
-            ((b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(points, points[1:], strict=False)
-             if b[0] > a[0]),
+            (
+                (b[1] - a[1]) / (b[0] - a[0])
+                for a, b in zip(points, points[1:], strict=False)
+                if b[0] > a[0]
+            ),
             default=0.0,
         )
         return {
@@ -98,5 +101,6 @@ class Sampler:
             points = [p for p in self.series.get(name, []) if start <= p[0] <= end]
         return [
             (round(b[0] - start, 2), round(100 * (b[1] - a[1]) / (b[0] - a[0]), 1))
-            for a, b in zip(points, points[1:], strict=False) if b[0] > a[0]
+            for a, b in zip(points, points[1:], strict=False)
+            if b[0] > a[0]
         ]

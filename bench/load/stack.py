@@ -50,29 +50,32 @@ class Server:
 
 
 class Stack:
-    def __init__(self, workdir: Path, children: Children, *, redis_url: str, max_connections: int,
-                 log=print) -> None:
+    def __init__(
+        self, workdir: Path, children: Children, *, redis_url: str, max_connections: int, log=print
+    ) -> None:
         self.workdir = workdir
         self.children = children
         self.redis_url = redis_url
         self.prefix = f"bench-{os.getpid()}-{secrets.token_hex(3)}"
         self.log = log
         base = {k: v for k, v in os.environ.items() if not k.startswith(_SCRUBBED)}
-        base.update({
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": f"sqlite:///{workdir / 'dashboard.sqlite3'}",
-            "EMBEDDED_STORE_PATH": str(workdir / "hospital.sqlite3"),
-            "DASHBOARD_VAR_DIR": str(workdir / "var"),
-            "REDIS_URL": redis_url,
-            "DASHBOARD_CHANNEL_PREFIX": self.prefix,
-            "DASHBOARD_MAX_CONNECTIONS": str(max_connections),
-            # One login serves the whole run; the default 5-minute token would expire midway.
-            "DASHBOARD_ACCESS_TOKEN_MINUTES": "240",
-            "DASHBOARD_LISTENER_METRICS_PORT": "0",
-            "PYTHONUNBUFFERED": "1",
-        })
+        base.update(
+            {
+                "DJANGO_DEBUG": "false",
+                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+                "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "DATABASE_URL": f"sqlite:///{workdir / 'dashboard.sqlite3'}",
+                "EMBEDDED_STORE_PATH": str(workdir / "hospital.sqlite3"),
+                "DASHBOARD_VAR_DIR": str(workdir / "var"),
+                "REDIS_URL": redis_url,
+                "DASHBOARD_CHANNEL_PREFIX": self.prefix,
+                "DASHBOARD_MAX_CONNECTIONS": str(max_connections),
+                # One login serves the whole run; the default 5-minute token would expire midway.
+                "DASHBOARD_ACCESS_TOKEN_MINUTES": "240",
+                "DASHBOARD_LISTENER_METRICS_PORT": "0",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         self.env = base
         self.token: str | None = None
         self.listener_pid: int | None = None
@@ -96,18 +99,37 @@ class Stack:
 
     def run_module(self, module: str, *args: str, timeout: float = 300) -> None:
         result = subprocess.run(
-            [PYTHON, "-m", module, *args], cwd=ROOT, env=self.env, capture_output=True, text=True,
-            timeout=timeout, start_new_session=True, preexec_fn=child_setup,
+            [PYTHON, "-m", module, *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            start_new_session=True,
+            preexec_fn=child_setup,
         )
         if result.returncode != 0:
-            raise RuntimeError(f"{module} {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+            raise RuntimeError(
+                f"{module} {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+            )
 
     # --- processes --------------------------------------------------------------------------------
     def start_dashboard(self, kind: str, name: str) -> Server:
         port = free_port()
         env = {**self.env, "DASHBOARD_INSTANCE_ID": name}
-        argv = [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port),
-                "--listener", "off", "--server", kind]
+        argv = [
+            PYTHON,
+            "manage.py",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--listener",
+            "off",
+            "--server",
+            kind,
+        ]
         child = self.children.start(name, argv, env)
         wait_for_port(port, child)
         _wait_http(f"http://127.0.0.1:{port}/health/live/", child)
@@ -117,8 +139,16 @@ class Stack:
         port = free_port()
         env = {**self.env, "DJANGO_SETTINGS_MODULE": "bench.bare.settings"}
         if kind == "daphne":
-            argv = [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                    "bench.bare.asgi:application"]
+            argv = [
+                PYTHON,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "bench.bare.asgi:application",
+            ]
         else:
             argv = _uvicorn_argv("bench.bare.asgi:application", port)
         child = self.children.start(name, argv, env)
@@ -139,7 +169,9 @@ class Stack:
                 self.listener_pid = child.pid
                 return child
             time.sleep(0.2)
-        raise RuntimeError(f"the listener did not start within {timeout:.0f} s:\n{child.log_tail()}")
+        raise RuntimeError(
+            f"the listener did not start within {timeout:.0f} s:\n{child.log_tail()}"
+        )
 
     def start_simulator(self, rate: float, duration: float) -> Child:
         return self.children.start(
@@ -152,7 +184,8 @@ class Stack:
         """One REST login for the whole run (the access token is shared by every client)."""
         username, password = DEMO_LOGIN
         request = urllib.request.Request(
-            f"http://127.0.0.1:{server.port}/api/auth/token/", method="POST",
+            f"http://127.0.0.1:{server.port}/api/auth/token/",
+            method="POST",
             data=json.dumps({"username": username, "password": password}).encode(),
             headers={"Content-Type": "application/json"},
         )
@@ -188,7 +221,7 @@ class Stack:
         try:
             keys = list(client.scan_iter(match=f"*{self.prefix}*", count=1000))
             for offset in range(0, len(keys), 500):
-                client.delete(*keys[offset:offset + 500])
+                client.delete(*keys[offset : offset + 500])
             return len(keys)
         finally:
             client.close()
@@ -199,11 +232,33 @@ class Stack:
 
 def _uvicorn_argv(app: str, port: int) -> list[str]:
     """The bare consumer under uvicorn, configured as `manage.py serve --server uvicorn` is."""
-    return [PYTHON, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
-            "--lifespan", "off", "--no-access-log", "--log-level", "warning",
-            "--loop", "uvloop", "--http", "httptools", "--ws", "websockets-sansio",
-            "--ws-per-message-deflate", "false",
-            "--ws-ping-interval", "20", "--ws-ping-timeout", "30"]
+    return [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--lifespan",
+        "off",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--ws",
+        "websockets-sansio",
+        "--ws-per-message-deflate",
+        "false",
+        "--ws-ping-interval",
+        "20",
+        "--ws-ping-timeout",
+        "30",
+    ]
 
 
 def _wait_http(url: str, child: Child, timeout: float = 60.0) -> None:

@@ -39,8 +39,14 @@ def prepare(staff: int) -> None:
 
     now = dt.datetime.now(dt.UTC)
     documents = [
-        {"name": f"Bench marker {n}", "role": "nurse", "departmentId": BENCH_DEPARTMENT,
-         "status": "off_duty", "lastSeenAt": now, "isActive": True}
+        {
+            "name": f"Bench marker {n}",
+            "role": "nurse",
+            "departmentId": BENCH_DEPARTMENT,
+            "status": "off_duty",
+            "lastSeenAt": now,
+            "isActive": True,
+        }
         for n in range(staff)
     ]
     if documents:
@@ -80,11 +86,17 @@ class Probe:
 
 
 def _write_patient(database) -> None:
-    database.patients.insert_one({
-        "mrn": f"BENCH-{uuid.uuid4().hex[:12]}", "name": "Bench marker",
-        "departmentId": BENCH_DEPARTMENT, "status": "admitted", "triageLevel": 3,
-        "registeredAt": dt.datetime.now(dt.UTC), "isActive": True,
-    })
+    database.patients.insert_one(
+        {
+            "mrn": f"BENCH-{uuid.uuid4().hex[:12]}",
+            "name": "Bench marker",
+            "departmentId": BENCH_DEPARTMENT,
+            "status": "admitted",
+            "triageLevel": 3,
+            "registeredAt": dt.datetime.now(dt.UTC),
+            "isActive": True,
+        }
+    )
 
 
 def _write_on_duty(database, off_duty: list) -> None:
@@ -106,7 +118,9 @@ async def run(rate: float, duration: float, drain: float) -> dict:
     off_duty = [doc["_id"] for doc in database.staff.find(OFF_DUTY_FILTER, {"_id": 1})]
     count = int(rate * duration)
     if len(off_duty) < count:
-        raise SystemExit(f"only {len(off_duty)} off-duty BENCH staff for {count} writes: prepare more")
+        raise SystemExit(
+            f"only {len(off_duty)} off-duty BENCH staff for {count} writes: prepare more"
+        )
     probe = Probe()
     await probe.start()
     listening = asyncio.create_task(probe.listen())
@@ -132,8 +146,9 @@ async def run(rate: float, duration: float, drain: float) -> dict:
     await asyncio.sleep(drain)
     listening.cancel()
     return {
-        "markers": {tier: {"metric": MARKER_METRICS[tier], "writes": writes[tier]}
-                    for tier in writes},
+        "markers": {
+            tier: {"metric": MARKER_METRICS[tier], "writes": writes[tier]} for tier in writes
+        },
         "write_ms": sorted(round(s * 1000, 2) for s in write_seconds),
         "sent": probe.reached,
     }

@@ -78,7 +78,7 @@ def _merge_acknowledgements(alerts: list[dict]) -> None:
     ids = sorted(by_id)
     for offset in range(0, len(ids), _ACK_CHUNK):
         acknowledgements = AlertAcknowledgement.objects.filter(
-            alert_id__in=ids[offset:offset + _ACK_CHUNK]
+            alert_id__in=ids[offset : offset + _ACK_CHUNK]
         ).values_list("alert_id", "acknowledged_by_username", "acknowledged_at")
         for alert_id, username, moment in acknowledgements:
             by_id[alert_id]["acknowledgedBy"] = username

@@ -16,10 +16,12 @@ STATUSES = ("scheduled", "checked_in", "completed", "cancelled", "no_show")
 def compute(db: Any, now: dt.datetime) -> dict:
     """Base: {departments: {code: {status: n}}, unassigned: {status: n} | None}."""
     start, end = day_bounds(now)
-    rows = db.appointments.aggregate([
-        {"$match": {**ACTIVE, "scheduledAt": {"$gte": start, "$lt": end}}},
-        {"$group": {"_id": {"d": "$departmentId", "s": "$status"}, "count": {"$sum": 1}}},
-    ])
+    rows = db.appointments.aggregate(
+        [
+            {"$match": {**ACTIVE, "scheduledAt": {"$gte": start, "$lt": end}}},
+            {"$group": {"_id": {"d": "$departmentId", "s": "$status"}, "count": {"$sum": 1}}},
+        ]
+    )
     parts = group_rows(
         rows, dict, lambda part, row: count_into(part, label(row["_id"].get("s")), row["count"])
     )

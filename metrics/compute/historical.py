@@ -26,10 +26,18 @@ def _sources() -> list[tuple[str, str, dict, dict]]:
     completed = {"$cond": [{"$eq": ["$status", "completed"]}, 1, 0]}
     return [
         ("patients", "registeredAt", {}, {"newPatients": {"$sum": 1}}),
-        ("appointments", "scheduledAt", {},
-         {"appointments": {"$sum": 1}, "completedAppointments": {"$sum": completed}}),
-        ("bills", "paidAt", {"status": "paid", "currency": settings.HOSPITAL_CURRENCY},
-         {"revenueCents": {"$sum": "$amountCents"}}),
+        (
+            "appointments",
+            "scheduledAt",
+            {},
+            {"appointments": {"$sum": 1}, "completedAppointments": {"$sum": completed}},
+        ),
+        (
+            "bills",
+            "paidAt",
+            {"status": "paid", "currency": settings.HOSPITAL_CURRENCY},
+            {"revenueCents": {"$sum": "$amountCents"}},
+        ),
         ("workflows", "startedAt", {"priority": "emergency"}, {"emergencies": {"$sum": 1}}),
     ]
 
@@ -44,18 +52,37 @@ def compute_historical(start: dt.datetime, end: dt.datetime, scope: Scope) -> di
     in_scope = {} if scope.is_all else {"departmentId": {"$in": sorted(scope.departments)}}
 
     for collection, field, conditions, sums in _sources():
-        match = {**ACTIVE, **conditions, **in_scope,
-                 field: {"$gte": boundaries[0], "$lt": boundaries[-1]}}
-        facets = next(iter(db[collection].aggregate([
-            {"$match": match},
-            {"$facet": {
-                "hours": [{"$bucket": {
-                    "groupBy": f"${field}", "boundaries": boundaries, "default": "outside",
-                    "output": sums,
-                }}],
-                "departments": [{"$group": {"_id": "$departmentId", **sums}}],
-            }},
-        ])), {"hours": [], "departments": []})
+        match = {
+            **ACTIVE,
+            **conditions,
+            **in_scope,
+            field: {"$gte": boundaries[0], "$lt": boundaries[-1]},
+        }
+        facets = next(
+            iter(
+                db[collection].aggregate(
+                    [
+                        {"$match": match},
+                        {
+                            "$facet": {
+                                "hours": [
+                                    {
+                                        "$bucket": {
+                                            "groupBy": f"${field}",
+                                            "boundaries": boundaries,
+                                            "default": "outside",
+                                            "output": sums,
+                                        }
+                                    }
+                                ],
+                                "departments": [{"$group": {"_id": "$departmentId", **sums}}],
+                            }
+                        },
+                    ]
+                )
+            ),
+            {"hours": [], "departments": []},
+        )
         for row in facets["hours"]:
             position = index.get(row["_id"]) if isinstance(row["_id"], dt.datetime) else None
             if position is not None:
@@ -66,7 +93,8 @@ def compute_historical(start: dt.datetime, end: dt.datetime, scope: Scope) -> di
 
     return {
         "hourlyStats": [
-            {"hour": iso_local(moment), **counts} for moment, counts in zip(boundaries[:-1], hours, strict=True)
+            {"hour": iso_local(moment), **counts}
+            for moment, counts in zip(boundaries[:-1], hours, strict=True)
         ],
         "departmentMetrics": _department_rows(db, scope, departments),
     }
@@ -77,7 +105,9 @@ def _department_rows(db: Any, scope: Scope, counted: dict[str | None, dict]) -> 
     known_filter = {**ACTIVE}
     if not scope.is_all:
         known_filter["_id"] = {"$in": sorted(scope.departments)}
-    names = {str(doc["_id"]): doc.get("name") for doc in db.departments.find(known_filter, {"name": 1})}
+    names = {
+        str(doc["_id"]): doc.get("name") for doc in db.departments.find(known_filter, {"name": 1})
+    }
     codes = sorted(set(names) | {code for code in counted if code is not None})
     rows = [_department_row(code, names.get(code) or code, counted.get(code)) for code in codes]
     if None in counted:

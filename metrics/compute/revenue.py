@@ -17,13 +17,26 @@ def compute(db: Any, now: dt.datetime) -> dict:
     """Base: per department {paidTodayCents, pendingCents}, and the currency."""
     start, end = day_bounds(now)
     currency = settings.HOSPITAL_CURRENCY
-    rows = db.bills.aggregate([
-        {"$match": {**ACTIVE, "currency": currency, "$or": [
-            {"status": "paid", "paidAt": {"$gte": start, "$lt": end}},
-            {"status": "pending"},
-        ]}},
-        {"$group": {"_id": {"d": "$departmentId", "s": "$status"}, "cents": {"$sum": "$amountCents"}}},
-    ])
+    rows = db.bills.aggregate(
+        [
+            {
+                "$match": {
+                    **ACTIVE,
+                    "currency": currency,
+                    "$or": [
+                        {"status": "paid", "paidAt": {"$gte": start, "$lt": end}},
+                        {"status": "pending"},
+                    ],
+                }
+            },
+            {
+                "$group": {
+                    "_id": {"d": "$departmentId", "s": "$status"},
+                    "cents": {"$sum": "$amountCents"},
+                }
+            },
+        ]
+    )
 
     def add(part: dict, row: dict) -> None:
         field = "paidTodayCents" if row["_id"].get("s") == "paid" else "pendingCents"

@@ -16,15 +16,19 @@ COUNTS = ("rooms", "beds", "occupiedBeds")
 
 def compute(db: Any, now: dt.datetime) -> dict:
     """Base: per department the contract's department entry (rooms, beds, rate, byType, byStatus)."""
-    rows = db.rooms.aggregate([
-        {"$match": ACTIVE},
-        {"$group": {
-            "_id": {"d": "$departmentId", "t": "$type", "s": "$status"},
-            "rooms": {"$sum": 1},
-            "beds": {"$sum": "$capacity"},
-            "occupiedBeds": {"$sum": "$occupiedBeds"},
-        }},
-    ])
+    rows = db.rooms.aggregate(
+        [
+            {"$match": ACTIVE},
+            {
+                "$group": {
+                    "_id": {"d": "$departmentId", "t": "$type", "s": "$status"},
+                    "rooms": {"$sum": 1},
+                    "beds": {"$sum": "$capacity"},
+                    "occupiedBeds": {"$sum": "$occupiedBeds"},
+                }
+            },
+        ]
+    )
 
     def add(part: dict, row: dict) -> None:
         counts = {name: int(row[name]) for name in COUNTS}

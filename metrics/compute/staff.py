@@ -15,12 +15,17 @@ ROLES = ("doctor", "nurse", "technician", "admin")
 
 def compute(db: Any, now: dt.datetime) -> dict:
     """Base: per department {byStatus: {status: n}, byRole: {role: n}}."""
-    rows = db.staff.aggregate([
-        {"$match": ACTIVE},
-        {"$group": {
-            "_id": {"d": "$departmentId", "s": "$status", "r": "$role"}, "count": {"$sum": 1},
-        }},
-    ])
+    rows = db.staff.aggregate(
+        [
+            {"$match": ACTIVE},
+            {
+                "$group": {
+                    "_id": {"d": "$departmentId", "s": "$status", "r": "$role"},
+                    "count": {"$sum": 1},
+                }
+            },
+        ]
+    )
 
     def add(part: dict, row: dict) -> None:
         count_into(part["byStatus"], label(row["_id"].get("s")), row["count"])

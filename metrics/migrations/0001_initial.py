@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,17 +14,30 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AlertAcknowledgement',
+            name="AlertAcknowledgement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('alert_id', models.CharField(max_length=64, unique=True)),
-                ('department_id', models.CharField(blank=True, default='', max_length=16)),
-                ('acknowledged_by_username', models.CharField(max_length=150)),
-                ('acknowledged_at', models.DateTimeField()),
-                ('acknowledged_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("alert_id", models.CharField(max_length=64, unique=True)),
+                ("department_id", models.CharField(blank=True, default="", max_length=16)),
+                ("acknowledged_by_username", models.CharField(max_length=150)),
+                ("acknowledged_at", models.DateTimeField()),
+                (
+                    "acknowledged_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-acknowledged_at'],
+                "ordering": ["-acknowledged_at"],
             },
         ),
     ]

@@ -27,19 +27,28 @@ def book_appointment(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """A same-day booking (the next day's, after hours) with one of the department's clinicians."""
     codes = [code for code, profile in PROFILES.items() if profile.appointments]
     code = rng.choices(codes, [PROFILES[code].appointments for code in codes])[0]
-    clinician = pick(db.staff, {**ACTIVE, "departmentId": code,
-                                "role": {"$in": ["doctor", "technician"]}}, rng)
-    patient = (pick(db.patients, {**ACTIVE, "departmentId": code,
-                                  "status": {"$ne": "discharged"}}, rng)
-               or pick(db.patients, {**ACTIVE, "departmentId": code}, rng))
+    clinician = pick(
+        db.staff, {**ACTIVE, "departmentId": code, "role": {"$in": ["doctor", "technician"]}}, rng
+    )
+    patient = pick(
+        db.patients, {**ACTIVE, "departmentId": code, "status": {"$ne": "discharged"}}, rng
+    ) or pick(db.patients, {**ACTIVE, "departmentId": code}, rng)
     if clinician is None or patient is None:
         return 0
     t = now.astimezone(UTC)
-    db.appointments.insert_one({
-        "_id": new_id(rng, t), "patientId": patient["_id"], "departmentId": code,
-        "staffId": clinician["_id"], "scheduledAt": _next_slot(rng, now).astimezone(UTC),
-        "durationMinutes": 20, "status": "scheduled", "createdAt": t, "isActive": True,
-    })
+    db.appointments.insert_one(
+        {
+            "_id": new_id(rng, t),
+            "patientId": patient["_id"],
+            "departmentId": code,
+            "staffId": clinician["_id"],
+            "scheduledAt": _next_slot(rng, now).astimezone(UTC),
+            "durationMinutes": 20,
+            "status": "scheduled",
+            "createdAt": t,
+            "isActive": True,
+        }
+    )
     return 1
 
 
@@ -47,8 +56,16 @@ def check_in_appointment(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """A patient arrives for an appointment due between half an hour ago and the next hour."""
     t = now.astimezone(UTC)
     window = {"$gte": t - dt.timedelta(minutes=30), "$lte": t + dt.timedelta(hours=1)}
-    return transition(db.appointments, rng, {**ACTIVE, "scheduledAt": window}, "status",
-                      "scheduled", "checked_in", t, "checkedInAt")
+    return transition(
+        db.appointments,
+        rng,
+        {**ACTIVE, "scheduledAt": window},
+        "status",
+        "scheduled",
+        "checked_in",
+        t,
+        "checkedInAt",
+    )
 
 
 def complete_appointment(db: Any, rng: random.Random, now: dt.datetime) -> int:
@@ -56,10 +73,13 @@ def complete_appointment(db: Any, rng: random.Random, now: dt.datetime) -> int:
     t = now.astimezone(UTC)
     due = {**ACTIVE, "status": "checked_in", "scheduledAt": {"$lte": t}}
     appointment = pick(db.appointments, due, rng, "patientId", "departmentId")
-    if appointment is None or not db.appointments.update_one(
-        {"_id": appointment["_id"], "status": "checked_in"},
-        {"$set": {"status": "completed", "completedAt": t}},
-    ).modified_count:
+    if (
+        appointment is None
+        or not db.appointments.update_one(
+            {"_id": appointment["_id"], "status": "checked_in"},
+            {"$set": {"status": "completed", "completedAt": t}},
+        ).modified_count
+    ):
         return 0
     code = appointment["departmentId"]
     patient = {"_id": appointment["patientId"], "departmentId": code}

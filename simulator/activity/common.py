@@ -34,8 +34,14 @@ def currency() -> str:
     return getattr(settings, "HOSPITAL_CURRENCY", "USD")
 
 
-def new_bill(rng: random.Random, patient: dict, t: dt.datetime, cents: int, description: str,
-             paid_at_desk: float) -> dict:
+def new_bill(
+    rng: random.Random,
+    patient: dict,
+    t: dt.datetime,
+    cents: int,
+    description: str,
+    paid_at_desk: float,
+) -> dict:
     """A bill raised at `t`, paid on the spot with the chance `paid_at_desk`."""
     bill = {**bill_document(rng, patient, t, cents, description, currency()), "status": "pending"}
     if rng.random() < paid_at_desk:
@@ -45,19 +51,43 @@ def new_bill(rng: random.Random, patient: dict, t: dt.datetime, cents: int, desc
 
 def new_patient(db: Any, rng: random.Random, code: str, triage: int, t: dt.datetime) -> int:
     """A registration: the patient and the start of their pathway (two inserts)."""
-    patient = {"_id": new_id(rng, t), "mrn": new_mrn(rng), "name": person_name(rng),
-               "birthDate": birth_date(rng, code, t), "departmentId": code,
-               "status": "outpatient", "triageLevel": triage, "registeredAt": t, "isActive": True}
+    patient = {
+        "_id": new_id(rng, t),
+        "mrn": new_mrn(rng),
+        "name": person_name(rng),
+        "birthDate": birth_date(rng, code, t),
+        "departmentId": code,
+        "status": "outpatient",
+        "triageLevel": triage,
+        "registeredAt": t,
+        "isActive": True,
+    }
     db.patients.insert_one(patient)
-    db.workflows.insert_one({"_id": new_id(rng, t), "patientId": patient["_id"],
-                             "departmentId": code, "stage": "triage",
-                             "priority": priority_for(triage, rng), "startedAt": t,
-                             "updatedAt": t, "isActive": True})
+    db.workflows.insert_one(
+        {
+            "_id": new_id(rng, t),
+            "patientId": patient["_id"],
+            "departmentId": code,
+            "stage": "triage",
+            "priority": priority_for(triage, rng),
+            "startedAt": t,
+            "updatedAt": t,
+            "isActive": True,
+        }
+    )
     return 2
 
 
-def transition(collection: Any, rng: random.Random, filter: dict, field: str, old: str,
-               new: str, t: dt.datetime, stamp: str | None = None) -> int:
+def transition(
+    collection: Any,
+    rng: random.Random,
+    filter: dict,
+    field: str,
+    old: str,
+    new: str,
+    t: dt.datetime,
+    stamp: str | None = None,
+) -> int:
     """Move one random matching document from `old` to `new` (and stamp the moment)."""
     doc = pick(collection, {**filter, field: old}, rng)
     if doc is None:

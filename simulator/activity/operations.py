@@ -42,18 +42,23 @@ def turn_over_room(db: Any, rng: random.Random, now: dt.datetime) -> int:
 def replace_room(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """An empty room is refitted: its document is replaced whole (new equipment, maybe beds)."""
     t = now.astimezone(UTC)
-    candidates = list(db.rooms.find({**ACTIVE, "status": {"$in": ["available", "maintenance"]},
-                                     "occupiedBeds": 0}))
+    candidates = list(
+        db.rooms.find(
+            {**ACTIVE, "status": {"$in": ["available", "maintenance"]}, "occupiedBeds": 0}
+        )
+    )
     if not candidates:
         return 0
     room = rng.choice(candidates)
     refitted = {key: aware(value) for key, value in room.items() if key != "_id"}
-    refitted.update(status="available", occupiedBeds=0, equipment=room_equipment(rng),
-                    refittedAt=t, updatedAt=t)
+    refitted.update(
+        status="available", occupiedBeds=0, equipment=room_equipment(rng), refittedAt=t, updatedAt=t
+    )
     if room["type"] == "ward":
         refitted["capacity"] = rng.choice(WARD_CAPACITIES)
-    return db.rooms.replace_one({"_id": room["_id"], "status": room["status"], "occupiedBeds": 0},
-                                refitted).modified_count
+    return db.rooms.replace_one(
+        {"_id": room["_id"], "status": room["status"], "occupiedBeds": 0}, refitted
+    ).modified_count
 
 
 # --- bills --------------------------------------------------------------------------------------
@@ -69,21 +74,25 @@ def create_bill(db: Any, rng: random.Random, now: dt.datetime) -> int:
 
 
 def pay_bill(db: Any, rng: random.Random, now: dt.datetime) -> int:
-    return transition(db.bills, rng, ACTIVE, "status", "pending", "paid",
-                      now.astimezone(UTC), "paidAt")
+    return transition(
+        db.bills, rng, ACTIVE, "status", "pending", "paid", now.astimezone(UTC), "paidAt"
+    )
 
 
 def void_bill(db: Any, rng: random.Random, now: dt.datetime) -> int:
-    return transition(db.bills, rng, ACTIVE, "status", "pending", "void",
-                      now.astimezone(UTC), "voidedAt")
+    return transition(
+        db.bills, rng, ACTIVE, "status", "pending", "void", now.astimezone(UTC), "voidedAt"
+    )
 
 
 # --- staff --------------------------------------------------------------------------------------
 # What may happen to someone picked at random, by status: each person moves at
 # the same rate, which keeps about 55 % on duty, 8 % on break, 37 % off.
-SHIFT_MOVES = {"on_duty": {"on_break": 0.15, "off_duty": 0.2},
-               "on_break": {"on_duty": 1.0},
-               "off_duty": {"on_duty": 0.3}}
+SHIFT_MOVES = {
+    "on_duty": {"on_break": 0.15, "off_duty": 0.2},
+    "on_break": {"on_duty": 1.0},
+    "off_duty": {"on_duty": 0.3},
+}
 
 
 def change_shift(db: Any, rng: random.Random, now: dt.datetime) -> int:
@@ -111,8 +120,11 @@ def soft_delete(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """A clerk removes a duplicate registration, a cancelled appointment or a void bill."""
     t = now.astimezone(UTC)
     duplicate = {"status": "outpatient", "registeredAt": {"$gte": t - dt.timedelta(days=1)}}
-    targets = [("patients", duplicate), ("appointments", {"status": "cancelled"}),
-               ("bills", {"status": "void"})]
+    targets = [
+        ("patients", duplicate),
+        ("appointments", {"status": "cancelled"}),
+        ("bills", {"status": "void"}),
+    ]
     rng.shuffle(targets)
     for name, filter in targets:
         doc = pick(db[name], {**ACTIVE, **filter}, rng)
@@ -122,16 +134,21 @@ def soft_delete(db: Any, rng: random.Random, now: dt.datetime) -> int:
         changes = db[name].update_one({"_id": doc["_id"], **ACTIVE}, removed).modified_count
         if name == "patients" and changes:
             # A duplicate's pathway goes with it.
-            changes += db.workflows.update_many({"patientId": doc["_id"], **ACTIVE},
-                                                removed).modified_count
+            changes += db.workflows.update_many(
+                {"patientId": doc["_id"], **ACTIVE}, removed
+            ).modified_count
         return changes
     return 0
 
 
 def hard_delete(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """The nightly purge, a little at a time: a soft-deleted document (or a cancellation) goes."""
-    targets = [("appointments", {"isActive": False}), ("bills", {"isActive": False}),
-               ("patients", {"isActive": False}), ("appointments", {"status": "cancelled"})]
+    targets = [
+        ("appointments", {"isActive": False}),
+        ("bills", {"isActive": False}),
+        ("patients", {"isActive": False}),
+        ("appointments", {"status": "cancelled"}),
+    ]
     for name, filter in targets:
         doc = pick(db[name], filter, rng)
         if doc is not None:

@@ -15,8 +15,12 @@ MAX_OPEN_EMERGENCIES = 12
 # Where the ER's admitted patients go, relative: the wards with the most beds.
 ADMITTING = {"CARD": 3, "NEURO": 2, "ORTHO": 2, "PED": 2, "ONC": 2}
 TYPICAL_OPEN_EMERGENCIES = 8  # at this many, every resolve_emergency resolves one
-NEXT_STAGE = {"triage": "consultation", "consultation": "diagnostics",
-              "diagnostics": "treatment", "treatment": "discharge"}
+NEXT_STAGE = {
+    "triage": "consultation",
+    "consultation": "diagnostics",
+    "diagnostics": "treatment",
+    "treatment": "discharge",
+}
 OPEN_EMERGENCY = {"isActive": True, "priority": "emergency", "resolvedAt": None}
 
 
@@ -48,8 +52,9 @@ def admit_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
     admitted = {"status": "admitted", "admittedAt": t, "departmentId": code}
     if room is not None:
         admitted["roomId"] = room["_id"]
-    if not db.patients.update_one({"_id": patient["_id"], "status": "outpatient"},
-                                  {"$set": admitted}).modified_count:
+    if not db.patients.update_one(
+        {"_id": patient["_id"], "status": "outpatient"}, {"$set": admitted}
+    ).modified_count:
         return 0
     changes = 1
     if code != patient["departmentId"]:
@@ -62,22 +67,34 @@ def admit_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
     if _take_bed(db, room, t):
         return changes + 1
     # Someone took the last bed in between: the patient boards after all.
-    return changes + db.patients.update_one({"_id": patient["_id"]},
-                                            {"$unset": {"roomId": ""}}).modified_count
+    return (
+        changes
+        + db.patients.update_one({"_id": patient["_id"]}, {"$unset": {"roomId": ""}}).modified_count
+    )
 
 
 def _free_room(db: Any, rng: random.Random, code: str) -> dict | None:
-    rooms = db.rooms.find({**ACTIVE, "departmentId": code, "type": {"$in": list(BEDDED_TYPES)},
-                           "status": {"$in": ["available", "occupied"]}},
-                          {"status": 1, "capacity": 1, "occupiedBeds": 1})
+    rooms = db.rooms.find(
+        {
+            **ACTIVE,
+            "departmentId": code,
+            "type": {"$in": list(BEDDED_TYPES)},
+            "status": {"$in": ["available", "occupied"]},
+        },
+        {"status": 1, "capacity": 1, "occupiedBeds": 1},
+    )
     free = [room for room in rooms if room["occupiedBeds"] < room["capacity"]]
     return rng.choice(free) if free else None
 
 
 def _take_bed(db: Any, room: dict, t: dt.datetime) -> int:
     return db.rooms.update_one(
-        {"_id": room["_id"], "status": room["status"], "capacity": room["capacity"],
-         "occupiedBeds": room["occupiedBeds"]},
+        {
+            "_id": room["_id"],
+            "status": room["status"],
+            "capacity": room["capacity"],
+            "occupiedBeds": room["occupiedBeds"],
+        },
         {"$inc": {"occupiedBeds": 1}, "$set": {"status": "occupied", "updatedAt": t}},
     ).modified_count
 
@@ -104,12 +121,17 @@ def _ready_to_go(db: Any, rng: random.Random) -> dict | None:
     early = {"$in": ["consultation", "diagnostics", "treatment"]}
     stages = ["discharge", early] if rng.random() < 0.7 else [early, "discharge"]
     for stage in stages:
-        flow = pick(db.workflows, {**ACTIVE, "stage": stage, "priority": {"$ne": "emergency"}},
-                    rng, "patientId")
+        flow = pick(
+            db.workflows,
+            {**ACTIVE, "stage": stage, "priority": {"$ne": "emergency"}},
+            rng,
+            "patientId",
+        )
         if flow is not None:
             return db.patients.find_one(
                 {"_id": flow["patientId"], **ACTIVE, "status": {"$in": ["admitted", "outpatient"]}},
-                {"status": 1, "departmentId": 1, "admittedAt": 1, "roomId": 1})
+                {"status": 1, "departmentId": 1, "admittedAt": 1, "roomId": 1},
+            )
     return None
 
 
@@ -117,10 +139,13 @@ def discharge_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """A patient goes home: a bed frees up, the pathway closes and a bill is raised."""
     t = now.astimezone(UTC)
     patient = _ready_to_go(db, rng)
-    if patient is None or not db.patients.update_one(
-        {"_id": patient["_id"], "status": patient["status"]},
-        {"$set": {"status": "discharged", "dischargedAt": t}, "$unset": {"roomId": ""}},
-    ).modified_count:
+    if (
+        patient is None
+        or not db.patients.update_one(
+            {"_id": patient["_id"], "status": patient["status"]},
+            {"$set": {"status": "discharged", "dischargedAt": t}, "$unset": {"roomId": ""}},
+        ).modified_count
+    ):
         return 0
     code, changes = patient["departmentId"], 1
     if patient.get("roomId") is not None:
@@ -158,8 +183,16 @@ def raise_emergency(db: Any, rng: random.Random, now: dt.datetime) -> int:
         return 0
     t = now.astimezone(UTC)
     if rng.random() < 0.5:
-        flow = pick(db.workflows, {**ACTIVE, "stage": {"$in": list(NEXT_STAGE)},
-                                   "priority": {"$in": ["normal", "urgent"]}}, rng, "priority")
+        flow = pick(
+            db.workflows,
+            {
+                **ACTIVE,
+                "stage": {"$in": list(NEXT_STAGE)},
+                "priority": {"$in": ["normal", "urgent"]},
+            },
+            rng,
+            "priority",
+        )
         if flow is not None:
             return db.workflows.update_one(
                 {"_id": flow["_id"], "priority": flow["priority"], "resolvedAt": None},
@@ -184,8 +217,16 @@ def resolve_emergency(db: Any, rng: random.Random, now: dt.datetime) -> int:
         {"$set": {"stage": "done", "resolvedAt": t, "updatedAt": t}},
     ).modified_count:
         return 0
-    db.workflows.insert_one({"_id": new_id(rng, t), "patientId": flow["patientId"],
-                             "departmentId": flow["departmentId"], "stage": "treatment",
-                             "priority": "urgent", "startedAt": t, "updatedAt": t,
-                             "isActive": True})
+    db.workflows.insert_one(
+        {
+            "_id": new_id(rng, t),
+            "patientId": flow["patientId"],
+            "departmentId": flow["departmentId"],
+            "stage": "treatment",
+            "priority": "urgent",
+            "startedAt": t,
+            "updatedAt": t,
+            "isActive": True,
+        }
+    )
     return 2

@@ -40,8 +40,14 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 DESKTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 768, "height": 1024}
 # Live tiles in the order the page shows them.
-ALL_TILES = ["patientCount", "emergencyAlerts", "roomOccupancy", "todayAppointments", "revenue",
-             "staffActivity"]
+ALL_TILES = [
+    "patientCount",
+    "emergencyAlerts",
+    "roomOccupancy",
+    "todayAppointments",
+    "revenue",
+    "staffActivity",
+]
 TILES_FOR = {
     "superadmin": ALL_TILES,
     "admin": ALL_TILES,
@@ -55,8 +61,11 @@ SERVER_DOWN_MESSAGES = re.compile(
 
 @pytest.fixture(scope="session")
 def playwright_instance():
-    require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing",
-            "`make browser` installs Debian's chromium")
+    require(
+        os.path.exists(CHROMIUM),
+        f"{CHROMIUM} is missing",
+        "`make browser` installs Debian's chromium",
+    )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -77,8 +86,9 @@ def server(tmp_path, hospital_store) -> Iterator[LiveServer]:
     The hospital is written before the server starts, so its listener begins at
     the current position of the change stream with every value already whole.
     """
-    seed_hospital(store.get_database(), seed=7, now=timezone.localtime(),
-                  currency=settings.HOSPITAL_CURRENCY)
+    seed_hospital(
+        store.get_database(), seed=7, now=timezone.localtime(), currency=settings.HOSPITAL_CURRENCY
+    )
     # Which seeded emergencies are still open depends on the time of day; the demo admin
     # (ER, CARD) must always have one to act on.
     if not open_emergencies({"ER", "CARD"}):
@@ -95,21 +105,35 @@ def count(text: str) -> int:
 
 def admit_patient(department: str) -> None:
     """An admitted patient in `department`, through the store."""
-    store.get_database().patients.insert_one({
-        "mrn": f"MRN-{ObjectId()}", "name": "Test Patient", "departmentId": department,
-        "status": "admitted", "triageLevel": 2, "registeredAt": dt.datetime.now(dt.UTC),
-        "dischargedAt": None, "isActive": True,
-    })
+    store.get_database().patients.insert_one(
+        {
+            "mrn": f"MRN-{ObjectId()}",
+            "name": "Test Patient",
+            "departmentId": department,
+            "status": "admitted",
+            "triageLevel": 2,
+            "registeredAt": dt.datetime.now(dt.UTC),
+            "dischargedAt": None,
+            "isActive": True,
+        }
+    )
 
 
 def raise_emergency(department: str) -> str:
     """Open an emergency workflow in `department`, through the store; its id."""
     now = dt.datetime.now(dt.UTC)
-    result = store.get_database().workflows.insert_one({
-        "patientId": ObjectId(), "departmentId": department, "stage": "triage",
-        "priority": "emergency", "startedAt": now, "updatedAt": now, "resolvedAt": None,
-        "isActive": True,
-    })
+    result = store.get_database().workflows.insert_one(
+        {
+            "patientId": ObjectId(),
+            "departmentId": department,
+            "stage": "triage",
+            "priority": "emergency",
+            "startedAt": now,
+            "updatedAt": now,
+            "resolvedAt": None,
+            "isActive": True,
+        }
+    )
     return str(result.inserted_id)
 
 
@@ -155,7 +179,9 @@ class Dashboard:
         page = self.page
         page.locator('#tiles .tile[data-state="ready"]').nth(len(tiles) - 1).wait_for()
         page.locator("#chart-activity canvas").wait_for()
-        page.wait_for_function("() => !document.getElementById('history').hasAttribute('aria-busy')")
+        page.wait_for_function(
+            "() => !document.getElementById('history').hasAttribute('aria-busy')"
+        )
 
     def tile(self, metric: str):
         return self.page.locator(f'#tiles .tile[data-metric="{metric}"]')
@@ -191,7 +217,9 @@ def open_page(browser, server) -> Iterator[Callable[..., Dashboard]]:
         )
         page = context.new_page()
         console = Console(expected=[re.compile(p) for p in expect_console])
-        page.on("console", lambda m: m.type in ("error", "warning") and console.record(m.type, m.text))
+        page.on(
+            "console", lambda m: m.type in ("error", "warning") and console.record(m.type, m.text)
+        )
         page.on("pageerror", lambda e: console.record("uncaught", str(e)))
         dashboard = Dashboard(page, console, server)
         opened.append((context, dashboard))

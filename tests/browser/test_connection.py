@@ -36,7 +36,9 @@ def test_a_server_restart_shows_reconnecting_then_live_with_fresh_values(open_pa
 
     server.stop()
     expect(page.locator("#connection-label")).to_have_text("Reconnecting", timeout=5_000)
-    expect(page.locator("#connection-detail")).to_contain_text(re.compile(r"Connection lost\. Attempt [1-5] of 5"))
+    expect(page.locator("#connection-detail")).to_contain_text(
+        re.compile(r"Connection lost\. Attempt [1-5] of 5")
+    )
     expect(page.locator("#connection")).to_have_attribute("data-state", "reconnecting")
     # The last values stay on screen while the connection is down.
     assert count(dashboard.headline("patientCount")) == total
@@ -71,7 +73,9 @@ def test_after_five_failed_attempts_the_page_is_offline_until_retry(open_page, s
         page.wait_for_timeout(400)
     expect(label).to_have_text("Offline")
     assert len(sockets) == 1 + 5, "the first socket and five attempts"
-    expect(page.locator("#connection-detail")).to_contain_text("Could not reconnect after 5 attempts")
+    expect(page.locator("#connection-detail")).to_contain_text(
+        "Could not reconnect after 5 attempts"
+    )
     expect(retry).to_be_visible()
     page.wait_for_timeout(500)
     page.clock.fast_forward(60_000)
@@ -113,8 +117,15 @@ def test_stale_and_degraded_states_from_the_server_are_shown(open_page):
     # the numbers stay, marked as stale.
     data = compute_metric("patientCount", Scope.all())
     known_at = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)).isoformat()
-    from_server({"type": "dashboard_update", "metric": "patientCount", "data": data,
-                 "updatedAt": known_at, "stale": True})
+    from_server(
+        {
+            "type": "dashboard_update",
+            "metric": "patientCount",
+            "data": data,
+            "updatedAt": known_at,
+            "stale": True,
+        }
+    )
     expect(tile.locator(".badge-stale")).to_be_visible()
     expect(tile.locator(".badge-stale")).to_have_text("Stale")
     expect(tile).to_have_attribute("data-stale", "true")
@@ -124,8 +135,15 @@ def test_stale_and_degraded_states_from_the_server_are_shown(open_page):
     dashboard.screenshot("dashboard-stale-desktop")
 
     from_server({**status, "status": "recovered"})
-    from_server({"type": "dashboard_update", "metric": "patientCount", "data": data,
-                 "updatedAt": dt.datetime.now(dt.UTC).isoformat(), "stale": False})
+    from_server(
+        {
+            "type": "dashboard_update",
+            "metric": "patientCount",
+            "data": data,
+            "updatedAt": dt.datetime.now(dt.UTC).isoformat(),
+            "stale": False,
+        }
+    )
     expect(page.locator("#connection-label")).to_have_text("Live")
     expect(page.locator("#connection-detail")).to_have_text("Back to normal.")
     expect(tile.locator(".badge-stale")).to_be_hidden()
@@ -185,7 +203,10 @@ def test_the_access_token_is_renewed_before_it_expires(open_page):
     page = dashboard.page
     page.clock.install()
     frames: list[dict] = []
-    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: frames.append(json.loads(payload))))
+    page.on(
+        "websocket",
+        lambda ws: ws.on("framesent", lambda payload: frames.append(json.loads(payload))),
+    )
     dashboard.sign_in("superadmin")
     dashboard.wait_until_filled("superadmin")
     before = page.evaluate("() => JSON.parse(sessionStorage.getItem('hospital-dashboard.tokens'))")
@@ -222,8 +243,16 @@ def test_a_rate_limited_request_is_sent_again_after_retry_after(open_page):
             wants_week = payload["type"] == "request_historical"
             if wants_week and not refused_at and routes.get("armed"):
                 refused_at.append(time.monotonic())
-                ws.send(json.dumps({"type": "error", "code": "rate_limited",
-                                    "message": "too many messages: slow down", "retryAfter": 1.0}))
+                ws.send(
+                    json.dumps(
+                        {
+                            "type": "error",
+                            "code": "rate_limited",
+                            "message": "too many messages: slow down",
+                            "retryAfter": 1.0,
+                        }
+                    )
+                )
                 return
             if wants_week and refused_at:
                 resent_at.append(time.monotonic())
@@ -236,7 +265,9 @@ def test_a_rate_limited_request_is_sent_again_after_retry_after(open_page):
     dashboard.wait_until_filled("superadmin")
     routes["armed"] = True
     page.get_by_text("Last 7 days").click()
-    page.wait_for_function("() => document.querySelectorAll('#hourly-table tbody tr').length >= 7 * 24")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#hourly-table tbody tr').length >= 7 * 24"
+    )
     # Seven days widened to whole hours: 168 rows, or 169 when now is not on the hour.
     assert page.locator("#hourly-table tbody tr").count() in (7 * 24, 7 * 24 + 1)
     assert refused_at and resent_at

@@ -91,24 +91,34 @@ def test_admin_sees_only_its_departments(open_page):
     dashboard.wait_until_filled("admin")
 
     for tile in ("patientCount", "roomOccupancy", "todayAppointments", "revenue", "staffActivity"):
-        keys = dashboard.tile(tile).locator(".bar-row").evaluate_all("els => els.map(e => e.dataset.key)")
+        keys = (
+            dashboard.tile(tile)
+            .locator(".bar-row")
+            .evaluate_all("els => els.map(e => e.dataset.key)")
+        )
         assert keys and set(keys) <= {"CARD", "ER"}, tile
     for tile in ("patientCount", "roomOccupancy"):
-        keys = dashboard.tile(tile).locator(".bar-row").evaluate_all("els => els.map(e => e.dataset.key)")
+        keys = (
+            dashboard.tile(tile)
+            .locator(".bar-row")
+            .evaluate_all("els => els.map(e => e.dataset.key)")
+        )
         assert keys == ["CARD", "ER"], tile
     expect(page.locator("#tiles")).not_to_contain_text("NEURO")
     rows = page.locator("#department-table tbody tr")
     assert rows.evaluate_all("els => els.map(e => e.dataset.department)") == ["CARD", "ER"]
-    departments = dashboard.tile("emergencyAlerts").locator("[data-alert-id]").evaluate_all(
-        "els => els.map(e => e.dataset.department)"
+    departments = (
+        dashboard.tile("emergencyAlerts")
+        .locator("[data-alert-id]")
+        .evaluate_all("els => els.map(e => e.dataset.department)")
     )
     assert set(departments) <= {"ER", "CARD"}
     expected = open_emergencies({"ER", "CARD"})
     assert len(departments) == min(50, len(expected))
     # An admin may act on its alerts: every open one has its button.
-    expect(dashboard.tile("emergencyAlerts").get_by_role("button", name="Acknowledge")).to_have_count(
-        len(departments)
-    )
+    expect(
+        dashboard.tile("emergencyAlerts").get_by_role("button", name="Acknowledge")
+    ).to_have_count(len(departments))
 
 
 def test_the_sign_in_page_is_served_offline_ready_with_a_strict_policy(open_page):
@@ -126,4 +136,3 @@ def test_the_sign_in_page_is_served_offline_ready_with_a_strict_policy(open_page
     page.wait_for_load_state("networkidle")
     assert requests and all(url.startswith(dashboard.server.url) for url in requests)
     dashboard.screenshot("sign-in-desktop")
-

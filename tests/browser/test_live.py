@@ -22,7 +22,9 @@ def test_an_admitted_patient_shows_on_screen_within_two_seconds(open_page):
 
     started = time.monotonic()
     admit_patient("ER")
-    expect(tile.locator('[data-key="ER"] .bar-value')).to_have_text(f"{er_before + 1:,}", timeout=2_000)
+    expect(tile.locator('[data-key="ER"] .bar-value')).to_have_text(
+        f"{er_before + 1:,}", timeout=2_000
+    )
     assert time.monotonic() - started < 2.0
     expect(tile.locator('[data-role="headline"]')).to_have_text(f"{total_before + 1:,}")
     # The change is marked for a moment, on the tile and on the row that changed.
@@ -41,7 +43,9 @@ def test_an_admin_sees_a_write_outside_its_departments_change_nothing(open_page)
     admit_patient("NEURO")
     admit_patient("CARD")
     tile = dashboard.tile("patientCount")
-    expect(tile.locator('[data-role="headline"]')).to_have_text(f"{total_before + 1:,}", timeout=3_000)
+    expect(tile.locator('[data-role="headline"]')).to_have_text(
+        f"{total_before + 1:,}", timeout=3_000
+    )
     expect(dashboard.page.locator("#tiles")).not_to_contain_text("NEURO")
 
 

@@ -27,8 +27,9 @@ FOCUS = """() => {
 
 
 def post(url: str, body: dict) -> int:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status
@@ -113,8 +114,13 @@ def test_everything_is_reachable_by_keyboard_with_a_visible_focus(open_page):
             break
         assert focus["outline"] != "none" and focus["width"] >= 2, focus
         seen.append(focus["text"])
-    for control in ("Skip to content", "Sign out", "Last 24 hours", "New patients",
-                    "Hourly figures as a table"):
+    for control in (
+        "Skip to content",
+        "Sign out",
+        "Last 24 hours",
+        "New patients",
+        "Hourly figures as a table",
+    ):
         assert any(control in text for text in seen), (control, seen)
     assert any(text.startswith("Acknowledge emergency in") for text in seen), seen
 
@@ -131,7 +137,9 @@ def test_everything_is_reachable_by_keyboard_with_a_visible_focus(open_page):
     page.get_by_label("Last 24 hours").focus()
     page.keyboard.press("ArrowRight")
     expect(page.get_by_label("Last 7 days")).to_be_checked()
-    page.wait_for_function("() => document.querySelectorAll('#hourly-table tbody tr').length >= 168")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#hourly-table tbody tr').length >= 168"
+    )
 
 
 def test_the_time_range_picker_asks_for_the_chosen_hours(open_page):
@@ -158,7 +166,9 @@ def test_the_time_range_picker_asks_for_the_chosen_hours(open_page):
     page.get_by_label("To", exact=True).fill(start.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#history-error")).to_have_text("The start must be before the end.")
-    page.get_by_label("From", exact=True).fill((end - dt.timedelta(days=40)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("From", exact=True).fill(
+        (end - dt.timedelta(days=40)).strftime("%Y-%m-%dT%H:%M")
+    )
     page.get_by_label("To", exact=True).fill(end.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Show").click()
     expect(page.locator("#history-error")).to_have_text("Choose a range of at most 31 days.")

@@ -23,9 +23,7 @@ def test_the_dashboard_page_is_served_at_the_root(page):
 
 
 def test_the_page_has_a_strict_content_security_policy(page):
-    policy = dict(
-        part.strip().split(" ", 1) for part in page["Content-Security-Policy"].split(";")
-    )
+    policy = dict(part.strip().split(" ", 1) for part in page["Content-Security-Policy"].split(";"))
     assert policy["default-src"] == "'self'"
     assert policy["script-src"] == "'self'"
     assert policy["style-src"] == "'self'"

@@ -12,8 +12,9 @@ def test_the_proxy_passes_traffic_drops_it_when_cut_and_passes_it_again(redis_ur
     target = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs
     proxy = TcpProxy(target["host"], target["port"]).start()
     try:
-        client = redis.Redis(host="127.0.0.1", port=proxy.port, socket_timeout=2,
-                             socket_connect_timeout=2)
+        client = redis.Redis(
+            host="127.0.0.1", port=proxy.port, socket_timeout=2, socket_connect_timeout=2
+        )
         assert client.ping()
         proxy.cut()
         with pytest.raises(redis.ConnectionError):

@@ -33,8 +33,10 @@ async def fresh_hub():
 
 @pytest.fixture
 def departments(db):
-    return {code: Department.objects.get_or_create(code=code, defaults={"name": name})[0]
-            for code, name in DEPARTMENTS.items()}
+    return {
+        code: Department.objects.get_or_create(code=code, defaults={"name": name})[0]
+        for code, name in DEPARTMENTS.items()
+    }
 
 
 @pytest.fixture

@@ -24,11 +24,21 @@ def seed_patients(db, spec):
     """spec: {department: (admitted, discharged)}"""
     docs = []
     for code, (admitted, discharged) in spec.items():
-        docs += [{"departmentId": code, "status": "admitted", "isActive": True,
-                  "registeredAt": NOW, "mrn": f"M-{code}-{i}", "name": "Hidden Name"}
-                 for i in range(admitted)]
-        docs += [{"departmentId": code, "status": "discharged", "isActive": True,
-                  "registeredAt": NOW} for _ in range(discharged)]
+        docs += [
+            {
+                "departmentId": code,
+                "status": "admitted",
+                "isActive": True,
+                "registeredAt": NOW,
+                "mrn": f"M-{code}-{i}",
+                "name": "Hidden Name",
+            }
+            for i in range(admitted)
+        ]
+        docs += [
+            {"departmentId": code, "status": "discharged", "isActive": True, "registeredAt": NOW}
+            for _ in range(discharged)
+        ]
     db.patients.insert_many(docs)
 
 
@@ -52,8 +62,11 @@ async def test_foreign_origin_is_refused():
 
 async def test_every_message_before_authentication_is_refused():
     communicator = await connect()
-    for message in ({"type": "ping"}, {"type": "request_snapshot", "requestId": "r1"},
-                    {"type": "subscribe_metrics", "metrics": ["patientCount"]}):
+    for message in (
+        {"type": "ping"},
+        {"type": "request_snapshot", "requestId": "r1"},
+        {"type": "subscribe_metrics", "metrics": ["patientCount"]},
+    ):
         await communicator.send_json_to(message)
         reply = await communicator.receive_json_from()
         assert reply["type"] == "error" and reply["code"] == "not_authenticated"
@@ -131,12 +144,18 @@ async def test_subscribe_sends_subscriptions_then_current_values(make_user, hosp
     user = await database_sync_to_async(make_user)("sam", "super_admin")
     communicator = await authenticated(user)
     await communicator.send_json_to(
-        {"type": "subscribe_metrics", "metrics": ["patientCount", "roomOccupancy"],
-         "requestId": "s1"}
+        {
+            "type": "subscribe_metrics",
+            "metrics": ["patientCount", "roomOccupancy"],
+            "requestId": "s1",
+        }
     )
     subscriptions = await communicator.receive_json_from()
-    assert subscriptions == {"type": "subscriptions", "requestId": "s1",
-                             "metrics": ["patientCount", "roomOccupancy"]}
+    assert subscriptions == {
+        "type": "subscriptions",
+        "requestId": "s1",
+        "metrics": ["patientCount", "roomOccupancy"],
+    }
     first = await communicator.receive_json_from()
     assert first["type"] == "dashboard_update" and first["metric"] == "patientCount"
     assert first["data"]["total"] == 9
@@ -164,8 +183,11 @@ async def test_unknown_and_forbidden_names_are_refused_while_the_rest_applies(ma
     user = await database_sync_to_async(make_user)("vera", "viewer")
     communicator = await authenticated(user)
     await communicator.send_json_to(
-        {"type": "subscribe_metrics", "metrics": ["revenue", "bogus", "staffActivity"],
-         "requestId": "x"}
+        {
+            "type": "subscribe_metrics",
+            "metrics": ["revenue", "bogus", "staffActivity"],
+            "requestId": "x",
+        }
     )
     messages = [await communicator.receive_json_from() for _ in range(4)]
     by_type = {(m["type"], m.get("code")): m for m in messages}
@@ -186,7 +208,8 @@ async def test_unsubscribe_replies_with_the_remaining_set(make_user):
         await communicator.receive_json_from()
     await communicator.send_json_to({"type": "unsubscribe_metrics", "metrics": ["revenue"]})
     assert await communicator.receive_json_from() == {
-        "type": "subscriptions", "metrics": ["patientCount"]
+        "type": "subscriptions",
+        "metrics": ["patientCount"],
     }
     await communicator.disconnect()
 
@@ -208,10 +231,13 @@ async def test_historical_data_and_range_errors(make_user):
     communicator = await authenticated(viewer)
     end = dt.datetime(2026, 11, 28, 12, tzinfo=dt.UTC)
     start = end - dt.timedelta(hours=3)
-    await communicator.send_json_to({
-        "type": "request_historical", "requestId": "h",
-        "timeRange": {"start": start.isoformat(), "end": end.isoformat()},
-    })
+    await communicator.send_json_to(
+        {
+            "type": "request_historical",
+            "requestId": "h",
+            "timeRange": {"start": start.isoformat(), "end": end.isoformat()},
+        }
+    )
     reply = await communicator.receive_json_from()
     assert reply["type"] == "historical_data" and reply["requestId"] == "h"
     assert len(reply["hourlyStats"]) == 3
@@ -220,8 +246,10 @@ async def test_historical_data_and_range_errors(make_user):
     for time_range, code in [
         ({"start": "yesterday", "end": end.isoformat()}, "invalid_time_range"),
         ({"start": end.isoformat(), "end": start.isoformat()}, "time_range_order"),
-        ({"start": (end - dt.timedelta(days=40)).isoformat(), "end": end.isoformat()},
-         "time_range_too_long"),
+        (
+            {"start": (end - dt.timedelta(days=40)).isoformat(), "end": end.isoformat()},
+            "time_range_too_long",
+        ),
     ]:
         await communicator.send_json_to({"type": "request_historical", "timeRange": time_range})
         error = await communicator.receive_json_from()
@@ -352,14 +380,30 @@ async def test_viewer_may_not_acknowledge(make_user):
 
 
 async def test_acknowledgement_is_shown_to_every_subscriber_and_idempotent(make_user, hospital_db):
-    open_er = hospital_db.workflows.insert_one({
-        "patientId": "p1", "departmentId": "ER", "stage": "triage", "priority": "emergency",
-        "startedAt": NOW, "updatedAt": NOW, "resolvedAt": None, "isActive": True,
-    }).inserted_id
-    open_neuro = hospital_db.workflows.insert_one({
-        "patientId": "p2", "departmentId": "NEURO", "stage": "triage", "priority": "emergency",
-        "startedAt": NOW, "updatedAt": NOW, "resolvedAt": None, "isActive": True,
-    }).inserted_id
+    open_er = hospital_db.workflows.insert_one(
+        {
+            "patientId": "p1",
+            "departmentId": "ER",
+            "stage": "triage",
+            "priority": "emergency",
+            "startedAt": NOW,
+            "updatedAt": NOW,
+            "resolvedAt": None,
+            "isActive": True,
+        }
+    ).inserted_id
+    open_neuro = hospital_db.workflows.insert_one(
+        {
+            "patientId": "p2",
+            "departmentId": "NEURO",
+            "stage": "triage",
+            "priority": "emergency",
+            "startedAt": NOW,
+            "updatedAt": NOW,
+            "resolvedAt": None,
+            "isActive": True,
+        }
+    ).inserted_id
     admin = await database_sync_to_async(make_user)("ack", "admin", ["ER"])
     watcher = await database_sync_to_async(make_user)("see", "super_admin")
     acting = await authenticated(admin)
@@ -373,7 +417,9 @@ async def test_acknowledgement_is_shown_to_every_subscriber_and_idempotent(make_
     assert (await acting.receive_json_from())["code"] == "forbidden"
     await acting.send_json_to({"type": "acknowledge_alert", "alertId": "nope"})
     assert (await acting.receive_json_from())["code"] == "alert_not_found"
-    await acting.send_json_to({"type": "acknowledge_alert", "alertId": str(open_er), "requestId": "k"})
+    await acting.send_json_to(
+        {"type": "acknowledge_alert", "alertId": str(open_er), "requestId": "k"}
+    )
     acknowledged = await acting.receive_json_from()
     assert acknowledged["type"] == "alert_acknowledged" and acknowledged["requestId"] == "k"
     assert acknowledged["acknowledgedBy"] == "ack"
@@ -407,8 +453,9 @@ async def test_a_value_never_goes_backwards(make_user, hospital_db, fresh_hub):
     await communicator.send_json_to({"type": "subscribe_metrics", "metrics": ["patientCount"]})
     await communicator.receive_json_from()
     current = await communicator.receive_json_from()
-    hospital_db.patients.insert_one({"departmentId": "ER", "status": "admitted",
-                                     "isActive": True, "registeredAt": NOW})
+    hospital_db.patients.insert_one(
+        {"departmentId": "ER", "status": "admitted", "isActive": True, "registeredAt": NOW}
+    )
     base, _ = await asyncio.to_thread(refresh_live_value, "patientCount")
     older = dataclasses.replace(base, version=current["version"] - 1)
     await fresh_hub.dispatch(older)
@@ -426,10 +473,13 @@ async def test_history_while_mongodb_is_down_and_nothing_is_known_is_metrics_una
     communicator = await authenticated(user)
     hospital_db.client.set_unreachable(True)
     try:
-        await communicator.send_json_to({
-            "type": "request_historical", "requestId": "h1",
-            "timeRange": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T06:00:00Z"},
-        })
+        await communicator.send_json_to(
+            {
+                "type": "request_historical",
+                "requestId": "h1",
+                "timeRange": {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T06:00:00Z"},
+            }
+        )
         reply = await communicator.receive_json_from(timeout=10)
     finally:
         hospital_db.client.set_unreachable(False)

@@ -51,10 +51,20 @@ async def test_login_authenticate_subscribe_update_snapshot_history(server):
         await receive_type(ws, "dashboard_update")
 
         db = store.get_database()
-        db.patients.insert_one({"departmentId": "ER", "status": "admitted", "isActive": True,
-                                "registeredAt": dt.datetime.now(dt.UTC), "mrn": "X", "name": "Y"})
+        db.patients.insert_one(
+            {
+                "departmentId": "ER",
+                "status": "admitted",
+                "isActive": True,
+                "registeredAt": dt.datetime.now(dt.UTC),
+                "mrn": "X",
+                "name": "Y",
+            }
+        )
         expected = compute_metric("patientCount", Scope.all())
-        update = await receive_type(ws, "dashboard_update", predicate=lambda m: m["data"] == expected)
+        update = await receive_type(
+            ws, "dashboard_update", predicate=lambda m: m["data"] == expected
+        )
         assert update["data"]["total"] >= 1
 
         await ws.send(json.dumps({"type": "request_snapshot"}))
@@ -62,8 +72,17 @@ async def test_login_authenticate_subscribe_update_snapshot_history(server):
         assert snapshot["metrics"]["patientCount"]["data"] == expected
 
         end = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-        await ws.send(json.dumps({"type": "request_historical", "timeRange": {
-            "start": (end - dt.timedelta(hours=6)).isoformat(), "end": end.isoformat()}}))
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "request_historical",
+                    "timeRange": {
+                        "start": (end - dt.timedelta(hours=6)).isoformat(),
+                        "end": end.isoformat(),
+                    },
+                }
+            )
+        )
         historical = await receive_type(ws, "historical_data")
         assert len(historical["hourlyStats"]) == 6
 

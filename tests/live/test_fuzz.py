@@ -16,22 +16,42 @@ from .conftest import authenticated
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SERVER_TYPES = {"connection_status", "authenticated", "auth_error", "subscriptions",
-                "dashboard_update", "metrics_snapshot", "historical_data", "error", "pong",
-                "alert_acknowledged"}
+SERVER_TYPES = {
+    "connection_status",
+    "authenticated",
+    "auth_error",
+    "subscriptions",
+    "dashboard_update",
+    "metrics_snapshot",
+    "historical_data",
+    "error",
+    "pong",
+    "alert_acknowledged",
+}
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False) | st.text(max_size=40),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
     max_leaves=12,
 )
-event_types = st.sampled_from(list(protocol.CLIENT_EVENTS) + ["", "x", "ping "]) | st.text(max_size=12)
+event_types = st.sampled_from(list(protocol.CLIENT_EVENTS) + ["", "x", "ping "]) | st.text(
+    max_size=12
+)
 messages = st.fixed_dictionaries(
     {"type": event_types | json_values},
-    optional={"metrics": json_values | st.lists(st.text(max_size=20), max_size=5),
-              "timeRange": json_values, "alertId": json_values, "requestId": json_values,
-              "token": json_values},
+    optional={
+        "metrics": json_values | st.lists(st.text(max_size=20), max_size=5),
+        "timeRange": json_values,
+        "alertId": json_values,
+        "requestId": json_values,
+        "token": json_values,
+    },
 )
 frames = (
     messages.map(json.dumps)

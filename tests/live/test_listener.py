@@ -27,45 +27,126 @@ def now():
 
 # For each watched collection: the metric it feeds, and four writes (insert, update, replace, delete).
 def patient(department="ER", status="admitted"):
-    return {"mrn": "M1", "name": "N", "departmentId": department, "status": status,
-            "triageLevel": 3, "registeredAt": now(), "isActive": True}
+    return {
+        "mrn": "M1",
+        "name": "N",
+        "departmentId": department,
+        "status": status,
+        "triageLevel": 3,
+        "registeredAt": now(),
+        "isActive": True,
+    }
 
 
 CASES = {
-    "patients": ("patientCount", patient(), {"$set": {"status": "discharged"}},
-                 patient("CARD")),
-    "appointments": ("todayAppointments",
-                     {"patientId": "p", "departmentId": "ER", "staffId": "s",
-                      "scheduledAt": now(), "status": "scheduled", "isActive": True},
-                     {"$set": {"status": "checked_in"}},
-                     {"patientId": "p", "departmentId": "CARD", "staffId": "s",
-                      "scheduledAt": now(), "status": "completed", "isActive": True}),
-    "rooms": ("roomOccupancy",
-              {"number": "101", "departmentId": "ER", "type": "ward", "status": "occupied",
-               "capacity": 4, "occupiedBeds": 2, "isActive": True},
-              {"$inc": {"occupiedBeds": 1}},
-              {"number": "101", "departmentId": "CARD", "type": "icu", "status": "available",
-               "capacity": 2, "occupiedBeds": 0, "isActive": True}),
-    "bills": ("revenue",
-              {"patientId": "p", "departmentId": "ER", "amountCents": 12_345, "currency": "USD",
-               "status": "paid", "createdAt": now(), "paidAt": now(), "isActive": True},
-              {"$set": {"amountCents": 20_000}},
-              {"patientId": "p", "departmentId": "ER", "amountCents": 500, "currency": "USD",
-               "status": "pending", "createdAt": now(), "isActive": True}),
-    "workflows": ("emergencyAlerts",
-                  {"patientId": "p", "departmentId": "ER", "stage": "triage",
-                   "priority": "emergency", "startedAt": now(), "updatedAt": now(),
-                   "isActive": True},
-                  {"$set": {"stage": "treatment"}},
-                  {"patientId": "p", "departmentId": "CARD", "stage": "diagnostics",
-                   "priority": "emergency", "startedAt": now(), "updatedAt": now(),
-                   "isActive": True}),
-    "staff": ("staffActivity",
-              {"name": "S", "role": "nurse", "departmentId": "ER", "status": "on_duty",
-               "lastSeenAt": now(), "isActive": True},
-              {"$set": {"status": "on_break"}},
-              {"name": "S", "role": "doctor", "departmentId": "CARD", "status": "off_duty",
-               "lastSeenAt": now(), "isActive": True}),
+    "patients": ("patientCount", patient(), {"$set": {"status": "discharged"}}, patient("CARD")),
+    "appointments": (
+        "todayAppointments",
+        {
+            "patientId": "p",
+            "departmentId": "ER",
+            "staffId": "s",
+            "scheduledAt": now(),
+            "status": "scheduled",
+            "isActive": True,
+        },
+        {"$set": {"status": "checked_in"}},
+        {
+            "patientId": "p",
+            "departmentId": "CARD",
+            "staffId": "s",
+            "scheduledAt": now(),
+            "status": "completed",
+            "isActive": True,
+        },
+    ),
+    "rooms": (
+        "roomOccupancy",
+        {
+            "number": "101",
+            "departmentId": "ER",
+            "type": "ward",
+            "status": "occupied",
+            "capacity": 4,
+            "occupiedBeds": 2,
+            "isActive": True,
+        },
+        {"$inc": {"occupiedBeds": 1}},
+        {
+            "number": "101",
+            "departmentId": "CARD",
+            "type": "icu",
+            "status": "available",
+            "capacity": 2,
+            "occupiedBeds": 0,
+            "isActive": True,
+        },
+    ),
+    "bills": (
+        "revenue",
+        {
+            "patientId": "p",
+            "departmentId": "ER",
+            "amountCents": 12_345,
+            "currency": "USD",
+            "status": "paid",
+            "createdAt": now(),
+            "paidAt": now(),
+            "isActive": True,
+        },
+        {"$set": {"amountCents": 20_000}},
+        {
+            "patientId": "p",
+            "departmentId": "ER",
+            "amountCents": 500,
+            "currency": "USD",
+            "status": "pending",
+            "createdAt": now(),
+            "isActive": True,
+        },
+    ),
+    "workflows": (
+        "emergencyAlerts",
+        {
+            "patientId": "p",
+            "departmentId": "ER",
+            "stage": "triage",
+            "priority": "emergency",
+            "startedAt": now(),
+            "updatedAt": now(),
+            "isActive": True,
+        },
+        {"$set": {"stage": "treatment"}},
+        {
+            "patientId": "p",
+            "departmentId": "CARD",
+            "stage": "diagnostics",
+            "priority": "emergency",
+            "startedAt": now(),
+            "updatedAt": now(),
+            "isActive": True,
+        },
+    ),
+    "staff": (
+        "staffActivity",
+        {
+            "name": "S",
+            "role": "nurse",
+            "departmentId": "ER",
+            "status": "on_duty",
+            "lastSeenAt": now(),
+            "isActive": True,
+        },
+        {"$set": {"status": "on_break"}},
+        {
+            "name": "S",
+            "role": "doctor",
+            "departmentId": "CARD",
+            "status": "off_duty",
+            "lastSeenAt": now(),
+            "isActive": True,
+        },
+    ),
 }
 
 
@@ -103,8 +184,9 @@ async def expect_recount(communicator, metric: str) -> dict:
     expected = await asyncio.to_thread(compute_metric, metric, Scope.all())
     return await receive_until(
         communicator,
-        lambda m: m["type"] == "dashboard_update" and m["metric"] == metric
-        and m["data"] == expected,
+        lambda m: (
+            m["type"] == "dashboard_update" and m["metric"] == metric and m["data"] == expected
+        ),
         timeout=5,
     )
 
@@ -192,9 +274,7 @@ async def test_history_lost_forces_a_full_resync(make_user, listeners, settings)
     await client.disconnect()
 
 
-async def test_an_emergency_is_broadcast_without_waiting_for_the_batch_window(
-    make_user, listeners
-):
+async def test_an_emergency_is_broadcast_without_waiting_for_the_batch_window(make_user, listeners):
     db = store.get_database()
     await listeners(batch_interval=30)
     user = await database_sync_to_async(make_user)("urg", "super_admin")
@@ -208,8 +288,9 @@ async def test_an_emergency_is_broadcast_without_waiting_for_the_batch_window(
     await client.disconnect()
 
 
-async def test_one_listener_leads_and_a_standby_takes_over(redis_url, settings, unique_prefix,
-                                                          listeners, make_user):
+async def test_one_listener_leads_and_a_standby_takes_over(
+    redis_url, settings, unique_prefix, listeners, make_user
+):
     settings.REDIS_URL = redis_url
     key = f"{unique_prefix}:lease"
     leader_lease = RedisLease(redis_url, key=key, ttl=2.0)

@@ -39,21 +39,37 @@ async def test_two_instances_share_redis_and_one_listener(tmp_path, hospital_sto
     redis.start()
     database = tmp_path / "dashboard.sqlite3"
     env = {"REDIS_URL": redis.url}
-    first = LiveServer.start(tmp_path / "a", store_path=hospital_store, env=env,
-                             database_path=database, listener="on")
-    second = LiveServer.start(tmp_path / "b", store_path=hospital_store, env=env,
-                              database_path=database, listener="on", prepare=False)
+    first = LiveServer.start(
+        tmp_path / "a", store_path=hospital_store, env=env, database_path=database, listener="on"
+    )
+    second = LiveServer.start(
+        tmp_path / "b",
+        store_path=hospital_store,
+        env=env,
+        database_path=database,
+        listener="on",
+        prepare=False,
+    )
     try:
         token = await asyncio.to_thread(first.token, "superadmin")
-        async with websockets.connect(first.ws_url, origin=first.url) as on_first, \
-                websockets.connect(second.ws_url, origin=second.url) as on_second:
+        async with (
+            websockets.connect(first.ws_url, origin=first.url) as on_first,
+            websockets.connect(second.ws_url, origin=second.url) as on_second,
+        ):
             for ws in (on_first, on_second):
                 await ws.send(json.dumps({"type": "authenticate", "token": token}))
-                await ws.send(json.dumps({"type": "subscribe_metrics", "metrics": ["patientCount"]}))
+                await ws.send(
+                    json.dumps({"type": "subscribe_metrics", "metrics": ["patientCount"]})
+                )
                 await next_total(ws, 0)
             store.get_database().patients.insert_one(
-                {"departmentId": "ER", "status": "admitted", "isActive": True,
-                 "registeredAt": dt.datetime.now(dt.UTC)})
+                {
+                    "departmentId": "ER",
+                    "status": "admitted",
+                    "isActive": True,
+                    "registeredAt": dt.datetime.now(dt.UTC),
+                }
+            )
             await next_total(on_first, 1)
             await next_total(on_second, 1)
 
@@ -71,7 +87,8 @@ async def test_two_instances_share_redis_and_one_listener(tmp_path, hospital_sto
             await asyncio.sleep(0.2)
         assert status == 200
         assert {item["address"] for item in body["instances"]} == {
-            f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"
+            f"127.0.0.1:{first.port}",
+            f"127.0.0.1:{second.port}",
         }
         viewer = await asyncio.to_thread(first.token, "viewer")
         status, body = await asyncio.to_thread(get_json, first.url + "/api/instances/", viewer)

@@ -66,13 +66,25 @@ def test_request_id_is_kept_on_errors_after_it_was_read():
 
 
 def test_every_error_code_is_a_contract_code():
-    assert {"not_authenticated", "invalid_json", "invalid_message", "unknown_event",
-            "unknown_metric", "forbidden", "rate_limited"} <= protocol.ERROR_CODES
-    assert protocol.AUTH_ERRORS == {"invalid_token", "token_expired", "user_inactive",
-                                    "no_dashboard_access"}
+    assert {
+        "not_authenticated",
+        "invalid_json",
+        "invalid_message",
+        "unknown_event",
+        "unknown_metric",
+        "forbidden",
+        "rate_limited",
+    } <= protocol.ERROR_CODES
+    assert protocol.AUTH_ERRORS == {
+        "invalid_token",
+        "token_expired",
+        "user_inactive",
+        "no_dashboard_access",
+    }
 
 
 def test_encode_is_compact_json():
     text = protocol.encode(protocol.error("forbidden", "no", "r", metrics=["revenue"]))
-    assert text == ('{"type":"error","code":"forbidden","message":"no","metrics":["revenue"],'
-                    '"requestId":"r"}')
+    assert text == (
+        '{"type":"error","code":"forbidden","message":"no","metrics":["revenue"],"requestId":"r"}'
+    )

@@ -52,8 +52,9 @@ async def test_a_change_is_read_once_the_freshness_window_has_passed(make_user, 
     assert not (await reloader.reload(user.pk)).is_active
 
 
-async def test_a_socket_closing_mid_read_does_not_cancel_the_others(make_user, settings,
-                                                                    monkeypatch):
+async def test_a_socket_closing_mid_read_does_not_cancel_the_others(
+    make_user, settings, monkeypatch
+):
     settings.DASHBOARD_REVALIDATE_SECONDS = 30
     from channels.db import database_sync_to_async
 
@@ -95,8 +96,9 @@ async def test_a_failed_read_reaches_every_waiter_and_the_next_one_reads_again(
 
     monkeypatch.setattr(revalidation, "reload_access", failing_once)
     reloader = revalidation.AccessReloader()
-    results = await asyncio.gather(reloader.reload(user.pk), reloader.reload(user.pk),
-                                   return_exceptions=True)
+    results = await asyncio.gather(
+        reloader.reload(user.pk), reloader.reload(user.pk), return_exceptions=True
+    )
     assert all(isinstance(result, ConnectionError) for result in results)
     assert (await reloader.reload(user.pk)).level == "viewer"
     assert len(calls) == 2

@@ -8,11 +8,14 @@ import pytest
 from django.core.management import CommandError, call_command
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"batch_size": 0}, "--batch-size must be at least 1"),
-    ({"batch_interval": -1.0}, "--batch-interval must not be negative"),
-    ({"duration": 0.0}, "--duration must be positive"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"batch_size": 0}, "--batch-size must be at least 1"),
+        ({"batch_interval": -1.0}, "--batch-interval must not be negative"),
+        ({"duration": 0.0}, "--duration must be positive"),
+    ],
+)
 def test_bad_options_are_refused(options, message):
     with pytest.raises(CommandError, match=message):
         call_command("watch_changes", metrics_port=0, **options)

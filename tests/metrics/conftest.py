@@ -38,10 +38,12 @@ def make_user(db):
         user = get_user_model().objects.create_user(username=username, password="x")
         if level is not None:
             profile = DashboardProfile.objects.create(user=user, level=level)
-            profile.departments.set([
-                Department.objects.get_or_create(code=code, defaults={"name": code})[0]
-                for code in departments
-            ])
+            profile.departments.set(
+                [
+                    Department.objects.get_or_create(code=code, defaults={"name": code})[0]
+                    for code in departments
+                ]
+            )
         return user
 
     return make
@@ -65,8 +67,9 @@ def empty_store(db) -> None:
 
 
 def admit(db, department: str | None = "ER", n: int = 1) -> None:
-    db.patients.insert_many([{"isActive": True, "status": "admitted", "departmentId": department}
-                             for _ in range(n)])
+    db.patients.insert_many(
+        [{"isActive": True, "status": "admitted", "departmentId": department} for _ in range(n)]
+    )
 
 
 def viewer(departments=()) -> Access:

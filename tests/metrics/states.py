@@ -61,47 +61,78 @@ def collections(when: st.SearchStrategy, size: int = 10) -> dict[str, st.SearchS
 
     return {
         "departments": st.lists(
-            st.sampled_from(CODES).flatmap(lambda code: document(
-                _id=st.just(code), name=st.just(f"Dept {code}"), isActive=active,
-            )), max_size=len(CODES), unique_by=lambda doc: doc["_id"],
+            st.sampled_from(CODES).flatmap(
+                lambda code: document(
+                    _id=st.just(code),
+                    name=st.just(f"Dept {code}"),
+                    isActive=active,
+                )
+            ),
+            max_size=len(CODES),
+            unique_by=lambda doc: doc["_id"],
         ),
-        "patients": many(document(
-            isActive=active, departmentId=department,
-            status=maybe(st.sampled_from(["admitted", "outpatient", "discharged"])),
-            name=st.just("Jane Secretname"), mrn=st.just("MRN-SECRET-1"),
-            registeredAt=maybe(when),
-        )),
-        "appointments": many(document(
-            isActive=active, departmentId=department, patientId=st.just("p-1"),
-            status=maybe(st.sampled_from(["scheduled", "checked_in", "completed", "cancelled", "no_show"])),
-            scheduledAt=maybe(when),
-        )),
-        "rooms": many(document(
-            isActive=active, departmentId=department,
-            type=maybe(st.sampled_from(["ward", "icu", "er", "or", "consult"])),
-            status=maybe(st.sampled_from(["available", "occupied", "cleaning", "maintenance"])),
-            capacity=maybe(st.integers(0, 6)), occupiedBeds=maybe(st.integers(0, 6)),
-        )),
-        "bills": many(document(
-            isActive=active, departmentId=department,
-            amountCents=st.integers(0, 500_000),
-            currency=maybe(st.sampled_from(["USD", "USD", "EUR"])),
-            status=st.sampled_from(["pending", "paid", "void"]),
-            paidAt=maybe(st.one_of(when, st.none())),
-        )),
-        "workflows": many(document(
-            isActive=active, departmentId=department,
-            patientId=maybe(st.sampled_from(["p-1", "p-2", "p-3"])),
-            stage=maybe(st.sampled_from(["triage", "consultation", "treatment", "done"])),
-            priority=st.sampled_from(["normal", "urgent", "emergency", "emergency"]),
-            startedAt=maybe(when),
-            resolvedAt=maybe(st.one_of(when, st.none()), missing_weight=2),
-        )),
-        "staff": many(document(
-            isActive=active, departmentId=department,
-            role=maybe(st.sampled_from(["doctor", "nurse", "technician", "admin"])),
-            status=maybe(st.sampled_from(["on_duty", "off_duty", "on_break"])),
-        )),
+        "patients": many(
+            document(
+                isActive=active,
+                departmentId=department,
+                status=maybe(st.sampled_from(["admitted", "outpatient", "discharged"])),
+                name=st.just("Jane Secretname"),
+                mrn=st.just("MRN-SECRET-1"),
+                registeredAt=maybe(when),
+            )
+        ),
+        "appointments": many(
+            document(
+                isActive=active,
+                departmentId=department,
+                patientId=st.just("p-1"),
+                status=maybe(
+                    st.sampled_from(
+                        ["scheduled", "checked_in", "completed", "cancelled", "no_show"]
+                    )
+                ),
+                scheduledAt=maybe(when),
+            )
+        ),
+        "rooms": many(
+            document(
+                isActive=active,
+                departmentId=department,
+                type=maybe(st.sampled_from(["ward", "icu", "er", "or", "consult"])),
+                status=maybe(st.sampled_from(["available", "occupied", "cleaning", "maintenance"])),
+                capacity=maybe(st.integers(0, 6)),
+                occupiedBeds=maybe(st.integers(0, 6)),
+            )
+        ),
+        "bills": many(
+            document(
+                isActive=active,
+                departmentId=department,
+                amountCents=st.integers(0, 500_000),
+                currency=maybe(st.sampled_from(["USD", "USD", "EUR"])),
+                status=st.sampled_from(["pending", "paid", "void"]),
+                paidAt=maybe(st.one_of(when, st.none())),
+            )
+        ),
+        "workflows": many(
+            document(
+                isActive=active,
+                departmentId=department,
+                patientId=maybe(st.sampled_from(["p-1", "p-2", "p-3"])),
+                stage=maybe(st.sampled_from(["triage", "consultation", "treatment", "done"])),
+                priority=st.sampled_from(["normal", "urgent", "emergency", "emergency"]),
+                startedAt=maybe(when),
+                resolvedAt=maybe(st.one_of(when, st.none()), missing_weight=2),
+            )
+        ),
+        "staff": many(
+            document(
+                isActive=active,
+                departmentId=department,
+                role=maybe(st.sampled_from(["doctor", "nurse", "technician", "admin"])),
+                status=maybe(st.sampled_from(["on_duty", "off_duty", "on_break"])),
+            )
+        ),
     }
 
 
@@ -111,9 +142,14 @@ def hospital_states(draw) -> HospitalState:
     day = draw(st.sampled_from(DAYS))
     start, end = local_midnight(day), local_midnight(day + dt.timedelta(days=1))
     seconds = int((end - start).total_seconds())
-    now = start + dt.timedelta(seconds=draw(st.one_of(
-        st.integers(0, seconds - 1), st.sampled_from([0, 1, seconds - 1]),
-    )))
+    now = start + dt.timedelta(
+        seconds=draw(
+            st.one_of(
+                st.integers(0, seconds - 1),
+                st.sampled_from([0, 1, seconds - 1]),
+            )
+        )
+    )
     when = moments([start, end, now])
     documents = {name: draw(strategy) for name, strategy in collections(when).items()}
     acknowledged = draw(st.lists(st.integers(0, 9), unique=True, max_size=4))

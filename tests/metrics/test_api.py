@@ -18,31 +18,57 @@ pytestmark = pytest.mark.django_db
 def hospital(hospital_db):
     """Patients, bills and appointments in three departments, some of them today."""
     now = timezone.now()
-    hospital_db.departments.insert_many([
-        {"_id": code, "name": name, "isActive": True}
-        for code, name in [("ER", "Emergency"), ("CARD", "Cardiology"), ("NEURO", "Neurology")]
-    ])
+    hospital_db.departments.insert_many(
+        [
+            {"_id": code, "name": name, "isActive": True}
+            for code, name in [("ER", "Emergency"), ("CARD", "Cardiology"), ("NEURO", "Neurology")]
+        ]
+    )
     for code, n in [("ER", 3), ("CARD", 2), ("NEURO", 1)]:
-        hospital_db.patients.insert_many([
-            {"isActive": True, "status": "admitted", "departmentId": code, "registeredAt": now}
-            for _ in range(n)
-        ])
-        hospital_db.bills.insert_many([
-            {"isActive": True, "status": "paid", "departmentId": code, "amountCents": 1000 * n,
-             "currency": "USD", "paidAt": now},
-            {"isActive": True, "status": "pending", "departmentId": code, "amountCents": 7,
-             "currency": "USD"},
-        ])
-        hospital_db.workflows.insert_one({"isActive": True, "priority": "emergency", "departmentId": code,
-                                          "stage": "triage", "startedAt": now - dt.timedelta(minutes=n)})
+        hospital_db.patients.insert_many(
+            [
+                {"isActive": True, "status": "admitted", "departmentId": code, "registeredAt": now}
+                for _ in range(n)
+            ]
+        )
+        hospital_db.bills.insert_many(
+            [
+                {
+                    "isActive": True,
+                    "status": "paid",
+                    "departmentId": code,
+                    "amountCents": 1000 * n,
+                    "currency": "USD",
+                    "paidAt": now,
+                },
+                {
+                    "isActive": True,
+                    "status": "pending",
+                    "departmentId": code,
+                    "amountCents": 7,
+                    "currency": "USD",
+                },
+            ]
+        )
+        hospital_db.workflows.insert_one(
+            {
+                "isActive": True,
+                "priority": "emergency",
+                "departmentId": code,
+                "stage": "triage",
+                "startedAt": now - dt.timedelta(minutes=n),
+            }
+        )
     hospital_db.patients.insert_one({"isActive": True, "status": "admitted", "registeredAt": now})
     return hospital_db
 
 
 def range_params(hours_back: int = 3) -> dict:
     now = timezone.now()
-    return {"start": (now - dt.timedelta(hours=hours_back)).isoformat(),
-            "end": (now + dt.timedelta(minutes=30)).isoformat()}
+    return {
+        "start": (now - dt.timedelta(hours=hours_back)).isoformat(),
+        "end": (now + dt.timedelta(minutes=30)).isoformat(),
+    }
 
 
 def test_the_catalogue_says_what_each_level_may_see(make_user, client_for):
@@ -50,14 +76,26 @@ def test_the_catalogue_says_what_each_level_may_see(make_user, client_for):
     viewer = client_for(make_user("watcher", "viewer")).get("/api/metrics/")
     assert admin.status_code == viewer.status_code == 200
     entries = {entry["name"]: entry for entry in admin.json()["metrics"]}
-    assert entries["patientCount"] == {"name": "patientCount", "tier": "critical", "ttlSeconds": 5,
-                                       "live": True, "allowed": True}
+    assert entries["patientCount"] == {
+        "name": "patientCount",
+        "tier": "critical",
+        "ttlSeconds": 5,
+        "live": True,
+        "allowed": True,
+    }
     assert entries["revenue"]["ttlSeconds"] == 30 and entries["hourlyStats"]["ttlSeconds"] == 300
     assert entries["hourlyStats"]["live"] is False
     allowed = {entry["name"]: entry["allowed"] for entry in viewer.json()["metrics"]}
-    assert allowed == {"patientCount": True, "emergencyAlerts": True, "roomOccupancy": True,
-                       "todayAppointments": True, "revenue": False, "staffActivity": True,
-                       "hourlyStats": True, "departmentMetrics": True}
+    assert allowed == {
+        "patientCount": True,
+        "emergencyAlerts": True,
+        "roomOccupancy": True,
+        "todayAppointments": True,
+        "revenue": False,
+        "staffActivity": True,
+        "hourlyStats": True,
+        "departmentMetrics": True,
+    }
 
 
 def test_callers_without_a_token_or_a_level_are_refused_with_a_code(make_user, client_for):
@@ -72,10 +110,17 @@ def test_an_admin_sees_numbers_over_its_departments_alone(hospital, make_user, c
     metrics = client.get("/api/metrics/snapshot/").json()["metrics"]
     scope = Scope.of(["CARD", "NEURO"])
     assert metrics["patientCount"]["data"] == {"total": 3, "byDepartment": {"CARD": 2, "NEURO": 1}}
-    assert metrics["revenue"]["data"] == {"currency": "USD", "paidTodayCents": 3000, "pendingCents": 14,
-                                          "byDepartment": {"CARD": 2000, "NEURO": 1000}}
+    assert metrics["revenue"]["data"] == {
+        "currency": "USD",
+        "paidTodayCents": 3000,
+        "pendingCents": 14,
+        "byDepartment": {"CARD": 2000, "NEURO": 1000},
+    }
     assert metrics["emergencyAlerts"]["data"]["total"] == 2
-    assert {a["departmentId"] for a in metrics["emergencyAlerts"]["data"]["alerts"]} == {"CARD", "NEURO"}
+    assert {a["departmentId"] for a in metrics["emergencyAlerts"]["data"]["alerts"]} == {
+        "CARD",
+        "NEURO",
+    }
     for name, value in metrics.items():
         assert value["data"] == compute_metric(name, scope), name
         assert value["stale"] is False and value["updatedAt"].endswith("Z")
@@ -87,9 +132,12 @@ def test_an_admin_sees_numbers_over_its_departments_alone(hospital, make_user, c
 
 
 def test_a_super_admin_sees_every_department_and_the_unassigned(hospital, make_user, client_for):
-    metrics = client_for(make_user("root", "super_admin")).get("/api/metrics/snapshot/").json()["metrics"]
+    metrics = (
+        client_for(make_user("root", "super_admin")).get("/api/metrics/snapshot/").json()["metrics"]
+    )
     assert metrics["patientCount"]["data"] == {
-        "total": 7, "byDepartment": {"ER": 3, "CARD": 2, "NEURO": 1, "unassigned": 1},
+        "total": 7,
+        "byDepartment": {"ER": 3, "CARD": 2, "NEURO": 1, "unassigned": 1},
     }
 
 
@@ -110,10 +158,18 @@ def test_the_historical_range_is_validated_with_stable_codes(make_user, client_f
     now = timezone.now()
     cases = {
         "invalid_time_range": {"start": "last tuesday", "end": now.isoformat()},
-        "time_range_order": {"start": now.isoformat(), "end": (now - dt.timedelta(hours=1)).isoformat()},
-        "time_range_too_long": {"start": (now - dt.timedelta(days=32)).isoformat(), "end": now.isoformat()},
-        "time_range_in_future": {"start": (now + dt.timedelta(hours=2)).isoformat(),
-                                 "end": (now + dt.timedelta(hours=3)).isoformat()},
+        "time_range_order": {
+            "start": now.isoformat(),
+            "end": (now - dt.timedelta(hours=1)).isoformat(),
+        },
+        "time_range_too_long": {
+            "start": (now - dt.timedelta(days=32)).isoformat(),
+            "end": now.isoformat(),
+        },
+        "time_range_in_future": {
+            "start": (now + dt.timedelta(hours=2)).isoformat(),
+            "end": (now + dt.timedelta(hours=3)).isoformat(),
+        },
     }
     for code, params in cases.items():
         response = client.get("/api/metrics/historical/", params)
@@ -123,13 +179,22 @@ def test_the_historical_range_is_validated_with_stable_codes(make_user, client_f
     assert (missing.status_code, missing.json()["code"]) == (400, "invalid_time_range")
 
 
-def test_the_historical_rows_cover_the_range_in_whole_local_hours(hospital, make_user, client_for, settings):
+def test_the_historical_rows_cover_the_range_in_whole_local_hours(
+    hospital, make_user, client_for, settings
+):
     settings.TIME_ZONE = "America/New_York"
     client = client_for(make_user("root", "super_admin"))
-    body = client.get("/api/metrics/historical/", {
-        "start": "2026-11-01T00:10:00-04:00", "end": "2026-11-02T00:00:00-05:00",
-    }).json()
-    assert body["timeRange"] == {"start": "2026-11-01T00:00:00-04:00", "end": "2026-11-02T00:00:00-05:00"}
+    body = client.get(
+        "/api/metrics/historical/",
+        {
+            "start": "2026-11-01T00:10:00-04:00",
+            "end": "2026-11-02T00:00:00-05:00",
+        },
+    ).json()
+    assert body["timeRange"] == {
+        "start": "2026-11-01T00:00:00-04:00",
+        "end": "2026-11-02T00:00:00-05:00",
+    }
     assert len(body["hourlyStats"]) == 25
     assert body["hourlyStats"][1]["hour"] == "2026-11-01T01:00:00-04:00"
     assert body["hourlyStats"][2]["hour"] == "2026-11-01T01:00:00-05:00"
@@ -137,7 +202,9 @@ def test_the_historical_rows_cover_the_range_in_whole_local_hours(hospital, make
     assert body["departmentMetrics"][1]["name"] == "Emergency"
 
 
-def test_mongodb_down_gives_stale_values_or_503_when_nothing_is_known(hospital, make_user, client_for):
+def test_mongodb_down_gives_stale_values_or_503_when_nothing_is_known(
+    hospital, make_user, client_for
+):
     client = client_for(make_user("root", "super_admin"))
     known = client.get("/api/metrics/snapshot/").json()["metrics"]
     hospital.client.set_unreachable(True)
@@ -174,16 +241,36 @@ def test_the_schema_documents_the_three_endpoints_and_their_responses():
 
     catalogue = response_schema("/api/metrics/")
     assert "metrics" in catalogue["properties"]
-    assert set(components["CatalogueEntry"]["properties"]) == {"name", "tier", "ttlSeconds", "live", "allowed"}
-    snapshot_metrics = components[response_schema("/api/metrics/snapshot/")["properties"]["metrics"]["$ref"]
-                                  .rsplit("/", 1)[1]]
+    assert set(components["CatalogueEntry"]["properties"]) == {
+        "name",
+        "tier",
+        "ttlSeconds",
+        "live",
+        "allowed",
+    }
+    snapshot_metrics = components[
+        response_schema("/api/metrics/snapshot/")["properties"]["metrics"]["$ref"].rsplit("/", 1)[1]
+    ]
     assert set(snapshot_metrics["properties"]) == {
-        "patientCount", "emergencyAlerts", "roomOccupancy", "todayAppointments", "revenue", "staffActivity",
+        "patientCount",
+        "emergencyAlerts",
+        "roomOccupancy",
+        "todayAppointments",
+        "revenue",
+        "staffActivity",
     }
     assert set(response_schema("/api/metrics/historical/")["properties"]) == {
-        "timeRange", "hourlyStats", "departmentMetrics",
+        "timeRange",
+        "hourlyStats",
+        "departmentMetrics",
     }
-    assert {p["name"] for p in paths["/api/metrics/historical/"]["get"]["parameters"]} >= {"start", "end"}
-    for path, codes in [("/api/metrics/snapshot/", ["503"]), ("/api/metrics/historical/", ["400", "503"])]:
+    assert {p["name"] for p in paths["/api/metrics/historical/"]["get"]["parameters"]} >= {
+        "start",
+        "end",
+    }
+    for path, codes in [
+        ("/api/metrics/snapshot/", ["503"]),
+        ("/api/metrics/historical/", ["400", "503"]),
+    ]:
         for code in codes:
             assert set(response_schema(path, code)["properties"]) >= {"code", "message"}

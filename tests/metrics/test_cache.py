@@ -120,8 +120,9 @@ def test_concurrent_misses_compute_once(hospital_db, monkeypatch):
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=read, args=(ALL if i % 2 else Scope.of(["ER"]),))
-               for i in range(16)]
+    threads = [
+        threading.Thread(target=read, args=(ALL if i % 2 else Scope.of(["ER"]),)) for i in range(16)
+    ]
     for thread in threads:
         thread.start()
     threading.Event().wait(0.3)
@@ -168,7 +169,9 @@ def test_mongodb_unreachable_serves_the_last_known_value_marked_stale(hospital_d
     assert total() == 3
 
 
-def test_an_open_mongodb_circuit_falls_back_without_waiting_for_mongodb(hospital_db, clock, computations):
+def test_an_open_mongodb_circuit_falls_back_without_waiting_for_mongodb(
+    hospital_db, clock, computations
+):
     admit(hospital_db)
     total()
     hospital_db.client.set_unreachable(True)
@@ -204,11 +207,13 @@ def test_a_failing_l2_is_skipped_counted_and_logged_once(hospital_db, clock, cap
     monkeypatch.setattr(cache, "_l2_log_at", 0.0)
     errors = telemetry.errors.labels(kind="cache_l2")
     before = errors._value.get()
-    broken = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
-        "OPTIONS": {"socket_timeout": 0.2, "socket_connect_timeout": 0.2},
-    }}
+    broken = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{closed_port()}/0",
+            "OPTIONS": {"socket_timeout": 0.2, "socket_connect_timeout": 0.2},
+        }
+    }
     with override_settings(CACHES=broken), caplog.at_level(logging.WARNING, "dashboard.cache"):
         admit(hospital_db)
         assert total() == 1
@@ -218,7 +223,11 @@ def test_a_failing_l2_is_skipped_counted_and_logged_once(hospital_db, clock, cap
         clock.advance(1)
         assert total() == 2  # no L2: straight to MongoDB
         value, changed = refresh_live_value("patientCount")
-        assert (value.data["unassigned"], value.data["departments"], changed) == (None, {"ER": 2}, False)
+        assert (value.data["unassigned"], value.data["departments"], changed) == (
+            None,
+            {"ER": 2},
+            False,
+        )
         assert cache.invalidate_pattern("metric:*") == 0
         assert get_historical(viewer(), *day())["hourlyStats"]
     assert errors._value.get() > before
@@ -236,7 +245,10 @@ def test_refresh_recomputes_stores_and_says_whether_the_value_changed(hospital_d
     admit(hospital_db, "CARD")
     third, changed = refresh_live_value("patientCount")
     assert changed is True and third.data["departments"] == {"ER": 1, "CARD": 1}
-    assert get_live_value("patientCount", Scope.of(["CARD"])).data == {"total": 1, "byDepartment": {"CARD": 1}}
+    assert get_live_value("patientCount", Scope.of(["CARD"])).data == {
+        "total": 1,
+        "byDepartment": {"CARD": 1},
+    }
     assert computations == ["patientCount"] * 3
 
 
@@ -254,22 +266,45 @@ def test_an_older_value_never_replaces_a_newer_one(hospital_db):
 
 
 def test_a_primed_value_is_served_by_this_process(hospital_db, computations):
-    primed = MetricValue("patientCount", {"departments": {"NEURO": 7}, "unassigned": None},
-                         cache.next_version(), dt.datetime.now(dt.UTC))
+    primed = MetricValue(
+        "patientCount",
+        {"departments": {"NEURO": 7}, "unassigned": None},
+        cache.next_version(),
+        dt.datetime.now(dt.UTC),
+    )
     cache.prime_local(primed)
     value = get_live_value("patientCount", Scope.of(["NEURO"]))
-    assert value.data == {"total": 7, "byDepartment": {"NEURO": 7}} and value.version == primed.version
+    assert (
+        value.data == {"total": 7, "byDepartment": {"NEURO": 7}} and value.version == primed.version
+    )
     assert computations == []
 
 
 def test_project_value_keeps_version_time_and_staleness():
-    base = MetricValue("revenue", {"departments": {"ER": {"paidTodayCents": 5, "pendingCents": 1}},
-                                   "unassigned": None, "currency": "USD"},
-                       42, dt.datetime(2026, 3, 8, tzinfo=dt.UTC), stale=True)
+    base = MetricValue(
+        "revenue",
+        {
+            "departments": {"ER": {"paidTodayCents": 5, "pendingCents": 1}},
+            "unassigned": None,
+            "currency": "USD",
+        },
+        42,
+        dt.datetime(2026, 3, 8, tzinfo=dt.UTC),
+        stale=True,
+    )
     scoped = project_value(base, Scope.of(["CARD"]))
     assert (scoped.version, scoped.updated_at, scoped.stale) == (42, base.updated_at, True)
-    assert scoped.data == {"currency": "USD", "paidTodayCents": 0, "pendingCents": 0, "byDepartment": {}}
-    assert scoped.to_wire() == {"data": scoped.data, "updatedAt": "2026-03-08T00:00:00.000Z", "stale": True}
+    assert scoped.data == {
+        "currency": "USD",
+        "paidTodayCents": 0,
+        "pendingCents": 0,
+        "byDepartment": {},
+    }
+    assert scoped.to_wire() == {
+        "data": scoped.data,
+        "updatedAt": "2026-03-08T00:00:00.000Z",
+        "stale": True,
+    }
 
 
 def test_invalidation_drops_values_but_keeps_the_last_known_copy(hospital_db, clock, computations):
@@ -297,12 +332,18 @@ def day():
 
 def test_historical_results_are_cached_by_range_and_scope(hospital_db, clock):
     moment = dt.datetime(2026, 3, 8, 10, 30, tzinfo=dt.UTC)
-    hospital_db.patients.insert_one({"isActive": True, "departmentId": "ER", "registeredAt": moment})
+    hospital_db.patients.insert_one(
+        {"isActive": True, "departmentId": "ER", "registeredAt": moment}
+    )
     first = get_historical(viewer(), *day())
-    hospital_db.patients.insert_one({"isActive": True, "departmentId": "ER", "registeredAt": moment})
+    hospital_db.patients.insert_one(
+        {"isActive": True, "departmentId": "ER", "registeredAt": moment}
+    )
     clock.advance(299)
     assert get_historical(viewer(), *day()) == first
-    assert get_historical(viewer(["ER"]), *day())["hourlyStats"][10]["newPatients"] == 2  # other scope
+    assert (
+        get_historical(viewer(["ER"]), *day())["hourlyStats"][10]["newPatients"] == 2
+    )  # other scope
     clock.advance(1)
     assert get_historical(viewer(), *day())["hourlyStats"][10]["newPatients"] == 2
 
@@ -311,7 +352,12 @@ def test_snapshot_lists_every_live_metric_the_user_may_see(hospital_db):
     admit(hospital_db, "ER", 2)
     admit(hospital_db, "CARD")
     snapshot = get_snapshot(viewer(["CARD"]))["metrics"]
-    assert list(snapshot) == ["patientCount", "emergencyAlerts", "roomOccupancy",
-                              "todayAppointments", "staffActivity"]
+    assert list(snapshot) == [
+        "patientCount",
+        "emergencyAlerts",
+        "roomOccupancy",
+        "todayAppointments",
+        "staffActivity",
+    ]
     assert snapshot["patientCount"]["data"] == {"total": 1, "byDepartment": {"CARD": 1}}
     assert set(snapshot["patientCount"]) == {"data", "updatedAt", "stale", "version"}

@@ -17,11 +17,14 @@ from .conftest import admit, viewer
 
 @pytest.fixture
 def redis_cache(redis_url, unique_prefix):
-    caches = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": redis_url, "KEY_PREFIX": unique_prefix,
-        "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
-    }}
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": unique_prefix,
+            "OPTIONS": {"socket_timeout": 1, "socket_connect_timeout": 1},
+        }
+    }
     client = redis.Redis.from_url(redis_url)
     with override_settings(CACHES=caches):
         yield client, unique_prefix
@@ -35,21 +38,28 @@ def keys(client, prefix) -> set[str]:
 
 
 @pytest.mark.redis
-def test_values_are_shared_through_redis_and_invalidated_by_pattern(hospital_db, redis_cache, monkeypatch):
+def test_values_are_shared_through_redis_and_invalidated_by_pattern(
+    hospital_db, redis_cache, monkeypatch
+):
     client, prefix = redis_cache
     admit(hospital_db, "ER", 2)
     computed = []
     real = service.compute_base
-    monkeypatch.setattr(service, "compute_base",
-                        lambda metric, *, now=None: computed.append(metric) or real(metric, now=now))
+    monkeypatch.setattr(
+        service,
+        "compute_base",
+        lambda metric, *, now=None: computed.append(metric) or real(metric, now=now),
+    )
 
     first = get_live_value("patientCount", Scope.all())
     get_live_value("staffActivity", Scope.all())
     day = dt.datetime(2026, 3, 8, tzinfo=dt.UTC), dt.datetime(2026, 3, 9, tzinfo=dt.UTC)
     get_historical(viewer(), *day)
     assert keys(client, prefix) == {
-        "metric:patientCount:all", "lastknown:metric:patientCount:all",
-        "metric:staffActivity:all", "lastknown:metric:staffActivity:all",
+        "metric:patientCount:all",
+        "lastknown:metric:patientCount:all",
+        "metric:staffActivity:all",
+        "lastknown:metric:staffActivity:all",
         "metric:historical:all:20260308T000000Z:20260309T000000Z",
     }
     assert 0 < client.ttl(f"{prefix}:1:metric:patientCount:all") <= 5
@@ -63,7 +73,8 @@ def test_values_are_shared_through_redis_and_invalidated_by_pattern(hospital_db,
 
     assert cache.invalidate_pattern("metric:*:all") == 2
     assert keys(client, prefix) == {
-        "lastknown:metric:patientCount:all", "lastknown:metric:staffActivity:all",
+        "lastknown:metric:patientCount:all",
+        "lastknown:metric:staffActivity:all",
         "metric:historical:all:20260308T000000Z:20260309T000000Z",
     }
     assert cache.invalidate("hourlyStats") == 1

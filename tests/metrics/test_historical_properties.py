@@ -31,17 +31,24 @@ def hour_of(moment):
 
 def hours_touched(start, end):
     """Every local hour that [start, end) touches, in order."""
-    seen = {hour_of(start + dt.timedelta(minutes=m)) for m in range(int((end - start).total_seconds() // 60) + 1)
-            if start + dt.timedelta(minutes=m) < end}
+    seen = {
+        hour_of(start + dt.timedelta(minutes=m))
+        for m in range(int((end - start).total_seconds() // 60) + 1)
+        if start + dt.timedelta(minutes=m) < end
+    }
     seen.add(hour_of(end - dt.timedelta(milliseconds=1)))
     return sorted(seen, key=dt.datetime.fromisoformat)
 
 
 def contributions(docs, scope):
     """(hour, department, field, amount) for every active document in scope, per the definitions."""
+
     def counted(name):
-        return [d for d in docs[name] if d.get("isActive") is True
-                and (scope is None or d.get("departmentId") in scope)]
+        return [
+            d
+            for d in docs[name]
+            if d.get("isActive") is True and (scope is None or d.get("departmentId") in scope)
+        ]
 
     for p in counted("patients"):
         if p.get("registeredAt"):
@@ -68,8 +75,11 @@ def recount(docs, start, end, scope):
             rows[hour][name] += amount
             row = departments.setdefault(department, dict.fromkeys(FIELDS, 0))
             row[name] += amount
-    names = {d["_id"]: d["name"] for d in docs["departments"]
-             if d.get("isActive") is True and (scope is None or d["_id"] in scope)}
+    names = {
+        d["_id"]: d["name"]
+        for d in docs["departments"]
+        if d.get("isActive") is True and (scope is None or d["_id"] in scope)
+    }
     for code in names:
         departments.setdefault(code, dict.fromkeys(FIELDS, 0))
     department_rows = [
@@ -77,7 +87,9 @@ def recount(docs, start, end, scope):
         for code in sorted(c for c in departments if c is not None)
     ]
     if None in departments:
-        department_rows.append({"departmentId": "unassigned", "name": "Unassigned", **departments[None]})
+        department_rows.append(
+            {"departmentId": "unassigned", "name": "Unassigned", **departments[None]}
+        )
     return {
         "hourlyStats": [{"hour": hour, **rows[hour]} for hour in hours],
         "departmentMetrics": department_rows,
@@ -85,10 +97,16 @@ def recount(docs, start, end, scope):
 
 
 @pytest.mark.django_db
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(state=hospital_states(), span=ranges(),
-       scope=st.one_of(st.none(), st.sets(st.sampled_from(CODES), max_size=2)))
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    state=hospital_states(),
+    span=ranges(),
+    scope=st.one_of(st.none(), st.sets(st.sampled_from(CODES), max_size=2)),
+)
 def test_historical_metrics_equal_a_plain_recount(state, span, scope, hospital_db):
     empty_store(hospital_db)
     docs = copy.deepcopy(state.documents)
@@ -100,7 +118,9 @@ def test_historical_metrics_equal_a_plain_recount(state, span, scope, hospital_d
     assert computed == recount(docs, start, end, scope)
 
 
-@pytest.mark.parametrize(("day", "hours"), [("2026-03-08", 23), ("2026-11-01", 25), ("2026-07-14", 24)])
+@pytest.mark.parametrize(
+    ("day", "hours"), [("2026-03-08", 23), ("2026-11-01", 25), ("2026-07-14", 24)]
+)
 def test_a_local_day_has_one_row_per_local_hour(day, hours):
     start = dt.datetime.fromisoformat(f"{day}T00:00:00").replace(tzinfo=ZONE)
     end = start.date() + dt.timedelta(days=1)
@@ -108,7 +128,10 @@ def test_a_local_day_has_one_row_per_local_hour(day, hours):
     rows = compute_historical(start, end, Scope.all())["hourlyStats"]
     assert len(rows) == hours
     assert len({row["hour"] for row in rows}) == hours
-    assert rows[0]["hour"] == f"{day}T00:00:00" + start.strftime("%z")[:3] + ":" + start.strftime("%z")[3:]
+    assert (
+        rows[0]["hour"]
+        == f"{day}T00:00:00" + start.strftime("%z")[:3] + ":" + start.strftime("%z")[3:]
+    )
 
 
 def test_a_range_is_widened_to_whole_local_hours():
@@ -116,5 +139,7 @@ def test_a_range_is_widened_to_whole_local_hours():
     end = dt.datetime(2026, 7, 14, 12, 5, tzinfo=ZONE)
     rows = compute_historical(start, end, Scope.all())["hourlyStats"]
     assert [row["hour"] for row in rows] == [
-        "2026-07-14T10:00:00-04:00", "2026-07-14T11:00:00-04:00", "2026-07-14T12:00:00-04:00",
+        "2026-07-14T10:00:00-04:00",
+        "2026-07-14T11:00:00-04:00",
+        "2026-07-14T12:00:00-04:00",
     ]

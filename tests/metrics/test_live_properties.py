@@ -36,9 +36,9 @@ FIXED_SCOPES = [None, {"ER"}, {"ER", "CARD"}, set()]
 def counted(docs, scope):
     """Active documents in scope: all of them for None, else those whose department is in the set."""
     return [
-        doc for doc in docs
-        if doc.get("isActive") is True
-        and (scope is None or doc.get("departmentId") in scope)
+        doc
+        for doc in docs
+        if doc.get("isActive") is True and (scope is None or doc.get("departmentId") in scope)
     ]
 
 
@@ -73,7 +73,8 @@ def patient_count(docs, scope, now, acks):
 
 def emergency_alerts(docs, scope, now, acks):
     open_ = [
-        w for w in counted(docs["workflows"], scope)
+        w
+        for w in counted(docs["workflows"], scope)
         if w["priority"] == "emergency" and w.get("resolvedAt") is None
     ]
     earliest = dt.datetime.min.replace(tzinfo=dt.UTC)
@@ -81,8 +82,10 @@ def emergency_alerts(docs, scope, now, acks):
     alerts = []
     for w in open_[:50]:
         alert = {
-            "id": str(w["_id"]), "patientId": w.get("patientId"),
-            "departmentId": w.get("departmentId"), "stage": w.get("stage"),
+            "id": str(w["_id"]),
+            "patientId": w.get("patientId"),
+            "departmentId": w.get("departmentId"),
+            "stage": w.get("stage"),
             "startedAt": utc_text(w["startedAt"]) if w.get("startedAt") else None,
         }
         if str(w["_id"]) in acks:
@@ -98,10 +101,14 @@ def room_occupancy(docs, scope, now, acks):
     zero = {"rooms": 0, "beds": 0, "occupiedBeds": 0}
     departments = {}
     for room in counted(docs["rooms"], scope):
-        entry = departments.setdefault(where(room), {
-            **zero, "byType": {t: dict(zero) for t in ROOM_TYPES},
-            "byStatus": dict.fromkeys(ROOM_STATUSES, 0),
-        })
+        entry = departments.setdefault(
+            where(room),
+            {
+                **zero,
+                "byType": {t: dict(zero) for t in ROOM_TYPES},
+                "byStatus": dict.fromkeys(ROOM_STATUSES, 0),
+            },
+        )
         kind = entry["byType"].setdefault(category(room.get("type")), dict(zero))
         for target in (entry, kind):
             target["rooms"] += 1
@@ -116,7 +123,9 @@ def room_occupancy(docs, scope, now, acks):
 
 
 def today_appointments(docs, scope, now, acks):
-    appointments = [a for a in counted(docs["appointments"], scope) if today(a.get("scheduledAt"), now)]
+    appointments = [
+        a for a in counted(docs["appointments"], scope) if today(a.get("scheduledAt"), now)
+    ]
     return {
         "total": len(appointments),
         "byStatus": tally((a.get("status") for a in appointments), APPOINTMENT_STATUSES),
@@ -146,7 +155,9 @@ def staff_activity(docs, scope, now, acks):
         "byStatus": tally((s.get("status") for s in staff), STAFF_STATUSES),
         "byRole": tally((s.get("role") for s in staff), STAFF_ROLES),
         "byDepartment": {
-            department: tally((s.get("status") for s in staff if where(s) == department), STAFF_STATUSES)
+            department: tally(
+                (s.get("status") for s in staff if where(s) == department), STAFF_STATUSES
+            )
             for department in {where(s) for s in staff}
         },
     }
@@ -185,7 +196,8 @@ def load(db, state) -> tuple[dict, dict]:
         if index < len(workflows):
             moment = state.now - dt.timedelta(minutes=index)
             AlertAcknowledgement.objects.create(
-                alert_id=str(workflows[index]["_id"]), acknowledged_by_username=f"admin{index}",
+                alert_id=str(workflows[index]["_id"]),
+                acknowledged_by_username=f"admin{index}",
                 acknowledged_at=moment,
             )
             acks[str(workflows[index]["_id"])] = (f"admin{index}", utc_text(moment))
@@ -193,7 +205,8 @@ def load(db, state) -> tuple[dict, dict]:
 
 
 PROPERTY_SETTINGS = settings(
-    max_examples=30, deadline=None,
+    max_examples=30,
+    deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 any_scope = st.one_of(st.none(), st.sets(st.sampled_from(CODES + ("OTHER",)), max_size=3))
@@ -203,10 +216,14 @@ any_scope = st.one_of(st.none(), st.sets(st.sampled_from(CODES + ("OTHER",)), ma
 @pytest.mark.parametrize("metric", LIVE_METRICS)
 @PROPERTY_SETTINGS
 @given(state=hospital_states(), extra_scope=any_scope)
-def test_live_metric_equals_a_plain_recount_for_every_scope(metric, state, extra_scope, hospital_db):
+def test_live_metric_equals_a_plain_recount_for_every_scope(
+    metric, state, extra_scope, hospital_db
+):
     documents, acks = load(hospital_db, state)
     for scope in [*FIXED_SCOPES, extra_scope]:
-        computed = compute_metric(metric, Scope.all() if scope is None else Scope.of(scope), now=state.now)
+        computed = compute_metric(
+            metric, Scope.all() if scope is None else Scope.of(scope), now=state.now
+        )
         assert computed == RECOUNT[metric](documents, scope, state.now, acks), (metric, scope)
         # JSON-ready, and no patient name or MRN in any value.
         text = json.dumps(computed)

@@ -47,8 +47,14 @@ class Writer(threading.Thread):
         db = store.get_database()
         while not self.stopped.wait(self.interval):
             try:
-                db.patients.insert_one({"departmentId": "ER", "status": "admitted",
-                                        "isActive": True, "registeredAt": dt.datetime.now(dt.UTC)})
+                db.patients.insert_one(
+                    {
+                        "departmentId": "ER",
+                        "status": "admitted",
+                        "isActive": True,
+                        "registeredAt": dt.datetime.now(dt.UTC),
+                    }
+                )
                 self.written += 1
             except Exception:
                 self.failures += 1
@@ -77,8 +83,11 @@ class Client:
                     continue
 
     def totals(self) -> list[int]:
-        return [m["data"]["total"] for m in self.messages
-                if m["type"] == "dashboard_update" and m["metric"] == "patientCount"]
+        return [
+            m["data"]["total"]
+            for m in self.messages
+            if m["type"] == "dashboard_update" and m["metric"] == "patientCount"
+        ]
 
     def statuses(self) -> list[str]:
         return [m["status"] for m in self.messages if m["type"] == "connection_status"]
@@ -117,7 +126,8 @@ def redis(tmp_path):
 
 async def test_redis_dies_and_returns_under_a_stream_of_changes(tmp_path, hospital_store, redis):
     server = LiveServer.start(
-        tmp_path / "server", store_path=hospital_store,
+        tmp_path / "server",
+        store_path=hospital_store,
         env={"REDIS_URL": redis.url, "DASHBOARD_LISTENER_IN_PROCESS": "true"},
     )
     writer = Writer()
@@ -215,8 +225,11 @@ def proxied_uri(uri: str, port: int) -> str:
     userinfo, _, location = rest.rpartition("@")
     _hosts, _, tail = location.partition("/")
     path, _, query = tail.partition("?")
-    params = [param for param in query.split("&")
-              if param and param.split("=")[0].lower() not in ("replicaset", "directconnection")]
+    params = [
+        param
+        for param in query.split("&")
+        if param and param.split("=")[0].lower() not in ("replicaset", "directconnection")
+    ]
     params.append("directConnection=true")
     if scheme == "mongodb+srv":
         params.append("tls=true")
@@ -243,10 +256,12 @@ def mongodb_outage(request, settings, hospital_store):
     outage.close()
 
 
-async def test_mongodb_outage_serves_stale_values_then_converges(tmp_path, hospital_store,
-                                                                 mongodb_outage):
-    server = LiveServer.start(tmp_path / "server", store_path=hospital_store,
-                              env=mongodb_outage.server_env)
+async def test_mongodb_outage_serves_stale_values_then_converges(
+    tmp_path, hospital_store, mongodb_outage
+):
+    server = LiveServer.start(
+        tmp_path / "server", store_path=hospital_store, env=mongodb_outage.server_env
+    )
     db = store.get_database()
     try:
         token = await asyncio.to_thread(server.token, "superadmin")
@@ -254,8 +269,14 @@ async def test_mongodb_outage_serves_stale_values_then_converges(tmp_path, hospi
         ready, done = asyncio.Event(), asyncio.Event()
         task = asyncio.create_task(client.run(token, ready, done))
         await ready.wait()
-        db.patients.insert_one({"departmentId": "ER", "status": "admitted", "isActive": True,
-                                "registeredAt": dt.datetime.now(dt.UTC)})
+        db.patients.insert_one(
+            {
+                "departmentId": "ER",
+                "status": "admitted",
+                "isActive": True,
+                "registeredAt": dt.datetime.now(dt.UTC),
+            }
+        )
         assert await wait_for(lambda: client.totals()[-1:] == [1], 10)
 
         mongodb_outage.begin()
@@ -272,8 +293,14 @@ async def test_mongodb_outage_serves_stale_values_then_converges(tmp_path, hospi
 
         mongodb_outage.end()
         for _ in range(3):
-            db.patients.insert_one({"departmentId": "CARD", "status": "admitted",
-                                    "isActive": True, "registeredAt": dt.datetime.now(dt.UTC)})
+            db.patients.insert_one(
+                {
+                    "departmentId": "CARD",
+                    "status": "admitted",
+                    "isActive": True,
+                    "registeredAt": dt.datetime.now(dt.UTC),
+                }
+            )
         assert await wait_for(lambda: client.totals()[-1:] == [4], 20)
         assert await wait_for(lambda: client.statuses()[-1:] == ["connected"], 10)
         assert (await asyncio.to_thread(health, server))["status"] == "ok"

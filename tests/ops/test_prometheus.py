@@ -36,24 +36,34 @@ async def test_service_metrics_move_with_connections_and_changes(tmp_path, hospi
     try:
         before = await asyncio.to_thread(scrape, server.url + "/metrics")
         assert "django_http_requests_total_by_method_total" in before
-        for name in ("dashboard_ws_connections_active", "dashboard_circuit_state",
-                     "dashboard_listener_active"):
+        for name in (
+            "dashboard_ws_connections_active",
+            "dashboard_circuit_state",
+            "dashboard_listener_active",
+        ):
             assert name in before
         token = await asyncio.to_thread(server.token, "superadmin")
-        async with websockets.connect(server.ws_url, origin=server.url) as first, \
-                websockets.connect(server.ws_url, origin=server.url) as second:
+        async with (
+            websockets.connect(server.ws_url, origin=server.url) as first,
+            websockets.connect(server.ws_url, origin=server.url) as second,
+        ):
             for ws in (first, second):
                 await ws.send(json.dumps({"type": "authenticate", "token": token}))
             await first.send(json.dumps({"type": "subscribe_metrics", "metrics": ["patientCount"]}))
             store.get_database().patients.insert_one(
-                {"departmentId": "ER", "status": "admitted", "isActive": True,
-                 "registeredAt": dt.datetime.now(dt.UTC)})
+                {
+                    "departmentId": "ER",
+                    "status": "admitted",
+                    "isActive": True,
+                    "registeredAt": dt.datetime.now(dt.UTC),
+                }
+            )
             for _ in range(50):
                 during = await asyncio.to_thread(scrape, server.url + "/metrics")
                 # The change is counted by the listener before the hub has written it out.
-                if sample(during, "dashboard_changes_processed_total", 'collection="patients"') \
-                        and sample(during, "dashboard_ws_messages_out_total",
-                                   'type="dashboard_update"'):
+                if sample(
+                    during, "dashboard_changes_processed_total", 'collection="patients"'
+                ) and sample(during, "dashboard_ws_messages_out_total", 'type="dashboard_update"'):
                     break
                 await asyncio.sleep(0.2)
         assert sample(during, "dashboard_ws_connections_active") == 2
@@ -76,11 +86,27 @@ async def test_service_metrics_move_with_connections_and_changes(tmp_path, hospi
 def test_the_listener_process_exports_its_own_metrics(tmp_path, hospital_store):
     port = free_port()
     env = server_env(tmp_path, hospital_store, tmp_path / "listener.sqlite3")
-    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "watch_changes", "--duration", "20", "--metrics-port",
-         str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "manage.py",
+            "watch_changes",
+            "--duration",
+            "20",
+            "--metrics-port",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     try:
         text = ""

@@ -54,7 +54,9 @@ def _problems(name: str, doc: dict, now: dt.datetime) -> Iterable[str]:
             yield "mrn, name or registeredAt"
         if ("dischargedAt" in doc) != (doc["status"] == "discharged"):
             yield "dischargedAt without discharge (or the reverse)"
-        elif "dischargedAt" in doc and not (past("dischargedAt") and order("registeredAt", "dischargedAt")):
+        elif "dischargedAt" in doc and not (
+            past("dischargedAt") and order("registeredAt", "dischargedAt")
+        ):
             yield "dischargedAt out of order"
         if doc["status"] == "admitted" and not past("admittedAt"):
             yield "admitted without admittedAt"
@@ -73,8 +75,13 @@ def _problems(name: str, doc: dict, now: dt.datetime) -> Iterable[str]:
         if doc.get("type") not in ROOM_TYPES or doc.get("status") not in ROOM_STATUSES:
             yield "bad type or status"
         capacity, beds = doc.get("capacity"), doc.get("occupiedBeds")
-        if not (isinstance(capacity, int) and isinstance(beds, int) and 0 <= beds <= capacity
-                and capacity >= 1 and doc.get("number")):
+        if not (
+            isinstance(capacity, int)
+            and isinstance(beds, int)
+            and 0 <= beds <= capacity
+            and capacity >= 1
+            and doc.get("number")
+        ):
             yield "beds out of range"
         elif (doc["status"] == "occupied") != (beds > 0):
             yield "status disagrees with occupiedBeds"
@@ -110,9 +117,12 @@ def _problems(name: str, doc: dict, now: dt.datetime) -> Iterable[str]:
 
 def violations(documents: dict[str, Iterable[dict]], now: dt.datetime) -> list[str]:
     """Every broken rule, as 'collection _id: problem' (empty when all is well)."""
-    return [f"{name} {doc.get('_id')}: {problem}"
-            for name, docs in documents.items() for doc in docs
-            for problem in _problems(name, doc, now)]
+    return [
+        f"{name} {doc.get('_id')}: {problem}"
+        for name, docs in documents.items()
+        for doc in docs
+        for problem in _problems(name, doc, now)
+    ]
 
 
 def beds_out_of_place(documents: dict[str, list[dict]]) -> list[str]:
@@ -121,9 +131,12 @@ def beds_out_of_place(documents: dict[str, list[dict]]) -> list[str]:
     for patient in documents["patients"]:
         if patient["isActive"] and patient["status"] == "admitted" and "roomId" in patient:
             placed[patient["roomId"]] = placed.get(patient["roomId"], 0) + 1
-    return [f"room {room['_id']}: {room['occupiedBeds']} beds taken, {placed.get(room['_id'], 0)} "
-            "patients" for room in documents["rooms"]
-            if room["type"] in ("ward", "icu") and room["occupiedBeds"] != placed.get(room["_id"], 0)]
+    return [
+        f"room {room['_id']}: {room['occupiedBeds']} beds taken, {placed.get(room['_id'], 0)} "
+        "patients"
+        for room in documents["rooms"]
+        if room["type"] in ("ward", "icu") and room["occupiedBeds"] != placed.get(room["_id"], 0)
+    ]
 
 
 def stored(db) -> dict[str, list[dict]]:

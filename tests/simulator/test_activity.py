@@ -32,18 +32,55 @@ def add(db, collection: str, **fields) -> dict:
     """Insert a minimal valid document of `collection` with `fields` on top."""
     t = dt.datetime(2025, 3, 12, 14, 0, tzinfo=UTC)
     base = {
-        "patients": {"mrn": "MRN10000001", "name": "Ada Lovelace", "departmentId": "CARD",
-                     "status": "outpatient", "triageLevel": 3, "registeredAt": t},
-        "rooms": {"number": "201", "departmentId": "CARD", "type": "ward", "status": "available",
-                  "capacity": 2, "occupiedBeds": 0, "equipment": ["monitor"], "createdAt": t},
-        "appointments": {"patientId": ObjectId(), "departmentId": "CARD", "staffId": ObjectId(),
-                         "scheduledAt": t, "status": "scheduled", "createdAt": t},
-        "bills": {"patientId": ObjectId(), "departmentId": "CARD", "amountCents": 12000,
-                  "currency": "USD", "status": "pending", "createdAt": t},
-        "workflows": {"patientId": ObjectId(), "departmentId": "CARD", "stage": "triage",
-                      "priority": "normal", "startedAt": t, "updatedAt": t},
-        "staff": {"name": "Grace Hopper", "role": "nurse", "departmentId": "CARD",
-                  "status": "on_duty", "lastSeenAt": t},
+        "patients": {
+            "mrn": "MRN10000001",
+            "name": "Ada Lovelace",
+            "departmentId": "CARD",
+            "status": "outpatient",
+            "triageLevel": 3,
+            "registeredAt": t,
+        },
+        "rooms": {
+            "number": "201",
+            "departmentId": "CARD",
+            "type": "ward",
+            "status": "available",
+            "capacity": 2,
+            "occupiedBeds": 0,
+            "equipment": ["monitor"],
+            "createdAt": t,
+        },
+        "appointments": {
+            "patientId": ObjectId(),
+            "departmentId": "CARD",
+            "staffId": ObjectId(),
+            "scheduledAt": t,
+            "status": "scheduled",
+            "createdAt": t,
+        },
+        "bills": {
+            "patientId": ObjectId(),
+            "departmentId": "CARD",
+            "amountCents": 12000,
+            "currency": "USD",
+            "status": "pending",
+            "createdAt": t,
+        },
+        "workflows": {
+            "patientId": ObjectId(),
+            "departmentId": "CARD",
+            "stage": "triage",
+            "priority": "normal",
+            "startedAt": t,
+            "updatedAt": t,
+        },
+        "staff": {
+            "name": "Grace Hopper",
+            "role": "nurse",
+            "departmentId": "CARD",
+            "status": "on_duty",
+            "lastSeenAt": t,
+        },
     }[collection]
     doc = {"_id": ObjectId(), **base, "isActive": True, **fields}
     db[collection].insert_one(doc)
@@ -74,7 +111,8 @@ def test_registration_inserts_an_outpatient_and_a_triage_workflow(hospital_db, n
     patient = hospital_db.patients.find_one({})
     flow = hospital_db.workflows.find_one({})
     assert patient["status"] == "outpatient" and aware(patient["registeredAt"]) == t.replace(
-        microsecond=t.microsecond // 1000 * 1000)
+        microsecond=t.microsecond // 1000 * 1000
+    )
     assert flow["patientId"] == patient["_id"] and flow["stage"] == "triage"
     assert flow["priority"] == "emergency" or patient["triageLevel"] > 1
     assert contract_kept(hospital_db, now)
@@ -105,11 +143,14 @@ def test_admission_without_a_free_bed_boards_the_patient(hospital_db, now):
 
     assert get(hospital_db, "patients", patient)["status"] == "admitted"
     assert "roomId" not in get(hospital_db, "patients", patient)
-    assert get(hospital_db, "rooms", full) == full and get(hospital_db, "rooms", cleaning) == cleaning
+    assert (
+        get(hospital_db, "rooms", full) == full and get(hospital_db, "rooms", cleaning) == cleaning
+    )
 
 
-def test_the_er_admits_mostly_to_the_wards_and_critical_patients_to_intensive_care(hospital_db,
-                                                                                   now):
+def test_the_er_admits_mostly_to_the_wards_and_critical_patients_to_intensive_care(
+    hospital_db, now
+):
     moved = Counter()
     for seed in range(60):
         patient = add(hospital_db, "patients", departmentId="ER", triageLevel=1 + seed % 2 * 2)
@@ -125,8 +166,13 @@ def test_the_er_admits_mostly_to_the_wards_and_critical_patients_to_intensive_ca
 
 def test_discharge_frees_the_bed_closes_the_pathway_and_bills_the_stay(hospital_db, now, t):
     room = add(hospital_db, "rooms", status="occupied", occupiedBeds=2, capacity=2)
-    patient = add(hospital_db, "patients", status="admitted", roomId=room["_id"],
-                  admittedAt=t - dt.timedelta(days=3))
+    patient = add(
+        hospital_db,
+        "patients",
+        status="admitted",
+        roomId=room["_id"],
+        admittedAt=t - dt.timedelta(days=3),
+    )
     flow = add(hospital_db, "workflows", patientId=patient["_id"], stage="discharge")
 
     assert activity.discharge_patient(hospital_db, rng(), now) == 4
@@ -179,7 +225,9 @@ def test_after_hours_booking_is_for_tomorrow(small_hospital, now):
     assert activity.book_appointment(small_hospital, rng(), evening) == 1
 
     (booked,) = new_ones(small_hospital, "appointments", before)
-    assert aware(booked["scheduledAt"]).astimezone(now.tzinfo).date() == now.date() + dt.timedelta(1)
+    assert aware(booked["scheduledAt"]).astimezone(now.tzinfo).date() == now.date() + dt.timedelta(
+        1
+    )
 
 
 def test_check_in_takes_an_appointment_due_about_now(hospital_db, now, t):
@@ -194,8 +242,13 @@ def test_check_in_takes_an_appointment_due_about_now(hospital_db, now, t):
 
 
 def test_completion_completes_and_bills_the_appointment(hospital_db, now, t):
-    seen = add(hospital_db, "appointments", status="checked_in", checkedInAt=t,
-               scheduledAt=t - dt.timedelta(minutes=5))
+    seen = add(
+        hospital_db,
+        "appointments",
+        status="checked_in",
+        checkedInAt=t,
+        scheduledAt=t - dt.timedelta(minutes=5),
+    )
 
     assert activity.complete_appointment(hospital_db, rng(), now) == 2
 
@@ -223,10 +276,14 @@ def test_short_stay_rooms_turn_over_and_keep_beds_consistent(hospital_db, now):
         after = get(hospital_db, "rooms", room)
         seen.add((before, after["status"]))
         assert (after["status"] == "occupied") == (after["occupiedBeds"] == 1)
-    assert {("available", "occupied"), ("occupied", "cleaning"),
-            ("cleaning", "available")} <= seen
-    assert seen <= {("available", "occupied"), ("occupied", "cleaning"), ("cleaning", "available"),
-                    ("available", "maintenance"), ("maintenance", "available")}
+    assert {("available", "occupied"), ("occupied", "cleaning"), ("cleaning", "available")} <= seen
+    assert seen <= {
+        ("available", "occupied"),
+        ("occupied", "cleaning"),
+        ("cleaning", "available"),
+        ("available", "maintenance"),
+        ("maintenance", "available"),
+    }
 
 
 def test_a_refitted_room_is_replaced_whole(hospital_db, now):
@@ -238,7 +295,10 @@ def test_a_refitted_room_is_replaced_whole(hospital_db, now):
     assert stream.try_next()["operationType"] == "replace"
     refitted = get(hospital_db, "rooms", room)
     assert {key: refitted[key] for key in ("number", "departmentId", "type")} == {
-        "number": "201", "departmentId": "CARD", "type": "ward"}
+        "number": "201",
+        "departmentId": "CARD",
+        "type": "ward",
+    }
     assert refitted["status"] == "available" and "refittedAt" in refitted
     assert contract_kept(hospital_db, now)
 
@@ -290,8 +350,10 @@ def test_emergencies_are_raised_up_to_a_cap(hospital_db, now):
 
 
 def test_a_resolved_emergency_is_done_and_care_goes_on_in_a_new_pathway(hospital_db, now):
-    emergencies = [add(hospital_db, "workflows", priority="emergency", stage="treatment")
-                   for _ in range(TYPICAL_OPEN_EMERGENCIES)]
+    emergencies = [
+        add(hospital_db, "workflows", priority="emergency", stage="treatment")
+        for _ in range(TYPICAL_OPEN_EMERGENCIES)
+    ]
 
     assert activity.resolve_emergency(hospital_db, rng(), now) == 2  # at the typical count: always
 
@@ -322,20 +384,29 @@ def test_an_open_emergency_is_never_discharged(hospital_db, now):
 
 # --- staff and deletions ------------------------------------------------------------------------
 def test_shift_changes_follow_the_shift_and_stamp_last_seen(hospital_db, now, t):
-    people = [add(hospital_db, "staff", status=status)
-              for status in ("on_duty", "on_break", "off_duty")]
+    people = [
+        add(hospital_db, "staff", status=status) for status in ("on_duty", "on_break", "off_duty")
+    ]
     moves = set()
     for seed in range(60):
         before = {p["_id"]: get(hospital_db, "staff", p) for p in people}
         written = activity.change_shift(hospital_db, rng(seed), now + dt.timedelta(seconds=seed))
-        changed = [(before[p["_id"]], get(hospital_db, "staff", p)) for p in people
-                   if get(hospital_db, "staff", p) != before[p["_id"]]]
+        changed = [
+            (before[p["_id"]], get(hospital_db, "staff", p))
+            for p in people
+            if get(hospital_db, "staff", p) != before[p["_id"]]
+        ]
         assert len(changed) == written <= 1
         for old, new in changed:
             moves.add((old["status"], new["status"]))
             assert new["lastSeenAt"] > old["lastSeenAt"]
-    assert moves == {("on_duty", "on_break"), ("on_break", "on_duty"), ("off_duty", "on_duty"),
-                     ("on_duty", "off_duty"), ("on_duty", "on_duty")}
+    assert moves == {
+        ("on_duty", "on_break"),
+        ("on_break", "on_duty"),
+        ("off_duty", "on_duty"),
+        ("on_duty", "off_duty"),
+        ("on_duty", "on_duty"),
+    }
 
 
 def test_a_duplicate_registration_is_soft_deleted_with_its_pathway(hospital_db, now, t):
@@ -361,12 +432,22 @@ def test_the_purge_hard_deletes_a_soft_deleted_document(hospital_db, now):
 def test_every_event_writes_what_it_reports_and_keeps_the_contract(small_hospital, now):
     t = now.astimezone(UTC)  # appointments due about now, whatever the seed drew
     for minutes in (-20, -10):
-        add(small_hospital, "appointments", status="checked_in", checkedInAt=t,
-            scheduledAt=t + dt.timedelta(minutes=minutes))
+        add(
+            small_hospital,
+            "appointments",
+            status="checked_in",
+            checkedInAt=t,
+            scheduledAt=t + dt.timedelta(minutes=minutes),
+        )
     for minutes in (10, 20):
         add(small_hospital, "appointments", scheduledAt=t + dt.timedelta(minutes=minutes))
-    only = {"replace_room": {"replace"}, "hard_delete": {"delete"}, "register_patient": {"insert"},
-            "book_appointment": {"insert"}, "create_bill": {"insert"}}
+    only = {
+        "replace_room": {"replace"},
+        "hard_delete": {"delete"},
+        "register_patient": {"insert"},
+        "book_appointment": {"insert"},
+        "create_bill": {"insert"},
+    }
     for step, (kind, (event, _)) in enumerate(EVENTS.items()):
         moment = now + dt.timedelta(seconds=100 * step)
         stream = small_hospital.watch(max_await_time_ms=50)

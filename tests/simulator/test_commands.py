@@ -34,8 +34,11 @@ def run(*args) -> str:
 def test_seed_demo_seeds_and_prints_counts_per_collection(hospital_db):
     output = run("seed_demo", "--patients", "300", "--seed", "4")
 
-    assert re.search(r"departments 8, rooms 200, staff 150, patients 300, appointments \d+, "
-                     r"bills \d+, workflows 300", output)
+    assert re.search(
+        r"departments 8, rooms 200, staff 150, patients 300, appointments \d+, "
+        r"bills \d+, workflows 300",
+        output,
+    )
     assert hospital_db.patients.count_documents({}) == 300
 
 
@@ -59,8 +62,15 @@ def test_seed_demo_with_a_seed_and_a_moment_is_reproducible(settings, tmp_path):
     assert contents[0] == contents[1]
 
 
-@pytest.mark.parametrize("args", [["--if-empty", "--reset"], ["--patients", "-1"],
-                                  ["--now", "yesterday"], ["--now", "2025-03-12T10:30:00"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--if-empty", "--reset"],
+        ["--patients", "-1"],
+        ["--now", "yesterday"],
+        ["--now", "2025-03-12T10:30:00"],
+    ],
+)
 def test_seed_demo_refuses_bad_options(hospital_db, args):
     with pytest.raises(CommandError):
         run("seed_demo", *args)
@@ -91,12 +101,20 @@ def test_simulate_refuses_bad_options(args):
 
 
 def test_sigterm_stops_simulate_cleanly_with_a_summary(hospital_store):
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("MONGODB_", "DJANGO_SETTINGS"))}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MONGODB_", "DJANGO_SETTINGS"))
+    }
     env.update(EMBEDDED_STORE_PATH=hospital_store, PYTHONUNBUFFERED="1")
-    process = subprocess.Popen([sys.executable, "manage.py", "simulate", "--rate", "20"],
-                               cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "simulate", "--rate", "20"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "simulating" in process.stdout.readline()
         time.sleep(0.5)
@@ -107,4 +125,3 @@ def test_sigterm_stops_simulate_cleanly_with_a_summary(hospital_store):
             process.kill()
     assert process.returncode == 0, err
     assert re.search(r"simulated \d+ changes", out)
-

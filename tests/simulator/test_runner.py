@@ -14,11 +14,13 @@ from simulator.runner import run
 
 def writes(changes: int = 1, seconds: float = 0.0, calls: list | None = None):
     """A stand-in event: reports `changes` writes after `seconds`."""
+
     def event(db, rng, now):
         if calls is not None:
             calls.append(now)
         time.sleep(seconds)
         return changes
+
     return event
 
 
@@ -65,8 +67,14 @@ def test_setting_stop_ends_the_run_promptly():
 def test_a_line_is_reported_for_each_stretch():
     lines = []
 
-    summary = run(None, rate=50, duration=0.65, report_every=0.2, report=lines.append,
-                  events={"tick": (writes(), 1)})
+    summary = run(
+        None,
+        rate=50,
+        duration=0.65,
+        report_every=0.2,
+        report=lines.append,
+        events={"tick": (writes(), 1)},
+    )
 
     assert 2 <= len(lines) <= 3  # at 0.2, 0.4 and 0.6 s, unless the machine is very busy
     assert all(stretch.seconds >= 0.2 and stretch.changes for stretch in lines)

@@ -52,7 +52,15 @@ def test_sizes_are_the_documented_ones(hospital):
 def test_departments_are_the_demo_logins_codes(hospital):
     assert [(d["_id"], d["name"]) for d in hospital["departments"]] == DEPARTMENTS
     assert [code for code, _ in DEPARTMENTS] == [
-        "ER", "CARD", "NEURO", "ORTHO", "PED", "ONC", "RAD", "ICU"]
+        "ER",
+        "CARD",
+        "NEURO",
+        "ORTHO",
+        "PED",
+        "ONC",
+        "RAD",
+        "ICU",
+    ]
 
 
 def test_every_document_keeps_the_contract(hospital, now):
@@ -101,7 +109,9 @@ def test_admitted_patients_are_in_beds_that_fill_most_of_the_wards(hospital):
 
 def test_appointments_are_consistent_with_the_time_of_day(hospital, now):
     appointments = hospital["appointments"]
-    today = Counter(a["status"] for a in appointments if local_day(a["scheduledAt"], now) == now.date())
+    today = Counter(
+        a["status"] for a in appointments if local_day(a["scheduledAt"], now) == now.date()
+    )
     assert today["scheduled"] and today["checked_in"] and today["completed"]
     past = {a["status"] for a in appointments if a["scheduledAt"] < now - dt.timedelta(hours=2)}
     assert past == {"completed", "cancelled", "no_show"}
@@ -122,8 +132,14 @@ def test_a_handful_of_open_emergencies_among_many_resolved_ones(hospital):
     open_emergencies = [f for f in flows if f["priority"] == "emergency" and "resolvedAt" not in f]
     assert 3 <= len(open_emergencies) <= 8
     assert sum(f["priority"] == "emergency" and "resolvedAt" in f for f in flows) > 10
-    assert {f["stage"] for f in flows} == {"triage", "consultation", "diagnostics", "treatment",
-                                           "discharge", "done"}
+    assert {f["stage"] for f in flows} == {
+        "triage",
+        "consultation",
+        "diagnostics",
+        "treatment",
+        "discharge",
+        "done",
+    }
 
 
 def test_staff_work_shifts_in_every_role(hospital):
@@ -145,8 +161,9 @@ def test_seeding_writes_exactly_the_generated_documents(hospital_db, now):
     assert result.counts == {name: len(docs) for name, docs in expected.items()}
     in_store = stored(hospital_db)
     for name, docs in expected.items():
-        by_id = {doc["_id"]: {key: aware(value) for key, value in doc.items()}
-                 for doc in in_store[name]}
+        by_id = {
+            doc["_id"]: {key: aware(value) for key, value in doc.items()} for doc in in_store[name]
+        }
         assert by_id == {doc["_id"]: doc for doc in docs}, name
 
 

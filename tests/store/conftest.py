@@ -13,7 +13,7 @@ import uuid
 import pytest
 from pymongo import MongoClient
 
-from metrics.embedded import EmbeddedClient
+from embedded_mongo import EmbeddedClient
 
 from .support import MONGODB_TEST_URI
 

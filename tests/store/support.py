@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from metrics.embedded.client import EmbeddedDatabase
+from embedded_mongo.client import EmbeddedDatabase
 
 MONGODB_TEST_URI = os.environ.get("MONGODB_TEST_URI")
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ fault switch do that here.
 import pytest
 from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
 
-from metrics.embedded import EmbeddedClient
+from embedded_mongo import EmbeddedClient
 
 from .support import AWAIT_MS, in_other_process, next_events, summary
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from pymongo import MongoClient
 
-from metrics.embedded import EmbeddedClient
+from embedded_mongo import EmbeddedClient
 
 
 def run(db: Any, action: str, args: list[str]) -> Any:

@@ -27,15 +27,21 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument(
-            "--simulate", type=float, default=0,
+            "--simulate",
+            type=float,
+            default=0,
             help="also run the hospital simulator at this many changes per second",
         )
         parser.add_argument(
-            "--server", choices=["daphne", "uvicorn"], default=settings.DASHBOARD_SERVER,
+            "--server",
+            choices=["daphne", "uvicorn"],
+            default=settings.DASHBOARD_SERVER,
             help="the ASGI server (default: DASHBOARD_SERVER, else daphne)",
         )
         parser.add_argument(
-            "--listener", choices=["auto", "on", "off"], default="auto",
+            "--listener",
+            choices=["auto", "on", "off"],
+            default="auto",
             help="run the change-stream listener in this process (auto: DASHBOARD_LISTENER_IN_PROCESS)",
         )
 

@@ -24,12 +24,15 @@ class Command(BaseCommand):
             "--batch-interval", type=float, default=None, help="seconds a batch may wait (1.0)"
         )
         parser.add_argument(
-            "--metrics-port", type=int, default=settings.DASHBOARD_LISTENER_METRICS_PORT,
+            "--metrics-port",
+            type=int,
+            default=settings.DASHBOARD_LISTENER_METRICS_PORT,
             help="serve this process's Prometheus metrics on this port (0: off)",
         )
 
-    def handle(self, *args, duration=None, batch_size=None, batch_interval=None, metrics_port=0,
-               **options):
+    def handle(
+        self, *args, duration=None, batch_size=None, batch_interval=None, metrics_port=0, **options
+    ):
         if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
         if batch_interval is not None and batch_interval < 0:

@@ -19,14 +19,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-        parser.add_argument("--patients", type=int, default=DEFAULT_PATIENTS,
-                            help=f"number of patients (default {DEFAULT_PATIENTS})")
-        parser.add_argument("--if-empty", action="store_true",
-                            help="do nothing if the hospital already has patients")
-        parser.add_argument("--reset", action="store_true",
-                            help="drop the hospital's collections first")
-        parser.add_argument("--now", default=None,
-                            help="seed as if it were this ISO 8601 moment (reproducible snapshots)")
+        parser.add_argument(
+            "--patients",
+            type=int,
+            default=DEFAULT_PATIENTS,
+            help=f"number of patients (default {DEFAULT_PATIENTS})",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing if the hospital already has patients",
+        )
+        parser.add_argument(
+            "--reset", action="store_true", help="drop the hospital's collections first"
+        )
+        parser.add_argument(
+            "--now",
+            default=None,
+            help="seed as if it were this ISO 8601 moment (reproducible snapshots)",
+        )
 
     def handle(self, *args, seed, patients, if_empty, reset, now, **options):
         if if_empty and reset:
@@ -35,18 +46,28 @@ class Command(BaseCommand):
             raise CommandError("--patients must not be negative")
         moment = timezone.localtime(_parse_now(now) if now else timezone.now())
         try:
-            result = seed_hospital(get_database(), seed=seed, patients=patients, now=moment,
-                                   reset=reset, if_empty=if_empty,
-                                   currency=settings.HOSPITAL_CURRENCY)
+            result = seed_hospital(
+                get_database(),
+                seed=seed,
+                patients=patients,
+                now=moment,
+                reset=reset,
+                if_empty=if_empty,
+                currency=settings.HOSPITAL_CURRENCY,
+            )
         except HospitalNotEmpty as exc:
-            raise CommandError(f"{exc}: use --reset to replace it or --if-empty to keep it") from exc
+            raise CommandError(
+                f"{exc}: use --reset to replace it or --if-empty to keep it"
+            ) from exc
         if result.skipped:
-            self.stdout.write(f"the hospital already has {result.existing_patients} patients: "
-                              "nothing seeded")
+            self.stdout.write(
+                f"the hospital already has {result.existing_patients} patients: nothing seeded"
+            )
             return
         counts = ", ".join(f"{name} {count}" for name, count in result.counts.items())
-        self.stdout.write(f"seeded the demo hospital (seed {seed}) in {result.seconds:.1f} s: "
-                          f"{counts}")
+        self.stdout.write(
+            f"seeded the demo hospital (seed {seed}) in {result.seconds:.1f} s: {counts}"
+        )
 
 
 def _parse_now(text: str) -> dt.datetime:

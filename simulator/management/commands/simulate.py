@@ -17,10 +17,15 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--rate", type=float, default=5.0,
-                            help="changes per second (default 5)")
-        parser.add_argument("--duration", type=float, default=None,
-                            help="stop after S seconds (default: until interrupted)")
+        parser.add_argument(
+            "--rate", type=float, default=5.0, help="changes per second (default 5)"
+        )
+        parser.add_argument(
+            "--duration",
+            type=float,
+            default=None,
+            help="stop after S seconds (default: until interrupted)",
+        )
         parser.add_argument("--seed", type=int, default=None, help="random seed")
 
     def handle(self, *args, rate, duration, seed, **options):
@@ -33,9 +38,15 @@ class Command(BaseCommand):
         until = f"for {duration:g} s" if duration else "until interrupted"
         self.stdout.write(f"simulating hospital activity at {rate:g} changes/s ({until})")
         try:
-            summary = run(get_database(), rate=rate, duration=duration, seed=seed, stop=stop,
-                          tz=timezone.get_default_timezone(),
-                          report=lambda stretch: self._say(f"last {stretch.line()}"))
+            summary = run(
+                get_database(),
+                rate=rate,
+                duration=duration,
+                seed=seed,
+                stop=stop,
+                tz=timezone.get_default_timezone(),
+                report=lambda stretch: self._say(f"last {stretch.line()}"),
+            )
         finally:
             _restore(previous)
         self._say(f"simulated {summary.line()}")

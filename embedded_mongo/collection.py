@@ -78,8 +78,11 @@ class EmbeddedCollection(CollectionWrites):
             stages = pipeline
             leading: Mapping = {}
             if (
-                isinstance(stages, list) and stages and isinstance(stages[0], Mapping)
-                and list(stages[0]) == ["$match"] and isinstance(stages[0]["$match"], Mapping)
+                isinstance(stages, list)
+                and stages
+                and isinstance(stages[0], Mapping)
+                and list(stages[0]) == ["$match"]
+                and isinstance(stages[0]["$match"], Mapping)
             ):
                 # A leading $match is the same query language as find(): filter the stored
                 # documents before mongomock copies them, as a server uses its indexes there.
