@@ -2,7 +2,14 @@
 
 It parses frames with live/protocol.py, asks accounts.policy (through the
 Access it holds) and the metric services, and replies. Fan-out of updates is
-the hub's (live/hub.py); this class only receives what its hub groups carry.
+the hub's (live/hub.py): a socket needs no channel-layer channel of its own,
+so none is opened (one Redis subscription per socket would be pure cost, and
+would fail handshakes while Redis is away).
+
+A socket's life is `__call__`: whatever ends it (the client, the server, an
+error, a stopping server), its slot, its hub membership and its timers are
+released in one `finally`. Once the server closes a socket, frames already
+queued are dropped unread and nothing more is sent.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -19,15 +27,22 @@ from accounts.policy import Access
 from accounts.tokens import validate_access_token
 from dashboard_project import telemetry
 from metrics.catalogue import METRICS
-from metrics.service import MetricUnavailable, get_historical, get_live_value, get_snapshot
-from metrics.timerange import TimeRangeError, parse_time_range
+from metrics.service import (
+    HistoricalThrottled,
+    MetricUnavailable,
+    get_historical,
+    get_live_value,
+    get_snapshot,
+)
+from metrics.timerange import TimeRangeError, iso_utc, parse_time_range
 
 from . import protocol, revalidation
+from .admission import admission
 from .hub import hub
 from .protocol import ClientMessage, ProtocolError
 from .ratelimit import RefusalWindow, TokenBucket
-from .runtime import slots
-from .services import AlertForbidden, AlertNotFound, acknowledge_alert, iso, off_loop
+from .services import AlertForbidden, AlertNotFound, acknowledge_alert, off_loop
+from .subscriptions import SocketSubscriptions, live_order
 
 logger = logging.getLogger("dashboard.ws")
 
@@ -37,47 +52,83 @@ MAX_AUTH_FAILURES = 3
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
-    # --- connection lifecycle ---------------------------------------------------------------------
-    async def connect(self) -> None:
+    # --- the socket's life ----------------------------------------------------------------------------
+    async def __call__(self, scope, receive, send) -> None:
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = None
+        self.closing = False
         self.access: Access | None = None
         self.paused = False
         self.auth_failures = 0
-        self.subscribed: set[str] = set()
-        self.versions: dict[str, int] = {}
-        self.sent: dict[str, dict] = {}
-        self.expires_at: dt.datetime | None = None
+        self.subscriptions = SocketSubscriptions()
         self.bucket = TokenBucket(rate_per_minute=60, burst=10)
         self.refusals = RefusalWindow(limit=30, window=60.0)
         self.timers: dict[str, asyncio.Task] = {}
-        self.has_slot = slots.acquire()
+        self.admitted = False
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.connect":
+                    await self.connect()
+                elif kind == "websocket.receive" and not self.closing:
+                    await self.websocket_receive(message)
+                elif kind == "websocket.disconnect":
+                    return
+        finally:
+            self._end()
+
+    def _end(self) -> None:
+        self.closing = True
+        for task in self.timers.values():
+            task.cancel()
+        self.timers.clear()
+        if self.admitted:
+            self.admitted = False
+            hub.disconnect(self)
+            admission.release(self)
+
+    async def connect(self) -> None:
         await self.accept()
-        if not self.has_slot:
-            telemetry.connections_failed.labels(reason="capacity").inc()
+        if not admission.admit(self):
             await self.close(code=protocol.CLOSE_TRY_AGAIN_LATER)
             return
+        self.admitted = True
         telemetry.connections_total.inc()
-        telemetry.connections_active.inc()
         await hub.start()
         hub.connect(self)
         await self.send_message(hub.status_message())
         self._schedule("auth", AUTH_TIMEOUT_SECONDS, self._close_unauthenticated)
 
-    async def disconnect(self, code: int) -> None:
-        for task in self.timers.values():
-            task.cancel()
-        self.timers.clear()
-        if getattr(self, "has_slot", False):
-            hub.disconnect(self)
-            slots.release()
-            telemetry.connections_active.dec()
-            self.has_slot = False
+    def evict(self) -> None:
+        """Admission needs this slot for a newer socket: this one never signed in."""
+        self.admitted = False
+        hub.disconnect(self)
+        asyncio.ensure_future(self.close(code=protocol.CLOSE_TRY_AGAIN_LATER))
+
+    async def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """Close once; nothing is sent after it and queued frames are dropped."""
+        if self.closing:
+            return
+        self.closing = True
+        for name in list(self.timers):
+            if self.timers[name] is not asyncio.current_task():
+                self._cancel(name)
+        try:
+            await self.base_send({"type": "websocket.close", "code": code or 1000})
+        except Exception as exc:  # the socket went away first
+            logger.debug("close of a socket already gone: %s", exc)
 
     # --- sending ------------------------------------------------------------------------------------
     async def send_text(self, text: str) -> None:
+        if self.closing:
+            return
         try:
-            await self.send(text_data=text)
-        except Exception:  # the socket went away between dispatch and send
-            logger.debug("send to a closed socket dropped")
+            await self.base_send({"type": "websocket.send", "text": text})
+        except Exception as exc:  # the socket went away between dispatch and send
+            logger.debug("send to a closed socket dropped: %s", exc)
+            self.closing = True
 
     async def send_message(self, message: dict) -> None:
         telemetry.messages_out.labels(type=message["type"]).inc()
@@ -85,10 +136,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def deliver(self, metric: str, version: int, text: str, wire: dict) -> None:
         """An update from the hub: sent unless paused, unsubscribed or older than what was sent."""
-        if self.paused or metric not in self.subscribed or version <= self.versions.get(metric, -1):
+        if self.paused or self.closing or not self.subscriptions.record(metric, wire):
             return
-        self.versions[metric] = version
-        self.sent[metric] = wire
         telemetry.messages_out.labels(type="dashboard_update").inc()
         await self.send_text(text)
 
@@ -112,16 +161,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         latest = hub.latest(metric, scope)
         if latest is not None and latest[0] > value.version:
             wire = latest[1]
-        if metric not in self.subscribed or wire["version"] <= self.versions.get(metric, -1):
-            return
-        self.versions[metric] = wire["version"]
-        self.sent[metric] = wire
-        await self.send_message(protocol.dashboard_update(metric, wire))
+        if self.subscriptions.record(metric, wire):
+            await self.send_message(protocol.dashboard_update(metric, wire))
 
     # --- receiving ----------------------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         size = len(bytes_data) if bytes_data is not None else len(text_data.encode("utf-8"))
         if size > protocol.MAX_FRAME_BYTES:
+            # The servers refuse such frames before buffering them (live/servers.py); this
+            # is the same rule for any other ASGI server.
             telemetry.errors.labels(kind="frame_too_big").inc()
             await self.close(code=protocol.CLOSE_TOO_BIG)
             return
@@ -133,6 +181,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 protocol.error("invalid_message", "binary frames are not accepted")
             )
             return
+        message = None
         try:
             message = protocol.parse_client_message(text_data)
             telemetry.messages_in.labels(type=message.type).inc()
@@ -156,7 +205,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             telemetry.errors.labels(kind="handler").inc()
             logger.exception("error handling a dashboard message")
             await self.send_message(
-                protocol.error("server_error", "the server could not handle that")
+                protocol.error(
+                    "server_error",
+                    "the server could not handle that",
+                    message.request_id if message else None,
+                )
             )
 
     async def _refuse(self) -> None:
@@ -196,12 +249,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self._cancel("auth")
         self._cancel("grace")
         self.paused = False
-        self.expires_at = check.expires_at
+        admission.signed_in(self)
         await self._apply_access(check.access)
-        if self.expires_at is not None:
-            delay = (self.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
+        if check.expires_at is not None:
+            delay = (check.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
             self._schedule("expiry", max(0.0, delay), self._token_expired)
-        self._schedule_revalidation()
+        if "revalidate" not in self.timers:
+            self.timers["revalidate"] = asyncio.create_task(self._revalidate_loop())
         access = self.access
         await self.send_message(
             protocol.with_request_id(
@@ -212,13 +266,13 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                     "level": access.level,
                     "departments": sorted(access.departments),
                     "metrics": access.live_metrics,
-                    "expiresAt": iso(self.expires_at) if self.expires_at else None,
+                    "expiresAt": iso_utc(check.expires_at) if check.expires_at else None,
                 },
                 message.request_id,
             )
         )
         if was_paused:
-            for metric in sorted(self.subscribed, key=_live_order):
+            for metric in self.subscriptions.names():
                 await self._send_current(metric)
 
     async def _apply_access(self, access: Access) -> None:
@@ -228,19 +282,19 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if previous is None:
             return
         changed = False
-        for metric in sorted(self.subscribed, key=_live_order):
+        for metric in self.subscriptions.names():
             if not access.can_see(metric):
                 hub.leave(self, metric, previous.scope)
-                self.subscribed.discard(metric)
+                self.subscriptions.discard(metric)
                 changed = True
             elif access.scope != previous.scope:
                 hub.leave(self, metric, previous.scope)
                 hub.join(self, metric, access.scope)
-                self.versions.pop(metric, None)
+                self.subscriptions.restart_versions(metric)
                 changed = True
         if changed:
-            await self.send_message({"type": "subscriptions", "metrics": self._subscription_list()})
-            for metric in sorted(self.subscribed, key=_live_order):
+            await self._send_subscriptions(None)
+            for metric in self.subscriptions.names():
                 await self._send_current(metric)
 
     async def _token_expired(self) -> None:
@@ -251,18 +305,12 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def _close_unauthenticated(self) -> None:
         await self.close(code=protocol.CLOSE_AUTH_FAILED)
 
-    def _schedule_revalidation(self) -> None:
-        if "revalidate" not in self.timers:
-            self.timers["revalidate"] = asyncio.create_task(self._revalidate_loop())
-
     async def _revalidate_loop(self) -> None:
-        """Re-read the user's level, departments and active flag (CONTRACT: within 60 s)."""
+        """Re-read the user's level, departments and active flag (README: within 60 s)."""
         delay = revalidation.first_delay()
-        while True:
+        while not self.closing:
             await asyncio.sleep(delay)
             delay = revalidation.period()
-            if self.access is None:
-                continue
             try:
                 access = await revalidation.access_reloader.reload(self.access.user_id)
             except Exception as exc:  # the database is away: keep the access, try next period
@@ -276,14 +324,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             if access != self.access:
                 await self._apply_access(access)
 
-    # --- timers -------------------------------------------------------------------------------------
-    def _schedule(self, name: str, delay: float, action) -> None:
+    # --- timers: each dies with its socket ----------------------------------------------------------
+    def _schedule(self, name: str, delay: float, action: Callable[[], Awaitable[None]]) -> None:
         self._cancel(name)
 
         async def run() -> None:
             await asyncio.sleep(delay)
             self.timers.pop(name, None)
-            await action()
+            if not self.closing:
+                await action()
 
         self.timers[name] = asyncio.create_task(run())
 
@@ -293,41 +342,34 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             task.cancel()
 
     # --- subscriptions ------------------------------------------------------------------------------
-    def _subscription_list(self) -> list[str]:
-        return sorted(self.subscribed, key=_live_order)
+    async def _send_subscriptions(self, request_id: str | None) -> None:
+        await self.send_message(
+            protocol.with_request_id(
+                {"type": "subscriptions", "metrics": self.subscriptions.names()}, request_id
+            )
+        )
 
     async def handle_subscribe_metrics(self, message: ClientMessage) -> None:
-        unknown = [m for m in message.metrics if m not in METRICS or not METRICS[m].live]
+        unknown = _unknown(message.metrics)
         forbidden = [m for m in message.metrics if m not in unknown and not self.access.can_see(m)]
         new = [
             m
             for m in message.metrics
-            if m not in unknown and m not in forbidden and m not in self.subscribed
+            if m not in unknown and m not in forbidden and self.subscriptions.add(m)
         ]
         for metric in new:
-            self.subscribed.add(metric)
             hub.join(self, metric, self.access.scope)
         await self._refused(unknown, forbidden, message.request_id)
-        await self.send_message(
-            protocol.with_request_id(
-                {"type": "subscriptions", "metrics": self._subscription_list()}, message.request_id
-            )
-        )
-        for metric in sorted(new, key=_live_order):
+        await self._send_subscriptions(message.request_id)
+        for metric in live_order(new):
             await self._send_current(metric, message.request_id)
 
     async def handle_unsubscribe_metrics(self, message: ClientMessage) -> None:
-        unknown = [m for m in message.metrics if m not in METRICS or not METRICS[m].live]
         for metric in message.metrics:
-            if metric in self.subscribed:
-                self.subscribed.discard(metric)
+            if self.subscriptions.discard(metric):
                 hub.leave(self, metric, self.access.scope)
-        await self._refused(unknown, [], message.request_id)
-        await self.send_message(
-            protocol.with_request_id(
-                {"type": "subscriptions", "metrics": self._subscription_list()}, message.request_id
-            )
-        )
+        await self._refused(_unknown(message.metrics), [], message.request_id)
+        await self._send_subscriptions(message.request_id)
 
     async def _refused(self, unknown: list[str], forbidden: list[str], request_id) -> None:
         if unknown:
@@ -344,12 +386,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     # --- data requests ------------------------------------------------------------------------------
     async def handle_request_snapshot(self, message: ClientMessage) -> None:
         snapshot = await off_loop(get_snapshot)(self.access)
-        metrics: dict[str, Any] = snapshot["metrics"]
-        for metric, wire in list(metrics.items()):
-            # Never hand out an older value than one this socket already has.
-            sent = self.sent.get(metric)
-            if sent is not None and sent.get("version", -1) > wire.get("version", -1):
-                metrics[metric] = sent
+        metrics: dict[str, Any] = {
+            metric: self.subscriptions.newest(metric, wire)
+            for metric, wire in snapshot["metrics"].items()
+        }
         await self.send_message(
             protocol.with_request_id(
                 {"type": "metrics_snapshot", "metrics": metrics}, message.request_id
@@ -362,7 +402,12 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             start, end = parse_time_range(start_text, end_text)
         except TimeRangeError as exc:
             raise ProtocolError(exc.code, exc.message, message.request_id) from None
-        result = await off_loop(get_historical)(self.access, start, end)
+        try:
+            result = await off_loop(get_historical)(self.access, start, end)
+        except HistoricalThrottled as exc:
+            raise ProtocolError(
+                "rate_limited", str(exc), message.request_id, retryAfter=exc.retry_after
+            ) from None
         await self.send_message(
             protocol.with_request_id({"type": "historical_data", **result}, message.request_id)
         )
@@ -388,7 +433,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                     "type": "alert_acknowledged",
                     "alertId": acknowledgement.alert_id,
                     "acknowledgedBy": acknowledgement.acknowledged_by_username,
-                    "acknowledgedAt": iso(acknowledgement.acknowledged_at),
+                    "acknowledgedAt": iso_utc(acknowledgement.acknowledged_at),
                 },
                 message.request_id,
             )
@@ -405,7 +450,5 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         )
 
 
-def _live_order(metric: str) -> int:
-    from metrics.catalogue import LIVE_METRICS
-
-    return LIVE_METRICS.index(metric) if metric in LIVE_METRICS else len(LIVE_METRICS)
+def _unknown(names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if name not in METRICS or not METRICS[name].live]

@@ -16,6 +16,7 @@ from collections import defaultdict
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from dashboard_project import telemetry
 from dashboard_project.breakers import mongodb_breaker, redis_breaker
@@ -30,7 +31,6 @@ from .runtime import instance_id
 
 logger = logging.getLogger("dashboard.hub")
 
-HEARTBEAT_SECONDS = 30.0
 # How often the hub checks that the channel layer (Redis) and MongoDB answer.
 MONITOR_SECONDS = 2.0
 PROBE_TIMEOUT = 1.5
@@ -86,6 +86,12 @@ class Hub:
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
+        """Subscribe to the metric groups and start the loops; never raises.
+
+        If the channel layer (Redis) is unreachable, the hub starts anyway (sockets
+        are served, degraded, with polled values) and the reader subscribes as soon
+        as the layer answers.
+        """
         if self._tasks:
             return
         if self._start_lock is None:
@@ -93,9 +99,7 @@ class Hub:
         async with self._start_lock:
             if self._tasks:
                 return
-            layer = get_channel_layer()
-            self._channel = await layer.new_channel("hub.")
-            await self._join_groups()
+            await self._subscribe()
             self._tasks = [
                 asyncio.create_task(self._read_loop(), name="hub-reader"),
                 asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat"),
@@ -108,6 +112,19 @@ class Hub:
             task.cancel()
         self._tasks = []
 
+    async def _subscribe(self) -> bool:
+        """A channel of this process's own, in every metric group; False if the layer failed."""
+        layer = get_channel_layer()
+        try:
+            if self._channel is None:
+                self._channel = await layer.new_channel("hub.")
+            await self._join_groups()
+        except Exception as exc:
+            logger.warning("hub cannot subscribe to the channel layer yet: %s", exc)
+            self._channel = None
+            return False
+        return True
+
     async def _join_groups(self) -> None:
         layer = get_channel_layer()
         for metric in LIVE_METRICS:
@@ -116,6 +133,8 @@ class Hub:
     async def _rejoin_loop(self) -> None:
         while True:
             await asyncio.sleep(REJOIN_SECONDS)
+            if self._channel is None:
+                continue  # the reader subscribes first
             try:
                 await self._join_groups()
             except Exception:
@@ -158,7 +177,7 @@ class Hub:
 
     async def _heartbeat_loop(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(settings.DASHBOARD_HEARTBEAT_SECONDS)
             await self.announce()
 
     # --- subscriptions ----------------------------------------------------------------------------
@@ -180,6 +199,10 @@ class Hub:
         layer = get_channel_layer()
         backoff = 0.5
         while True:
+            if self._channel is None and not await self._subscribe():
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
             try:
                 message = await layer.receive(self._channel)
             except asyncio.CancelledError:

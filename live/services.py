@@ -6,7 +6,6 @@ touches Django's database closes stale connections afterwards.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -57,8 +56,9 @@ def acknowledge_alert(access: Access, alert_id: str) -> AlertAcknowledgement:
     department = workflow.get("departmentId")
     if not access.can_acknowledge(department):
         raise AlertForbidden(alert_id)
+    # Stored under the id as the metric lists it ("64AF…" and "64af…" are one alert).
     acknowledgement, _ = AlertAcknowledgement.objects.get_or_create(
-        alert_id=alert_id,
+        alert_id=str(workflow["_id"]),
         defaults={
             "department_id": department or "",
             "acknowledged_by_id": access.user_id,
@@ -67,7 +67,3 @@ def acknowledge_alert(access: Access, alert_id: str) -> AlertAcknowledgement:
         },
     )
     return acknowledgement
-
-
-def iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

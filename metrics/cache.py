@@ -207,6 +207,16 @@ def _from_payload(payload: dict) -> MetricValue:
 
 
 # --- reading through the layers ---------------------------------------------------------------------
+def peek(key: str) -> MetricValue | None:
+    """The cached value (L1, else L2) without computing anything; None on a miss."""
+    _local.sync()
+    hit = _local.get(key)
+    if hit is not None:
+        return hit
+    cached = _l2_read(key)
+    return cached[0] if cached is not None else None
+
+
 def read_through(
     key: str,
     ttl: float,
