@@ -34,7 +34,8 @@ from metrics.service import (
     get_live_value,
     get_snapshot,
 )
-from metrics.timerange import TimeRangeError, iso_utc, parse_time_range
+from metrics.timerange import TimeRangeError, parse_time_range
+from metrics.values import iso_utc, now_iso
 
 from . import protocol, revalidation
 from .admission import admission
@@ -413,7 +414,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         )
 
     async def handle_acknowledge_alert(self, message: ClientMessage) -> None:
-        if not self.access.may_act:
+        if not self.access.privileged:
             raise ProtocolError(
                 "forbidden", "this user may not acknowledge alerts", message.request_id
             )
@@ -444,9 +445,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def handle_ping(self, message: ClientMessage) -> None:
         await self.send_message(
-            protocol.with_request_id(
-                {"type": "pong", "serverTime": protocol.now_iso()}, message.request_id
-            )
+            protocol.with_request_id({"type": "pong", "serverTime": now_iso()}, message.request_id)
         )
 
 

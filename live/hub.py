@@ -10,20 +10,19 @@ that metric x scope. A consumer never sees a value older than one it has.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections import defaultdict
-from typing import Any, Protocol
+from typing import Protocol
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from dashboard_project import telemetry
 from dashboard_project.breakers import mongodb_breaker, redis_breaker
-from metrics.cache import MetricValue
 from metrics.catalogue import LIVE_METRICS
 from metrics.scope import Scope
 from metrics.service import project_value
+from metrics.values import CHANNEL_MESSAGE_TYPE, MetricValue
 
 from . import protocol
 from .groups import metric_group
@@ -42,28 +41,6 @@ REJOIN_SECONDS = 600.0
 class Subscriber(Protocol):
     async def deliver(self, metric: str, version: int, text: str, wire: dict) -> None: ...
     async def send_text(self, text: str) -> None: ...
-
-
-def value_from_message(message: dict) -> MetricValue:
-    return MetricValue(
-        metric=message["metric"],
-        data=message["data"],
-        version=message["version"],
-        updated_at=dt.datetime.fromisoformat(message["updatedAt"].replace("Z", "+00:00")),
-        stale=message.get("stale", False),
-    )
-
-
-def message_from_value(value: MetricValue) -> dict[str, Any]:
-    """The channel-layer message that carries a base value to every server process."""
-    return {
-        "type": "metric.update",
-        "metric": value.metric,
-        "data": value.data,
-        "version": value.version,
-        "updatedAt": value.updated_at.isoformat(),
-        "stale": value.stale,
-    }
 
 
 class Hub:
@@ -150,10 +127,6 @@ class Hub:
             for scope_key in list(self._members[metric]):
                 self._members[metric][scope_key].discard(subscriber)
 
-    @property
-    def connection_count(self) -> int:
-        return len(self._connections)
-
     def status(self) -> str:
         if not self.layer_ok:
             return "degraded"
@@ -213,9 +186,9 @@ class Hub:
                 backoff = min(backoff * 2, 10.0)
                 continue
             backoff = 0.5
-            if message.get("type") == "metric.update":
+            if message.get("type") == CHANNEL_MESSAGE_TYPE:
                 try:
-                    await self.dispatch(value_from_message(message))
+                    await self.dispatch(MetricValue.from_message(message))
                 except Exception:
                     logger.exception("could not dispatch an update of %s", message.get("metric"))
 

@@ -7,7 +7,6 @@ and pick one by round-robin or by least connections (`pick_instance`).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import itertools
 import json
 import logging
@@ -16,6 +15,8 @@ from typing import Any
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+
+from metrics.values import now_iso
 
 from .runtime import instance_id
 
@@ -36,7 +37,7 @@ def _record(address: str, connections: int, started_at: str) -> dict[str, Any]:
         "address": address,
         "connections": connections,
         "startedAt": started_at,
-        "heartbeatAt": dt.datetime.now(dt.UTC).isoformat(),
+        "heartbeatAt": now_iso(),
     }
 
 
@@ -47,7 +48,7 @@ async def announce_forever(address: str, connection_count) -> None:
         socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
         socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
     )
-    started_at = dt.datetime.now(dt.UTC).isoformat()
+    started_at = now_iso()
     key = _prefix() + instance_id()
     try:
         while True:

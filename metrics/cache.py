@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from django.core.cache import caches
@@ -30,7 +30,7 @@ from dashboard_project.breakers import CircuitOpen, mongodb_breaker, redis_break
 
 from . import store as hospital_store
 from .catalogue import METRICS
-from .timerange import iso_utc
+from .values import MetricValue
 
 logger = logging.getLogger("dashboard.cache")
 
@@ -40,24 +40,6 @@ LOG_EVERY_SECONDS = 60.0
 UNREACHABLE = (ConnectionFailure, CircuitOpen)
 # Wall clock for every expiry, so that L2 entries mean the same in every process.
 clock: Callable[[], float] = time.time
-
-
-@dataclass(frozen=True)
-class MetricValue:
-    """A computed value. `version` is time.time_ns() when its computation started."""
-
-    metric: str
-    data: dict
-    version: int
-    updated_at: dt.datetime
-    stale: bool = False
-
-    def to_wire(self) -> dict:
-        return {"data": self.data, "updatedAt": iso_utc(self.updated_at), "stale": self.stale}
-
-    def to_update(self) -> dict:
-        """The fields of a `dashboard_update` and of a snapshot entry: the wire form and its version."""
-        return {**self.to_wire(), "version": self.version}
 
 
 class MetricUnavailable(Exception):
@@ -82,19 +64,6 @@ def historical_key(scope_key: str, start: dt.datetime, end: dt.datetime) -> str:
 
 def _last_known_key(key: str) -> str:
     return f"lastknown:{key}"
-
-
-# --- versions -----------------------------------------------------------------------------------
-_version_lock = threading.Lock()
-_last_version = 0
-
-
-def next_version() -> int:
-    """time.time_ns(), strictly increasing within this process."""
-    global _last_version
-    with _version_lock:
-        _last_version = max(time.time_ns(), _last_version + 1)
-        return _last_version
 
 
 # --- L1: this process -----------------------------------------------------------------------------
@@ -170,7 +139,7 @@ def _l2_read(key: str) -> tuple[MetricValue, float] | None:
     payload = _l2(_backend().get, key)
     if not isinstance(payload, dict) or payload.get("expires_at", 0) <= clock():
         return None
-    return _from_payload(payload), payload["expires_at"]
+    return MetricValue.from_payload(payload), payload["expires_at"]
 
 
 def _l2_write(key: str, value: MetricValue, ttl: float | None) -> float:
@@ -185,25 +154,12 @@ def _l2_write(key: str, value: MetricValue, ttl: float | None) -> float:
         and current.get("expires_at", 0) > clock()
     ):
         return expires_at
-    payload = {
-        "metric": value.metric,
-        "data": value.data,
-        "version": value.version,
-        "updated_at": value.updated_at,
-        "expires_at": expires_at,
-    }
-    if _l2(_backend().set, key, payload, ttl) is not _FAILED:
+    if _l2(_backend().set, key, value.to_payload(expires_at), ttl) is not _FAILED:
         _l2_keys[key] = expires_at
         if len(_l2_keys) > 1024:
             for old in [k for k, expiry in _l2_keys.items() if expiry <= clock()]:
                 _l2_keys.pop(old, None)
     return expires_at
-
-
-def _from_payload(payload: dict) -> MetricValue:
-    return MetricValue(
-        payload["metric"], payload["data"], payload["version"], payload["updated_at"]
-    )
 
 
 # --- reading through the layers ---------------------------------------------------------------------
@@ -354,7 +310,7 @@ def last_known_at(key: str) -> MetricValue | None:
     payload = _l2(_backend().get, _last_known_key(key))
     if not isinstance(payload, dict):
         return None
-    known = _from_payload(payload)
+    known = MetricValue.from_payload(payload)
     with _local.lock:
         _local.remember(key, known)
     return known

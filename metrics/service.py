@@ -14,12 +14,13 @@ from typing import Any
 from django.utils import timezone
 
 from . import cache
-from .cache import MetricUnavailable, MetricValue
+from .cache import MetricUnavailable
 from .catalogue import HISTORICAL_METRICS, METRICS
 from .compute import compute_base, compute_historical, compute_metric, project
 from .scope import Scope
 from .throttling import historical_wait
 from .timerange import iso_local, whole_hours
+from .values import MetricValue, next_version
 
 __all__ = [
     "HistoricalThrottled",
@@ -39,7 +40,7 @@ HISTORICAL_TTL = METRICS["hourlyStats"].ttl
 
 def _computed(name: str, compute) -> MetricValue:
     """A fresh value: its version taken before the computation starts, its time the start's."""
-    version = cache.next_version()
+    version = next_version()
     started = timezone.now()
     return MetricValue(name, compute(started), version, started)
 

@@ -13,7 +13,7 @@ from django.test import override_settings
 from dashboard_project import telemetry
 from dashboard_project.breakers import mongodb_breaker
 from metrics import cache, service
-from metrics.cache import MetricUnavailable, MetricValue
+from metrics.cache import MetricUnavailable
 from metrics.scope import Scope
 from metrics.service import (
     get_historical,
@@ -22,6 +22,7 @@ from metrics.service import (
     project_value,
     refresh_live_value,
 )
+from metrics.values import MetricValue, next_version
 
 from .conftest import admit, viewer
 
@@ -158,7 +159,7 @@ def test_mongodb_unreachable_serves_the_last_known_value_marked_stale(hospital_d
         assert stale.stale is True
         assert stale.data == {"total": 2, "byDepartment": {"ER": 2}}
         assert stale.version == fresh.version and stale.updated_at == fresh.updated_at
-        assert stale.to_wire()["stale"] is True
+        assert stale.to_update()["stale"] is True
         with pytest.raises(MetricUnavailable) as caught:
             get_live_value("roomOccupancy", ALL)  # never computed: nothing to fall back on
         assert caught.value.metrics == ["roomOccupancy"]
@@ -269,7 +270,7 @@ def test_a_primed_value_is_served_by_this_process(hospital_db, computations):
     primed = MetricValue(
         "patientCount",
         {"departments": {"NEURO": 7}, "unassigned": None},
-        cache.next_version(),
+        next_version(),
         dt.datetime.now(dt.UTC),
     )
     cache.prime_local(primed)
@@ -300,10 +301,11 @@ def test_project_value_keeps_version_time_and_staleness():
         "pendingCents": 0,
         "byDepartment": {},
     }
-    assert scoped.to_wire() == {
+    assert scoped.to_update() == {
         "data": scoped.data,
         "updatedAt": "2026-03-08T00:00:00.000Z",
         "stale": True,
+        "version": 42,
     }
 
 
