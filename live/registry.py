@@ -12,10 +12,9 @@ import json
 import logging
 from typing import Any
 
-import redis
-import redis.asyncio as aioredis
 from django.conf import settings
 
+from dashboard_project.dependencies import async_redis, sync_redis
 from metrics.values import now_iso
 
 from .runtime import instance_id
@@ -43,11 +42,7 @@ def _record(address: str, connections: int, started_at: str) -> dict[str, Any]:
 
 async def announce_forever(address: str, connection_count) -> None:
     """Register this instance and refresh it every HEARTBEAT_SECONDS until cancelled."""
-    client = aioredis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-    )
+    client = async_redis()
     started_at = now_iso()
     key = _prefix() + instance_id()
     try:
@@ -70,11 +65,7 @@ def live_instances() -> list[dict[str, Any]]:
     """Every instance whose heartbeat has not expired, ordered by id."""
     if not settings.REDIS_URL:
         return []
-    client = redis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-    )
+    client = sync_redis()
     try:
         keys = sorted(client.scan_iter(match=_prefix() + "*", count=100))
         values = client.mget(keys) if keys else []

@@ -26,7 +26,7 @@ from django.core.cache.backends.redis import RedisCache
 from pymongo.errors import ConnectionFailure
 
 from dashboard_project import telemetry
-from dashboard_project.breakers import CircuitOpen, mongodb_breaker, redis_breaker
+from dashboard_project.breakers import CircuitOpen, mongodb_breaker, opened_at, redis_breaker
 
 from . import store as hospital_store
 from .catalogue import METRICS
@@ -234,9 +234,8 @@ def _marked(value: MetricValue) -> MetricValue:
     """
     if value.stale or mongodb_breaker.current_state == "closed":
         return value
-    # pybreaker keeps the opening time in its state storage (no public accessor).
-    opened_at = mongodb_breaker._state_storage.opened_at
-    if opened_at is None or value.updated_at < opened_at:
+    opened = opened_at(mongodb_breaker)
+    if opened is None or value.updated_at < opened:
         return replace(value, stale=True)
     return value
 
