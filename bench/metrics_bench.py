@@ -241,7 +241,7 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
     from metrics.catalogue import LIVE_METRICS, METRICS
     from metrics.compute import compute_base, compute_historical
     from metrics.scope import Scope
-    from metrics.service import get_historical, get_live_value
+    from metrics.selectors import get_historical, get_live_value
     from metrics.store import get_database
     from metrics.timerange import whole_hours
     from metrics.values import MetricValue, next_version

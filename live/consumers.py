@@ -26,8 +26,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from accounts.policy import Access
 from accounts.tokens import validate_access_token
 from dashboard_project import telemetry
+from metrics.acknowledgements import AlertForbidden, AlertNotFound, acknowledge_alert
 from metrics.catalogue import METRICS
-from metrics.service import (
+from metrics.selectors import (
     HistoricalThrottled,
     MetricUnavailable,
     get_historical,
@@ -40,9 +41,9 @@ from metrics.values import iso_utc, now_iso
 from . import protocol, revalidation
 from .admission import admission
 from .hub import hub
+from .off_loop import off_loop
 from .protocol import ClientMessage, ProtocolError
 from .ratelimit import RefusalWindow, TokenBucket
-from .services import AlertForbidden, AlertNotFound, acknowledge_alert, off_loop
 from .subscriptions import SocketSubscriptions, live_order
 
 logger = logging.getLogger("dashboard.ws")
@@ -419,7 +420,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 "forbidden", "this user may not acknowledge alerts", message.request_id
             )
         try:
-            acknowledgement = await off_loop(acknowledge_alert)(self.access, message.alert_id)
+            acknowledgement = await off_loop(acknowledge_alert)(
+                access=self.access, alert_id=message.alert_id
+            )
         except AlertNotFound:
             raise ProtocolError(
                 "alert_not_found", "no open emergency alert with that id", message.request_id
@@ -439,9 +442,6 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 message.request_id,
             )
         )
-        from .pipeline import refresh_and_broadcast
-
-        await refresh_and_broadcast(["emergencyAlerts"], force=True)
 
     async def handle_ping(self, message: ClientMessage) -> None:
         await self.send_message(

@@ -20,7 +20,7 @@ from django.conf import settings
 from dashboard_project import telemetry
 from metrics.catalogue import LIVE_METRICS
 from metrics.scope import Scope
-from metrics.service import project_value
+from metrics.selectors import project_value
 from metrics.values import CHANNEL_MESSAGE_TYPE, MetricValue
 
 from . import protocol
@@ -212,9 +212,9 @@ class Hub:
     async def poll(self, due_only: bool) -> None:
         """Read each locally subscribed metric and push what changed (the fallback when Redis is down)."""
         from metrics.catalogue import METRICS
-        from metrics.service import get_live_base
+        from metrics.selectors import get_live_base
 
-        from .services import off_loop
+        from .off_loop import off_loop
 
         loop = asyncio.get_running_loop()
         for metric, groups in list(self._members.items()):

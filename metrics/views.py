@@ -1,4 +1,4 @@
-"""The metrics REST API: thin adapters over metrics.service (JWT, HasDashboardAccess)."""
+"""The metrics REST API: thin adapters over metrics.selectors (JWT, HasDashboardAccess)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER
 from dashboard_project.errors import error_response
 
-from . import service
+from . import selectors
 from .catalogue import METRICS
 from .serializers import CatalogueSerializer, HistoricalSerializer, SnapshotSerializer
 from .timerange import TimeRangeError, parse_time_range
@@ -69,8 +69,8 @@ class SnapshotView(APIView):
     )
     def get(self, request: Request) -> Response:
         try:
-            return Response(service.get_snapshot(request.access))
-        except service.MetricUnavailable as exc:
+            return Response(selectors.get_snapshot(request.access))
+        except selectors.MetricUnavailable as exc:
             raise MetricsUnavailable(str(exc)) from None
 
 
@@ -117,8 +117,8 @@ class HistoricalView(APIView):
         except TimeRangeError as exc:
             raise BadTimeRange(exc.message, exc.code) from None
         try:
-            return Response(service.get_historical(request.access, start, end))
-        except service.MetricUnavailable as exc:
+            return Response(selectors.get_historical(request.access, start, end))
+        except selectors.MetricUnavailable as exc:
             raise MetricsUnavailable(str(exc)) from None
-        except service.HistoricalThrottled as exc:
+        except selectors.HistoricalThrottled as exc:
             raise Throttled(exc.retry_after, str(exc)) from None

@@ -67,7 +67,7 @@ class HubPublisher:
         from live.broadcast import broadcast_value
         from live.protocol import dashboard_update, encode
         from metrics.scope import Scope
-        from metrics.service import project_value
+        from metrics.selectors import project_value
         from metrics.values import MetricValue
 
         self.base_version = 0

@@ -12,7 +12,7 @@ from channels.db import database_sync_to_async
 from accounts.models import DashboardProfile
 from live import consumers, protocol
 from metrics.catalogue import LIVE_METRICS
-from metrics.service import refresh_live_value
+from metrics.selectors import refresh_live_value
 
 from .conftest import authenticated, communicator_for, connect, receive_until, token_for
 

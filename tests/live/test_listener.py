@@ -14,7 +14,7 @@ from live.listener import ChangeListener
 from live.models import ListenerCheckpoint
 from metrics import store
 from metrics.scope import Scope
-from metrics.service import compute_metric
+from metrics.selectors import compute_metric
 
 from .conftest import authenticated, receive_until
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from metrics.scope import Scope
-from metrics.service import compute_metric
+from metrics.selectors import compute_metric
 
 pytestmark = pytest.mark.django_db
 

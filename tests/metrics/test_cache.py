@@ -12,10 +12,10 @@ from django.test import override_settings
 
 from dashboard_project import telemetry
 from dashboard_project.breakers import mongodb_breaker
-from metrics import cache, service
+from metrics import cache, selectors
 from metrics.cache import MetricUnavailable
 from metrics.scope import Scope
-from metrics.service import (
+from metrics.selectors import (
     get_historical,
     get_live_value,
     get_snapshot,
@@ -51,13 +51,13 @@ def clock(monkeypatch):
 def computations(monkeypatch):
     """Counts base computations (by metric) that reach MongoDB."""
     calls: list[str] = []
-    real = service.compute_base
+    real = selectors.compute_base
 
     def counting(metric, *, now=None):
         calls.append(metric)
         return real(metric, now=now)
 
-    monkeypatch.setattr(service, "compute_base", counting)
+    monkeypatch.setattr(selectors, "compute_base", counting)
     return calls
 
 
@@ -105,14 +105,14 @@ def test_the_standard_tier_lives_30_seconds(hospital_db, clock, computations):
 def test_concurrent_misses_compute_once(hospital_db, monkeypatch):
     admit(hospital_db, n=3)
     calls, gate = [], threading.Event()
-    real = service.compute_base
+    real = selectors.compute_base
 
     def slow(metric, *, now=None):
         calls.append(metric)
         gate.wait(5)
         return real(metric, now=now)
 
-    monkeypatch.setattr(service, "compute_base", slow)
+    monkeypatch.setattr(selectors, "compute_base", slow)
     results, errors = [], []
 
     def read(scope):

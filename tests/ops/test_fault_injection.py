@@ -16,7 +16,7 @@ from pymongo import MongoClient
 
 from metrics import store
 from metrics.scope import Scope
-from metrics.service import compute_metric
+from metrics.selectors import compute_metric
 from tests.redis_server import RedisServer
 from tests.servers import LiveServer
 from tests.store.support import MONGODB_TEST_URI
