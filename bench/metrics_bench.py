@@ -271,7 +271,7 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
         l2.clear()
         fill_cache()
         frozen = time.time()
-        real_clock, cache.clock = cache.clock, (lambda: frozen)
+        real_clock, cache.layers.clock = cache.layers.clock, (lambda: frozen)
         try:
             l1 = [timed(read) for _ in range(args.reads)]
             l2_times = []
@@ -279,7 +279,7 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
                 cache.clear_local()
                 l2_times.append(timed(read))
         finally:
-            cache.clock = real_clock
+            cache.layers.clock = real_clock
         return {"l1Ms": median_ms(l1), "l2Ms": median_ms(l2_times)}
 
     def live(metric: str) -> dict:

@@ -43,7 +43,7 @@ def clock(monkeypatch):
             self.now += seconds
 
     fake = Clock()
-    monkeypatch.setattr(cache, "clock", fake)
+    monkeypatch.setattr(cache.layers, "clock", fake)
     return fake
 
 
@@ -205,7 +205,7 @@ def closed_port() -> int:
 
 
 def test_a_failing_l2_is_skipped_counted_and_logged_once(hospital_db, clock, caplog, monkeypatch):
-    monkeypatch.setattr(cache, "_l2_log_at", 0.0)
+    monkeypatch.setattr(cache._shared, "_logged_at", 0.0)
     errors = telemetry.errors.labels(kind="cache_l2")
     before = errors._value.get()
     broken = {
