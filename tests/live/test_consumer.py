@@ -10,7 +10,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from accounts.models import DashboardProfile
-from live import consumers, protocol
+from live import protocol, signin
+from live import websocket as socket_module
 from metrics.catalogue import LIVE_METRICS
 from metrics.selectors import refresh_live_value
 
@@ -116,7 +117,7 @@ async def test_three_failed_authentications_close_with_4001(token):
 
 
 async def test_no_authentication_in_time_closes_with_4001(monkeypatch):
-    monkeypatch.setattr(consumers, "AUTH_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(socket_module, "AUTH_TIMEOUT_SECONDS", 0.2)
     communicator = await connect()
     output = await communicator.receive_output(timeout=2)
     assert output == {"type": "websocket.close", "code": 4001}
@@ -321,7 +322,7 @@ async def test_a_newcomer_evicts_the_oldest_socket_not_signed_in(settings):
 
 
 async def test_token_expiry_pauses_until_a_fresh_authenticate(make_user, monkeypatch):
-    monkeypatch.setattr(consumers, "EXPIRY_GRACE_SECONDS", 5)
+    monkeypatch.setattr(signin, "EXPIRY_GRACE_SECONDS", 5)
     user = await database_sync_to_async(make_user)("tim", "super_admin")
     communicator = await authenticated(user, lifetime=dt.timedelta(seconds=1))
     expired = await receive_until(communicator, lambda m: m["type"] == "auth_error", timeout=4)
@@ -336,7 +337,7 @@ async def test_token_expiry_pauses_until_a_fresh_authenticate(make_user, monkeyp
 
 
 async def test_token_expiry_grace_then_4001(make_user, monkeypatch):
-    monkeypatch.setattr(consumers, "EXPIRY_GRACE_SECONDS", 0.3)
+    monkeypatch.setattr(signin, "EXPIRY_GRACE_SECONDS", 0.3)
     user = await database_sync_to_async(make_user)("tom", "super_admin")
     communicator = await authenticated(user, lifetime=dt.timedelta(seconds=1))
     assert (await communicator.receive_json_from(timeout=4))["error"] == "token_expired"
