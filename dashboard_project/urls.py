@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from live.api import AsyncApiView, InstancesView
+from live.api import AsyncApiView, InstancesView, PickView
 
 from . import health
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/auth/", include("accounts.urls")),
     path("api/metrics/", include("metrics.urls")),
     path("api/instances/", InstancesView.as_view(), name="instances"),
+    path("api/instances/pick/", PickView.as_view(), name="instances-pick"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/asyncapi/", AsyncApiView.as_view(), name="asyncapi"),
     path("health/", health.health, name="health"),

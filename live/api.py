@@ -1,9 +1,9 @@
 """REST views of the live side: the instance registry (super admins only)."""
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from redis.exceptions import RedisError
 from rest_framework import serializers
-from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,7 +12,7 @@ from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER
 from dashboard_project.errors import error_response
 
 from . import asyncapi
-from .registry import live_instances
+from .registry import STRATEGIES, live_instances, pick_instance
 
 
 class NotSuperAdmin(PermissionDenied):
@@ -63,6 +63,48 @@ class InstancesView(APIView):
         except RedisError as exc:
             raise RegistryUnavailable() from exc
         return Response({"instances": instances})
+
+
+class NoInstance(APIException):
+    status_code = 404
+    default_code = "no_instance"
+    default_detail = "No instance is announced in the registry (without Redis there is none)."
+
+
+class PickView(APIView):
+    permission_classes = DASHBOARD_USER
+
+    @extend_schema(
+        summary="The instance a new connection should use",
+        description="Chosen among the live instances of the registry by least connections "
+        "(ties by id) or round-robin (one turn shared by every instance). Any dashboard user.",
+        parameters=[
+            OpenApiParameter("strategy", str, enum=list(STRATEGIES), default=STRATEGIES[0]),
+        ],
+        responses={
+            200: inline_serializer(
+                "PickedInstance",
+                {"id": serializers.CharField(), "address": serializers.CharField()},
+            ),
+            400: error_response("`invalid_strategy`."),
+            **AUTH_ERRORS,
+            404: error_response("`no_instance`: the registry is empty (or not configured)."),
+            503: error_response("`registry_unavailable`: Redis cannot be reached."),
+        },
+    )
+    def get(self, request):
+        strategy = request.query_params.get("strategy", STRATEGIES[0])
+        if strategy not in STRATEGIES:
+            raise ValidationError(
+                {"strategy": [f"one of {', '.join(STRATEGIES)}"]}, code="invalid_strategy"
+            )
+        try:
+            picked = pick_instance(strategy)
+        except RedisError as exc:
+            raise RegistryUnavailable() from exc
+        if picked is None:
+            raise NoInstance()
+        return Response({"id": picked["id"], "address": picked["address"]})
 
 
 class AsyncApiView(APIView):

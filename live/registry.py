@@ -1,13 +1,13 @@
 """The service registry: each instance announces itself in Redis with a heartbeat and an expiry.
 
-A load balancer or a client can list the live instances (`GET /api/instances/`)
-and pick one by round-robin or by least connections (`pick_instance`).
+Super admins list the live instances (`GET /api/instances/`); any dashboard
+user may ask which one a new connection should use (`GET /api/instances/pick/`,
+by least connections or round-robin).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 from typing import Any
@@ -74,15 +74,22 @@ def live_instances() -> list[dict[str, Any]]:
     return [json.loads(value) for value in values if value]
 
 
-_round_robin = itertools.count()
+STRATEGIES = ("least-connections", "round-robin")
 
 
-def pick_instance(instances: list[dict[str, Any]], strategy: str = "least-connections"):
-    """Choose an instance: 'least-connections' (ties by id) or 'round-robin'."""
+def pick_instance(strategy: str = "least-connections") -> dict[str, Any] | None:
+    """The live instance a new client should use: the fewest connections (ties by id), or the
+    next in turn (one counter in Redis, shared by every instance). None if none is live."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}")
+    instances = live_instances()
     if not instances:
         return None
-    if strategy == "round-robin":
-        return instances[next(_round_robin) % len(instances)]
     if strategy == "least-connections":
         return min(instances, key=lambda item: (item["connections"], item["id"]))
-    raise ValueError(f"unknown strategy {strategy!r}")
+    client = sync_redis()
+    try:
+        turn = client.incr(f"{settings.DASHBOARD_CHANNEL_PREFIX}:instance-turn")
+    finally:
+        client.close()
+    return instances[(turn - 1) % len(instances)]

@@ -93,6 +93,16 @@ async def test_two_instances_share_redis_and_one_listener(tmp_path, hospital_sto
         viewer = await asyncio.to_thread(first.token, "viewer")
         status, body = await asyncio.to_thread(get_json, first.url + "/api/instances/", viewer)
         assert status == 403 and body["code"] == "forbidden"
+
+        # Any dashboard user may ask where a new connection should go.
+        addresses = {f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"}
+        pick = first.url + "/api/instances/pick/?strategy="
+        status, body = await asyncio.to_thread(get_json, pick + "least-connections", viewer)
+        assert status == 200 and body["address"] in addresses
+        turns = [await asyncio.to_thread(get_json, pick + "round-robin", viewer) for _ in range(2)]
+        assert {body["address"] for _, body in turns} == addresses  # each in turn
+        status, body = await asyncio.to_thread(get_json, pick + "random", viewer)
+        assert status == 400 and body["code"] == "invalid_strategy"
     finally:
         first.stop()
         second.stop()

@@ -100,11 +100,25 @@ def test_the_catalogue_says_what_each_level_may_see(make_user, client_for):
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/metrics/", "/api/metrics/snapshot/", "/api/metrics/historical/", "/api/instances/"],
+    [
+        "/api/metrics/",
+        "/api/metrics/snapshot/",
+        "/api/metrics/historical/",
+        "/api/instances/",
+        "/api/instances/pick/",
+    ],
 )
 def test_anonymous_callers_get_401_everywhere(path):
     anonymous = APIClient().get(path)
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "not_authenticated"
+
+
+def test_without_redis_there_is_no_instance_to_pick(make_user, client_for):
+    client = client_for(make_user("picky", "viewer"))
+    missing = client.get("/api/instances/pick/")
+    assert missing.status_code == 404 and missing.json()["code"] == "no_instance"
+    wrong = client.get("/api/instances/pick/", {"strategy": "random"})
+    assert wrong.status_code == 400 and wrong.json()["code"] == "invalid_strategy"
 
 
 def test_historical_computations_are_throttled_per_user(hospital, make_user, client_for, settings):
