@@ -1,4 +1,4 @@
-"""Permission levels and departments of dashboard users (CONTRACT section 3)."""
+"""Permission levels and departments of dashboard users (README "Accounts and levels")."""
 
 from django.conf import settings
 from django.core.validators import RegexValidator

@@ -1,7 +1,7 @@
 """Every setting read from the environment goes through these helpers.
 
 The embedded defaults need no variable at all; production swaps each part in
-with one variable (see CONTRACT section 7 and README "Configuration").
+with one variable (README "Configuration", docs/configuration.md).
 """
 
 import os

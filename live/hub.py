@@ -1,7 +1,7 @@
 """Process-local fan-out: one channel-layer subscription per process, frames written to local sockets.
 
 The channel layer's per-consumer dispatch is the cost that limits Channels
-fan-out (FIELD-NOTES); here each server process subscribes once to the
+fan-out (docs/bench-load.md); here each server process subscribes once to the
 per-metric groups, projects every base value once per scope that has local
 subscribers, serializes it once, and writes the same text to each socket of
 that metric x scope. A consumer never sees a value older than one it has.

@@ -1,4 +1,4 @@
-"""The WebSocket protocol (CONTRACT section 5): validating client messages, naming every error.
+"""The WebSocket protocol (README "WebSocket API"): validating client messages, naming every error.
 
 The consumer hands each text frame to `parse_client_message` and gets either
 a `ClientMessage` or a `ProtocolError` carrying the contract's error code.

@@ -1,7 +1,7 @@
 """The metric catalogue: each metric's name, tier, cache lifetime and the collections it reads.
 
-The names, tiers and lifetimes are the contract's (section 2). The functions
-that compute each metric are registered in metrics/compute.py.
+The names, tiers and lifetimes are the README's ("Metrics", docs/metrics.md). The functions
+that compute each metric are registered in metrics/compute/__init__.py.
 """
 
 from __future__ import annotations

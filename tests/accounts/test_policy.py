@@ -1,4 +1,4 @@
-"""The access policy against CONTRACT section 3, written out by hand.
+"""The access policy against the README's table of levels, written out by hand.
 
 Every level (and no level, and an inactive user) × every metric × no, one
 and several departments. The expected answers come from the contract's table,
@@ -33,7 +33,7 @@ DEPARTMENT_SETS = {
 }
 OUTSIDE = "NEURO"  # a department in no set above
 
-# user kind -> what section 3 says it sees
+# user kind -> what the table of levels says it sees
 SEES = {
     "super_admin": ALL_METRICS,
     "admin": ALL_METRICS,
@@ -108,7 +108,7 @@ def test_the_table_covers_the_whole_catalogue():
 
 @pytest.mark.parametrize("metric", sorted(ALL_METRICS))
 @pytest.mark.parametrize(("kind", "dept_set"), CASES)
-def test_each_user_sees_exactly_the_metrics_section_3_gives_its_level(
+def test_each_user_sees_exactly_the_metrics_its_level_allows(
     make_user, kind, dept_set, metric
 ):
     access = _access(make_user, kind, dept_set)
@@ -126,14 +126,14 @@ def test_visible_and_live_metric_lists_follow_the_same_table(make_user, kind, de
 
 
 @pytest.mark.parametrize(("kind", "dept_set"), CASES)
-def test_numbers_are_computed_over_the_departments_section_3_gives(make_user, kind, dept_set):
+def test_numbers_are_computed_over_the_departments_its_level_gives(make_user, kind, dept_set):
     access = _access(make_user, kind, dept_set)
 
     assert access.scope.as_list() == SCOPE[(kind, dept_set)]
 
 
 @pytest.mark.parametrize(("kind", "dept_set"), CASES)
-def test_alerts_may_be_acknowledged_only_where_section_3_allows(make_user, kind, dept_set):
+def test_alerts_may_be_acknowledged_only_where_its_level_allows(make_user, kind, dept_set):
     access = _access(make_user, kind, dept_set)
     inside = (DEPARTMENT_SETS[dept_set] or ("ER",))[0]
 

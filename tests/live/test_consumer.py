@@ -1,4 +1,4 @@
-"""The WebSocket protocol (CONTRACT section 5), through channels' WebsocketCommunicator."""
+"""The WebSocket protocol (README "WebSocket API"), through channels' WebsocketCommunicator."""
 
 from __future__ import annotations
 
