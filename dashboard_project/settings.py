@@ -254,6 +254,8 @@ LOGGING = {
 # and the server sends a WebSocket ping this often (a client that stops answering is dropped).
 DASHBOARD_HEARTBEAT_SECONDS = env_float("DASHBOARD_HEARTBEAT_SECONDS", 30.0)
 DASHBOARD_WS_PING_SECONDS = env_float("DASHBOARD_WS_PING_SECONDS", 20.0)
+# A socket that has not read its updates for this long is closed (4008); see live/outbox.py.
+DASHBOARD_SLOW_SOCKET_SECONDS = env_float("DASHBOARD_SLOW_SOCKET_SECONDS", 30.0)
 # How often open WebSocket connections re-read their user's level, departments and active flag.
 DASHBOARD_REVALIDATE_SECONDS = env_float("DASHBOARD_REVALIDATE_SECONDS", 30.0)
 # The address other parts (a load balancer, the instance registry) reach this instance at.

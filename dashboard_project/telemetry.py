@@ -11,6 +11,10 @@ connections_total = Counter(
 connections_failed = Counter(
     "dashboard_ws_connections_failed_total", "Dashboard WebSocket connections refused", ["reason"]
 )
+slow_sockets_closed = Counter(
+    "dashboard_ws_slow_closed_total",
+    "Sockets closed with 4008 for not reading their updates (DASHBOARD_SLOW_SOCKET_SECONDS)",
+)
 messages_in = Counter(
     "dashboard_ws_messages_in_total", "Client messages received, by type", ["type"]
 )

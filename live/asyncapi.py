@@ -48,6 +48,8 @@ CLOSE_CODES = {
     protocol.CLOSE_AUTH_FAILED: "no authenticate within 10 s, three failed ones, or an expired "
     "token not renewed within 10 s",
     protocol.CLOSE_ACCESS_REVOKED: "the user lost dashboard access (after an auth_error)",
+    protocol.CLOSE_TOO_SLOW: "the socket did not read its updates for "
+    "DASHBOARD_SLOW_SOCKET_SECONDS (30 s)",
 }
 
 
@@ -64,7 +66,9 @@ def _message(kind: str, fields: dict[str, Any], required: tuple[str, ...] = ()) 
 def client_messages() -> dict[str, dict]:
     return {
         "authenticate": _message(
-            "authenticate", {"token": {"type": "string", "minLength": 1}}, ("token",)
+            "authenticate",
+            {"token": {"type": "string", "minLength": 1}, "batch": {"type": "boolean"}},
+            ("token",),
         ),
         "subscribe_metrics": _message("subscribe_metrics", {"metrics": METRIC_NAMES}, ("metrics",)),
         "unsubscribe_metrics": _message(
@@ -139,6 +143,17 @@ def server_messages() -> dict[str, dict]:
             "subscriptions", {"metrics": {"type": "array", "items": LIVE_METRIC}}, ("metrics",)
         ),
         "dashboard_update": {"oneOf": updates},
+        "dashboard_updates": _message(
+            "dashboard_updates",
+            {
+                "updates": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"oneOf": [_without_type(update) for update in updates]},
+                }
+            },
+            ("updates",),
+        ),
         "metrics_snapshot": _message(
             "metrics_snapshot", {"metrics": _ref("SnapshotMetrics")}, ("metrics",)
         ),
@@ -172,6 +187,13 @@ def server_messages() -> dict[str, dict]:
         ),
         "pong": _message("pong", {"serverTime": INSTANT}, ("serverTime",)),
     }
+
+
+def _without_type(message: dict) -> dict:
+    """A message schema's object as an element of a batch: no `type`, no `requestId`."""
+    properties = {k: v for k, v in message["properties"].items() if k not in ("type", "requestId")}
+    required = [name for name in message["required"] if name != "type"]
+    return {**message, "properties": properties, "required": required}
 
 
 def _any_of(names) -> dict:

@@ -10,16 +10,22 @@ from channels.layers import get_channel_layer
 
 from dashboard_project import telemetry
 from metrics.selectors import refresh_live_value
-from metrics.values import MetricValue
+from metrics.values import MetricValue, channel_message
 
-from .groups import metric_group
+from .groups import UPDATES_GROUP
 
 logger = logging.getLogger("dashboard.broadcast")
 
 
+async def broadcast_values(values: list[MetricValue]) -> None:
+    """Send base values (all departments) to every server process's hub, in one message: the
+    values of one flush reach a socket together (one `dashboard_updates` frame if it asked)."""
+    if values:
+        await get_channel_layer().group_send(UPDATES_GROUP, channel_message(values))
+
+
 async def broadcast_value(value: MetricValue) -> None:
-    """Send a metric's base value (all departments) to every server process's hub."""
-    await get_channel_layer().group_send(metric_group(value.metric), value.to_message())
+    await broadcast_values([value])
 
 
 def refresh_after_acknowledgement(sender: Any, **kwargs: Any) -> None:

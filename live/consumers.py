@@ -28,7 +28,6 @@ from .hub import hub
 from .off_loop import off_loop
 from .protocol import ClientMessage, ProtocolError
 from .signin import SigningInSocket
-from .subscriptions import live_order
 
 logger = logging.getLogger("dashboard.ws")
 
@@ -129,8 +128,8 @@ class DashboardConsumer(SigningInSocket):
             hub.join(self, metric, self.access.scope)
         await self._refused(unknown, forbidden, message.request_id)
         await self._send_subscriptions(message.request_id)
-        for metric in live_order(new):
-            await self._send_current(metric, message.request_id)
+        if new:
+            await self._send_current(new, message.request_id)
 
     async def handle_unsubscribe_metrics(self, message: ClientMessage) -> None:
         for metric in message.metrics:

@@ -1,14 +1,10 @@
-"""Names for channel-layer groups and process-local fan-out groups.
+"""The channel-layer group that carries metric values from the listener to every server process.
 
-Between server processes the channel layer carries each metric's base value
-(all departments) to one group per metric; only server processes subscribe.
-Inside a process, sockets are grouped per metric x scope (see live/hub.py), so
-a socket only ever receives values computed over the departments it may see.
+Only server processes' hubs are members (one channel each): a flush is one
+message to this group, one PUBLISH on Redis (the layer's prefix keeps
+deployments that share a Redis apart). Inside a process, sockets are grouped
+per metric x scope (live/hub.py), so a socket only ever receives values
+computed over the departments it may see.
 """
 
-GROUP_PREFIX = "dashboard"
-
-
-def metric_group(metric: str) -> str:
-    """The channel-layer group that carries `metric`'s base value to every server process."""
-    return f"{GROUP_PREFIX}.metric.{metric}"
+UPDATES_GROUP = "dashboard.updates"

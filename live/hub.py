@@ -21,11 +21,12 @@ from dashboard_project import telemetry
 from metrics.catalogue import LIVE_METRICS
 from metrics.scope import Scope
 from metrics.selectors import project_value
-from metrics.values import CHANNEL_MESSAGE_TYPE, MetricValue
+from metrics.values import CHANNEL_MESSAGE_TYPE, MetricValue, values_from_message
 
 from . import protocol
-from .groups import metric_group
+from .groups import UPDATES_GROUP
 from .monitor import REDIS_UNAVAILABLE, DependencyMonitor
+from .outbox import FrameCache, Update
 from .runtime import instance_id
 
 logger = logging.getLogger("dashboard.hub")
@@ -33,12 +34,13 @@ logger = logging.getLogger("dashboard.hub")
 # Problems under which pushed updates may not arrive (the rest leave values stale).
 DEGRADING = frozenset({REDIS_UNAVAILABLE})
 
+LIVE_ORDER = {name: position for position, name in enumerate(LIVE_METRICS)}
 # The in-memory layer forgets group members after group_expiry; re-joining keeps the hub in.
 REJOIN_SECONDS = 600.0
 
 
 class Subscriber(Protocol):
-    async def deliver(self, metric: str, version: int, text: str, wire: dict) -> None: ...
+    def offer(self, updates: list[Update], frames: FrameCache) -> int: ...
     async def send_text(self, text: str) -> None: ...
 
 
@@ -47,8 +49,8 @@ class Hub:
         # metric -> scope key -> subscribers
         self._members: dict[str, dict[str, set[Subscriber]]] = defaultdict(lambda: defaultdict(set))
         self._scopes: dict[str, Scope] = {}
-        # (metric, scope key) -> (version, wire, text) last sent to that local group
-        self._latest: dict[tuple[str, str], tuple[int, dict, str]] = {}
+        # (metric, scope key) -> (the newest version seen, the last update sent to those sockets)
+        self._latest: dict[tuple[str, str], tuple[int, Update]] = {}
         self._connections: set[Subscriber] = set()
         self._channel: str | None = None
         self._tasks: list[asyncio.Task] = []
@@ -99,9 +101,7 @@ class Hub:
         return True
 
     async def _join_groups(self) -> None:
-        layer = get_channel_layer()
-        for metric in LIVE_METRICS:
-            await layer.group_add(metric_group(metric), self._channel)
+        await get_channel_layer().group_add(UPDATES_GROUP, self._channel)
 
     async def _rejoin_loop(self) -> None:
         while True:
@@ -162,9 +162,10 @@ class Hub:
         if members is not None:
             members.discard(subscriber)
 
-    def latest(self, metric: str, scope: Scope) -> tuple[int, dict, str] | None:
-        """The last value sent to this local group: (version, wire, text)."""
-        return self._latest.get((metric, scope.key))
+    def latest(self, metric: str, scope: Scope) -> Update | None:
+        """The last update sent to the local sockets of this metric and scope."""
+        seen = self._latest.get((metric, scope.key))
+        return None if seen is None else seen[1]
 
     # --- delivery ---------------------------------------------------------------------------------
     async def _read_loop(self) -> None:
@@ -187,9 +188,9 @@ class Hub:
             backoff = 0.5
             if message.get("type") == CHANNEL_MESSAGE_TYPE:
                 try:
-                    await self.dispatch(MetricValue.from_message(message))
+                    self.dispatch(values_from_message(message))
                 except Exception:
-                    logger.exception("could not dispatch an update of %s", message.get("metric"))
+                    logger.exception("could not dispatch %s", message.get("values"))
 
     # --- degradation --------------------------------------------------------------------------------
     async def set_problems(self, problems: frozenset[str]) -> None:
@@ -217,6 +218,7 @@ class Hub:
         from .off_loop import off_loop
 
         loop = asyncio.get_running_loop()
+        values = []
         for metric, groups in list(self._members.items()):
             if not any(groups.values()):
                 continue
@@ -224,37 +226,47 @@ class Hub:
                 continue
             self._last_poll[metric] = loop.time()
             try:
-                base = await off_loop(get_live_base)(metric)
+                values.append(await off_loop(get_live_base)(metric))
             except Exception as exc:
                 logger.warning("polling %s failed: %s", metric, exc)
-                continue
-            await self.dispatch(base)
+        self.dispatch(values)
 
-    async def dispatch(self, base: MetricValue) -> None:
-        """Project a base value for each local scope, serialize once, write to each socket."""
+    def dispatch(self, values: list[MetricValue]) -> None:
+        """Project each base value once per local scope, serialize it once, and offer the
+        updates of one flush to each socket of that scope together (the hub waits on none)."""
         from metrics.cache import prime_local
 
-        prime_local(base)
-        groups = self._members.get(base.metric)
-        if not groups:
-            return
-        for scope_key, subscribers in list(groups.items()):
-            if not subscribers:
-                continue
-            key = (base.metric, scope_key)
-            previous = self._latest.get(key)
-            if previous is not None and previous[0] >= base.version:
-                continue  # an older value arriving late
-            scoped = project_value(base, self._scopes[scope_key])
-            wire = scoped.to_update()
-            if previous is not None and _same_value(previous[1], wire):
-                # Unchanged for this scope: remember the version, send nothing.
-                self._latest[key] = (scoped.version, previous[1], previous[2])
-                continue
-            text = protocol.encode(protocol.dashboard_update(base.metric, wire))
-            self._latest[key] = (scoped.version, wire, text)
-            for subscriber in list(subscribers):
-                await subscriber.deliver(base.metric, scoped.version, text, wire)
+        by_scope: dict[str, list[Update]] = defaultdict(list)
+        for base in sorted(values, key=lambda value: LIVE_ORDER.get(value.metric, 99)):
+            prime_local(base)
+            for scope_key, subscribers in list(self._members.get(base.metric, {}).items()):
+                if subscribers:
+                    update = self._update_for(base, scope_key)
+                    if update is not None:
+                        by_scope[scope_key].append(update)
+        sent = 0
+        for scope_key, updates in by_scope.items():
+            groups = (self._members[update.metric][scope_key] for update in updates)
+            frames: FrameCache = {}
+            for subscriber in set().union(*groups):
+                sent += subscriber.offer(updates, frames)
+        if sent:
+            telemetry.messages_out.labels(type="dashboard_update").inc(sent)
+
+    def _update_for(self, base: MetricValue, scope_key: str) -> Update | None:
+        """The update for one scope, or None when it is older than, or the same as, the last."""
+        key = (base.metric, scope_key)
+        previous = self._latest.get(key)
+        if previous is not None and previous[0] >= base.version:
+            return None  # an older value arriving late
+        wire = project_value(base, self._scopes[scope_key]).to_update()
+        if previous is not None and _same_value(previous[1].wire, wire):
+            # Unchanged for this scope: remember the version, send nothing.
+            self._latest[key] = (base.version, previous[1])
+            return None
+        update = Update.of(base.metric, wire)
+        self._latest[key] = (base.version, update)
+        return update
 
 
 def _same_value(a: dict, b: dict) -> bool:

@@ -9,7 +9,7 @@ from dashboard_project import telemetry
 from metrics.catalogue import LIVE_METRICS
 from metrics.selectors import refresh_live_value
 
-from .broadcast import broadcast_value
+from .broadcast import broadcast_values
 from .off_loop import off_loop
 
 logger = logging.getLogger("dashboard.pipeline")
@@ -26,11 +26,12 @@ async def refresh_and_broadcast(metrics: Iterable[str], *, force: bool = False) 
     Returns the names broadcast. A broadcast failure propagates: the caller
     keeps its checkpoint and retries, so no change is lost.
     """
-    sent = []
+    values = []
     for metric in critical_first(metrics):
         value, changed = await off_loop(refresh_live_value)(metric)
         if changed or force:
-            await broadcast_value(value)
-            telemetry.broadcasts.labels(metric=metric).inc()
-            sent.append(metric)
-    return sent
+            values.append(value)
+    await broadcast_values(values)
+    for value in values:
+        telemetry.broadcasts.labels(metric=value.metric).inc()
+    return [value.metric for value in values]

@@ -58,6 +58,7 @@ CLOSE_ACCESS_REVOKED = 4003
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_TOO_SLOW = 4008
 
 
 class ProtocolError(Exception):
@@ -80,6 +81,7 @@ class ClientMessage:
     metrics: tuple[str, ...] = ()
     time_range: tuple[str, str] | None = None
     alert_id: str | None = None
+    batch: bool = False
     extra: dict = field(default_factory=dict)
 
 
@@ -136,7 +138,11 @@ def parse_client_message(text: str) -> ClientMessage:
     if kind not in CLIENT_EVENTS:
         raise ProtocolError("unknown_event", f"unknown event type {kind[:64]!r}", request_id)
     if kind == "authenticate":
-        return ClientMessage(kind, request_id, token=_string(payload, "token", request_id, 4096))
+        batch = payload.get("batch", False)
+        if not isinstance(batch, bool):
+            raise ProtocolError("invalid_message", "'batch' must be true or false", request_id)
+        token = _string(payload, "token", request_id, 4096)
+        return ClientMessage(kind, request_id, token=token, batch=batch)
     if kind in ("subscribe_metrics", "unsubscribe_metrics"):
         return ClientMessage(kind, request_id, metrics=_metric_names(payload, request_id))
     if kind == "request_historical":

@@ -40,6 +40,7 @@ class SigningInSocket(DashboardSocket):
         self._cancel("auth")
         self._cancel("grace")
         self.paused = False
+        self.outbox.batch = message.batch
         admission.signed_in(self)
         await self._apply_access(check.access)
         if check.expires_at is not None:
@@ -63,8 +64,7 @@ class SigningInSocket(DashboardSocket):
             )
         )
         if was_paused:
-            for metric in self.subscriptions.names():
-                await self._send_current(metric)
+            await self._send_current(self.subscriptions.names())
 
     async def _apply_access(self, access: Access) -> None:
         """Take a (re)loaded access: leave what it may no longer see, move to its scope."""
@@ -85,8 +85,7 @@ class SigningInSocket(DashboardSocket):
                 changed = True
         if changed:
             await self._send_subscriptions(None)
-            for metric in self.subscriptions.names():
-                await self._send_current(metric)
+            await self._send_current(self.subscriptions.names())
 
     async def _token_expired(self) -> None:
         self.paused = True

@@ -23,10 +23,12 @@ from metrics.selectors import get_live_value
 
 from . import protocol
 from .admission import admission
+from .frames import direct_writer
 from .hub import hub
 from .off_loop import off_loop
+from .outbox import FrameCache, Outbox, Update, batch_text
 from .ratelimit import RefusalWindow, TokenBucket
-from .subscriptions import SocketSubscriptions
+from .subscriptions import SocketSubscriptions, live_order
 
 logger = logging.getLogger("dashboard.ws")
 
@@ -44,6 +46,7 @@ class DashboardSocket(AsyncWebsocketConsumer):
         self.paused = False
         self.auth_failures = 0
         self.subscriptions = SocketSubscriptions()
+        self.outbox = Outbox(self.subscriptions, self.send_text, self._stop_sending)
         self.bucket = TokenBucket(rate_per_minute=60, burst=10)
         self.refusals = RefusalWindow(limit=30, window=60.0)
         self.timers: dict[str, asyncio.Task] = {}
@@ -63,6 +66,7 @@ class DashboardSocket(AsyncWebsocketConsumer):
 
     def _end(self) -> None:
         self.closing = True
+        self.outbox.cancel()
         for task in self.timers.values():
             task.cancel()
         self.timers.clear()
@@ -73,6 +77,7 @@ class DashboardSocket(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        self.outbox.writer = direct_writer(self.base_send)
         if not admission.admit(self):
             await self.close(code=protocol.CLOSE_TRY_AGAIN_LATER)
             return
@@ -102,6 +107,10 @@ class DashboardSocket(AsyncWebsocketConsumer):
         except Exception as exc:  # the socket went away first
             logger.debug("close of a socket already gone: %s", exc)
 
+    def _stop_sending(self) -> None:
+        """The outbox closed this socket itself (too slow): nothing more goes out."""
+        self.closing = True
+
     # --- sending ------------------------------------------------------------------------------------
     async def send_text(self, text: str) -> None:
         if self.closing:
@@ -116,35 +125,48 @@ class DashboardSocket(AsyncWebsocketConsumer):
         telemetry.messages_out.labels(type=message["type"]).inc()
         await self.send_text(protocol.encode(message))
 
-    async def deliver(self, metric: str, version: int, text: str, wire: dict) -> None:
-        """An update from the hub: sent unless paused, unsubscribed or older than what was sent."""
-        if self.paused or self.closing or not self.subscriptions.record(metric, wire):
-            return
-        telemetry.messages_out.labels(type="dashboard_update").inc()
-        await self.send_text(text)
+    def offer(self, updates: list[Update], frames: FrameCache) -> int:
+        """Updates from the hub (never awaited); how many frames went out at once."""
+        if self.paused or self.closing:
+            return 0
+        return self.outbox.offer(updates, frames)
 
-    async def _send_current(self, metric: str, request_id: str | None = None) -> None:
-        """Send the current value of a subscribed metric, never older than what was sent."""
+    async def _send_current(self, metrics: list[str], request_id: str | None = None) -> None:
+        """Send the current value of subscribed metrics, never older than what was sent: one
+        `dashboard_updates` for a client that asked for them, else a `dashboard_update` each."""
         scope = self.access.scope
-        try:
-            value = await off_loop(get_live_value)(metric, scope)
-        except Exception as exc:
-            logger.warning("current value of %s unavailable: %s", metric, exc)
-            await self.send_message(
-                protocol.error(
-                    "metrics_unavailable",
-                    f"{metric} is unavailable right now",
-                    request_id,
-                    metrics=[metric],
+        updates = []
+        for metric in live_order(metrics):
+            try:
+                value = await off_loop(get_live_value)(metric, scope)
+            except Exception as exc:
+                logger.warning("current value of %s unavailable: %s", metric, exc)
+                await self.send_message(
+                    protocol.error(
+                        "metrics_unavailable",
+                        f"{metric} is unavailable right now",
+                        request_id,
+                        metrics=[metric],
+                    )
                 )
-            )
+                continue
+            wire = value.to_update()
+            latest = hub.latest(metric, scope)
+            if latest is not None and latest.version > value.version:
+                wire = latest.wire
+            if self.subscriptions.record(metric, wire):
+                updates.append(Update.of(metric, wire))
+        if not updates:
             return
-        wire = value.to_update()
-        latest = hub.latest(metric, scope)
-        if latest is not None and latest[0] > value.version:
-            wire = latest[1]
-        if self.subscriptions.record(metric, wire):
-            await self.send_message(protocol.dashboard_update(metric, wire))
+        if self.outbox.batch:
+            telemetry.messages_out.labels(type="dashboard_updates").inc()
+            await self.send_text(batch_text(updates, request_id))
+            return
+        for update in updates:
+            message = protocol.with_request_id(
+                protocol.dashboard_update(update.metric, update.wire), request_id
+            )
+            await self.send_message(message)
 
     # --- timers: each dies with its socket ----------------------------------------------------------
     def _schedule(self, name: str, delay: float, action: Callable[[], Awaitable[None]]) -> None:

@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-CHANNEL_MESSAGE_TYPE = "metric.update"
+# The channel-layer message that carries the base values of one flush to every server process.
+CHANNEL_MESSAGE_TYPE = "metric.updates"
 
 
 def iso_utc(moment: dt.datetime) -> str:
@@ -68,17 +69,17 @@ class MetricValue:
         }
 
     # --- the channel layer (listener -> every server process) ------------------------------------
-    def to_message(self) -> dict:
-        return {"type": CHANNEL_MESSAGE_TYPE, "metric": self.metric, **self.to_update()}
+    def to_item(self) -> dict:
+        return {"metric": self.metric, **self.to_update()}
 
     @classmethod
-    def from_message(cls, message: dict) -> MetricValue:
+    def from_item(cls, item: dict) -> MetricValue:
         return cls(
-            metric=message["metric"],
-            data=message["data"],
-            version=message["version"],
-            updated_at=parse_iso(message["updatedAt"]),
-            stale=message.get("stale", False),
+            metric=item["metric"],
+            data=item["data"],
+            version=item["version"],
+            updated_at=parse_iso(item["updatedAt"]),
+            stale=item.get("stale", False),
         )
 
     # --- the Django cache (L2) -------------------------------------------------------------------
@@ -95,3 +96,12 @@ class MetricValue:
     @classmethod
     def from_payload(cls, payload: dict) -> MetricValue:
         return cls(payload["metric"], payload["data"], payload["version"], payload["updated_at"])
+
+
+def channel_message(values: list[MetricValue]) -> dict:
+    """One channel-layer message for the values of one flush (one PUBLISH on Redis)."""
+    return {"type": CHANNEL_MESSAGE_TYPE, "values": [value.to_item() for value in values]}
+
+
+def values_from_message(message: dict) -> list[MetricValue]:
+    return [MetricValue.from_item(item) for item in message["values"]]

@@ -55,7 +55,7 @@ def prepare(staff: int) -> None:
 
 
 class Probe:
-    """A member of every metric group, like a server process's hub."""
+    """A member of the updates group, like a server process's hub."""
 
     def __init__(self) -> None:
         self.reached: dict[str, dict[str, float]] = {}
@@ -64,13 +64,11 @@ class Probe:
     async def start(self) -> None:
         from channels.layers import get_channel_layer
 
-        from live.groups import metric_group
-        from metrics.catalogue import LIVE_METRICS
+        from live.groups import UPDATES_GROUP
 
         layer = get_channel_layer()
         self.channel = await layer.new_channel("bench.probe.")
-        for metric in LIVE_METRICS:
-            await layer.group_add(metric_group(metric), self.channel)
+        await layer.group_add(UPDATES_GROUP, self.channel)
 
     async def listen(self) -> None:
         from channels.layers import get_channel_layer
@@ -79,10 +77,11 @@ class Probe:
         while True:
             message = await layer.receive(self.channel)
             moment = time.time()
-            if message.get("type") == "metric.update":
-                self.reached.setdefault(message["metric"], {}).setdefault(
-                    str(message["version"]), moment
-                )
+            if message.get("type") == "metric.updates":
+                for item in message["values"]:
+                    self.reached.setdefault(item["metric"], {}).setdefault(
+                        str(item["version"]), moment
+                    )
 
 
 def _write_patient(database) -> None:

@@ -108,9 +108,7 @@ def test_the_table_covers_the_whole_catalogue():
 
 @pytest.mark.parametrize("metric", sorted(ALL_METRICS))
 @pytest.mark.parametrize(("kind", "dept_set"), CASES)
-def test_each_user_sees_exactly_the_metrics_its_level_allows(
-    make_user, kind, dept_set, metric
-):
+def test_each_user_sees_exactly_the_metrics_its_level_allows(make_user, kind, dept_set, metric):
     access = _access(make_user, kind, dept_set)
 
     assert access.can_see(metric) is (metric in SEES[kind])

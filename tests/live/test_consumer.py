@@ -466,7 +466,7 @@ async def test_a_value_never_goes_backwards(make_user, hospital_db, fresh_hub):
     )
     base, _ = await asyncio.to_thread(refresh_live_value, "patientCount")
     older = dataclasses.replace(base, version=current["version"] - 1)
-    await fresh_hub.dispatch(older)
+    fresh_hub.dispatch([older])
     await communicator.send_json_to({"type": "ping"})
     assert (await communicator.receive_json_from())["type"] == "pong"
     await communicator.disconnect()

@@ -70,9 +70,10 @@ class Client:
         reply = await self.expect(kind, timeout, requestId=request_id)
         return reply
 
-    async def authenticate(self, token: str) -> dict:
+    async def authenticate(self, token: str, **options: Any) -> dict:
         await self.expect("connection_status")
-        return await self.request({"type": "authenticate", "token": token}, "authenticated")
+        message = {"type": "authenticate", "token": token, **options}
+        return await self.request(message, "authenticated")
 
     async def close_code(self, timeout: float = 15.0) -> int:
         """Read until the server closes; the code it sent."""

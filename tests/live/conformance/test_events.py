@@ -130,3 +130,50 @@ async def test_an_update_reaches_a_subscriber_after_a_change(server, tokens, hos
                 update = await client.expect("dashboard_update", metric="patientCount")
                 assert update["version"] > last["version"]  # never backwards
                 last = update
+
+
+async def test_a_client_that_asks_for_batches_gets_one_frame_per_flush(server, tokens, hospital):
+    async with Client(server) as client:
+        await client.authenticate(tokens["superadmin"], batch=True)
+        await client.send(
+            {
+                "type": "subscribe_metrics",
+                "requestId": "b1",
+                "metrics": ["patientCount", "staffActivity"],
+            }
+        )
+        await client.expect("subscriptions", requestId="b1")
+        current = await client.expect("dashboard_updates", requestId="b1")
+        assert [u["metric"] for u in current["updates"]] == ["patientCount", "staffActivity"]
+        versions = {u["metric"]: u["version"] for u in current["updates"]}
+
+        now = dt.datetime.now(dt.UTC)
+        hospital.patients.insert_one(
+            {
+                "mrn": "B-1",
+                "name": "Batch",
+                "departmentId": "CARD",
+                "status": "admitted",
+                "registeredAt": now,
+                "isActive": True,
+            }
+        )
+        hospital.staff.insert_one(
+            {
+                "name": "Batch",
+                "role": "nurse",
+                "departmentId": "CARD",
+                "status": "on_duty",
+                "lastSeenAt": now,
+                "isActive": True,
+            }
+        )
+        seen: set[str] = set()
+        async with asyncio.timeout(10):
+            while seen != {"patientCount", "staffActivity"}:
+                frame = await client.expect("dashboard_updates")
+                for item in frame["updates"]:
+                    assert item["version"] > versions[item["metric"]]  # never backwards
+                    versions[item["metric"]] = item["version"]
+                    seen.add(item["metric"])
+        assert not [m for m in client.skipped if m["type"] == "dashboard_update"]

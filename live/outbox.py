@@ -1,0 +1,169 @@
+"""What waits to go out on one socket: written at once while the socket keeps up, conflated when not.
+
+The hub offers every update to every socket without waiting on any of them
+(`offer` never awaits). A socket that keeps up gets the update written at
+once (the frame built once for everyone, live/frames.py). A socket whose
+transport holds more than HIGH_WATER bytes unsent is behind: from then on
+only the newest value of each metric waits for it (at most one per metric,
+so memory stays bounded), and a drain task writes them once the transport is
+below LOW_WATER, newest only, never an older value after a newer one. A
+socket still behind after DASHBOARD_SLOW_SOCKET_SECONDS is closed with 4008
+(the close frame queued behind what it has not read; the connection dropped
+if it still has not read it DASHBOARD_SLOW_SOCKET_SECONDS later). Sockets
+without a direct writer (another ASGI server, tests) get the same updates
+through ASGI from the drain task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from dashboard_project import telemetry
+
+from . import protocol
+from .frames import DirectWriter, close_frame, text_frame
+from .subscriptions import SocketSubscriptions, live_order
+
+logger = logging.getLogger("dashboard.ws")
+
+HIGH_WATER = 256 * 1024
+LOW_WATER = 64 * 1024
+DRAIN_POLL_SECONDS = 0.05
+
+
+@dataclass
+class Update:
+    """One metric's value for one scope, serialized once for every socket of that scope."""
+
+    metric: str
+    version: int
+    wire: dict
+    # The `"metric": …, "data": …` JSON members, shared by the single and the batched frames.
+    members: str
+    _frame: bytes | None = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, metric: str, wire: dict) -> Update:
+        members = protocol.encode({"metric": metric, **wire})[1:-1]
+        return cls(metric, wire["version"], wire, members)
+
+    @property
+    def text(self) -> str:
+        return '{"type":"dashboard_update",' + self.members + "}"
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            self._frame = text_frame(self.text)
+        return self._frame
+
+
+def batch_text(updates: list[Update], request_id: str | None = None) -> str:
+    """One `dashboard_updates` message carrying every update given."""
+    items = ",".join("{" + update.members + "}" for update in updates)
+    suffix = "" if request_id is None else ',"requestId":' + protocol.encode(request_id)
+    return '{"type":"dashboard_updates","updates":[' + items + "]" + suffix + "}"
+
+
+# For one flush and one scope: the batched frame of each combination of metrics.
+FrameCache = dict[tuple[str, ...], bytes]
+
+
+class Outbox:
+    def __init__(
+        self,
+        subscriptions: SocketSubscriptions,
+        send_text: Callable[[str], Awaitable[None]],
+        stop_sending: Callable[[], None],
+    ) -> None:
+        self.subscriptions = subscriptions
+        self.send_text = send_text
+        self.stop_sending = stop_sending
+        self.writer: DirectWriter | None = None  # set once the socket is accepted
+        self.batch = False  # the client asked for dashboard_updates frames
+        self.pending: dict[str, Update] = {}  # metric -> the newest update not yet written
+        self.behind_since: float | None = None
+        self._drain: asyncio.Future | None = None
+
+    def offer(self, updates: list[Update], frames: FrameCache) -> int:
+        """Write (or keep) the updates this socket wants; how many frames went out now."""
+        fresh = [u for u in updates if self.subscriptions.wants(u.metric, u.version)]
+        if not fresh:
+            return 0
+        writer = self.writer
+        if self.pending or writer is None or not writer.open() or writer.buffered() > HIGH_WATER:
+            self._keep(fresh)
+            return 0
+        for update in fresh:
+            self.subscriptions.record(update.metric, update.wire)
+        if not self.batch:
+            for update in fresh:
+                writer.write(update.frame)
+            return len(fresh)
+        key = tuple(update.metric for update in fresh)
+        frame = frames.get(key)
+        if frame is None:
+            frame = frames[key] = text_frame(batch_text(fresh))
+        writer.write(frame)
+        return 1
+
+    def _keep(self, updates: list[Update]) -> None:
+        for update in updates:
+            kept = self.pending.get(update.metric)
+            if kept is None or kept.version < update.version:
+                self.pending[update.metric] = update
+        if self.behind_since is None:
+            self.behind_since = time.monotonic()
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.ensure_future(self._drain_pending())
+
+    async def _drain_pending(self) -> None:
+        limit = settings.DASHBOARD_SLOW_SOCKET_SECONDS
+        while self.pending:
+            writer = self.writer
+            if writer is not None and (not writer.open() or writer.buffered() > LOW_WATER):
+                if time.monotonic() - (self.behind_since or 0) > limit:
+                    await self._close_slow(writer, limit)
+                    return
+                await asyncio.sleep(DRAIN_POLL_SECONDS)
+                continue
+            updates = [self.pending.pop(metric) for metric in live_order(list(self.pending))]
+            fresh = [u for u in updates if self.subscriptions.record(u.metric, u.wire)]
+            self.behind_since = None
+            if fresh:
+                await self._send(writer, fresh)
+
+    async def _send(self, writer: DirectWriter | None, updates: list[Update]) -> None:
+        texts = [batch_text(updates)] if self.batch else [u.text for u in updates]
+        kind = "dashboard_updates" if self.batch else "dashboard_update"
+        telemetry.messages_out.labels(type=kind).inc(len(texts))
+        for text in texts:
+            if writer is not None and writer.open():
+                writer.write(text_frame(text))
+            else:
+                await self.send_text(text)
+
+    async def _close_slow(self, writer: DirectWriter, limit: float) -> None:
+        """Behind for too long: a close frame queued after what it has not read (not through
+        ASGI, which would wait for the socket to drain), then, if the connection is still
+        there after as long again, the connection dropped."""
+        logger.info("closing a socket that stayed %.0f s behind", limit)
+        telemetry.slow_sockets_closed.inc()
+        self.pending.clear()
+        self.stop_sending()
+        if writer.open():
+            writer.write(close_frame(protocol.CLOSE_TOO_SLOW))
+        await asyncio.sleep(limit)
+        writer.abort()
+
+    def cancel(self) -> None:
+        """The socket ended: nothing more goes out."""
+        if self._drain is not None:
+            self._drain.cancel()
+        self.pending.clear()

@@ -1,0 +1,118 @@
+"""A socket that falls behind keeps only the newest value of each metric, in order, bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from live import outbox as outbox_module
+from live.frames import text_frame
+from live.outbox import HIGH_WATER, Outbox, Update
+from live.subscriptions import SocketSubscriptions
+
+
+class Transport:
+    """A direct writer whose buffer the test fills and drains by hand."""
+
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.backlog = 0
+        self.aborted = False
+
+    def open(self) -> bool:
+        return not self.aborted
+
+    def write(self, frame: bytes) -> None:
+        self.frames.append(frame)
+
+    def buffered(self) -> int:
+        return self.backlog
+
+    def abort(self) -> None:
+        self.aborted = True
+
+    def messages(self) -> list[dict]:
+        return [json.loads(frame[frame.index(b"{") :]) for frame in self.frames]
+
+
+def update(metric: str, version: int) -> Update:
+    return Update.of(
+        metric, {"data": {"v": version}, "updatedAt": "x", "stale": False, "version": version}
+    )
+
+
+@pytest.fixture
+def socket():
+    subscriptions = SocketSubscriptions()
+    for metric in ("patientCount", "roomOccupancy"):
+        subscriptions.add(metric)
+    stopped = []
+    box = Outbox(subscriptions, send_text=None, stop_sending=lambda: stopped.append(True))
+    box.writer = Transport()
+    box.stopped = stopped
+    yield box
+    box.cancel()
+
+
+async def test_a_socket_that_keeps_up_gets_each_update_at_once(socket):
+    assert socket.offer([update("patientCount", 1)], {}) == 1
+    assert socket.offer([update("patientCount", 2), update("roomOccupancy", 1)], {}) == 2
+    assert [(m["metric"], m["version"]) for m in socket.writer.messages()] == [
+        ("patientCount", 1),
+        ("patientCount", 2),
+        ("roomOccupancy", 1),
+    ]
+
+
+async def test_a_socket_behind_keeps_the_newest_of_each_metric_and_never_goes_back(socket):
+    socket.writer.backlog = HIGH_WATER + 1
+    for version in range(1, 50):
+        socket.offer([update("patientCount", version)], {})
+    socket.offer([update("roomOccupancy", 7)], {})
+    socket.offer([update("patientCount", 3)], {})  # an older one arriving late
+    assert socket.writer.frames == []
+    assert {m: u.version for m, u in socket.pending.items()} == {
+        "patientCount": 49,
+        "roomOccupancy": 7,
+    }  # bounded: one per metric, whatever was offered
+    socket.writer.backlog = 0
+    await asyncio.sleep(0.2)
+    assert [(m["metric"], m["version"]) for m in socket.writer.messages()] == [
+        ("patientCount", 49),
+        ("roomOccupancy", 7),
+    ]
+    socket.offer([update("patientCount", 48)], {})
+    assert len(socket.writer.frames) == 2  # never an older value after a newer one
+
+
+async def test_batched_sockets_get_one_frame_per_flush(socket):
+    socket.batch = True
+    frames = {}
+    socket.offer([update("patientCount", 1), update("roomOccupancy", 1)], frames)
+    message = socket.writer.messages()[0]
+    assert message["type"] == "dashboard_updates"
+    assert [(u["metric"], u["version"]) for u in message["updates"]] == [
+        ("patientCount", 1),
+        ("roomOccupancy", 1),
+    ]
+    assert list(frames.values()) == socket.writer.frames  # built once, shared by the scope
+
+
+async def test_a_socket_behind_for_too_long_is_closed_with_4008(socket, settings, monkeypatch):
+    settings.DASHBOARD_SLOW_SOCKET_SECONDS = 0.2
+    monkeypatch.setattr(outbox_module, "DRAIN_POLL_SECONDS", 0.01)
+    socket.writer.backlog = HIGH_WATER + 1
+    socket.offer([update("patientCount", 1)], {})
+    await asyncio.sleep(0.35)
+    assert socket.stopped == [True] and socket.pending == {}
+    assert socket.writer.frames[-1] == b"\x88\x02\x0f\xa8"  # close, 4008
+    await asyncio.sleep(0.3)
+    assert socket.writer.aborted
+
+
+def test_text_frames_follow_rfc_6455_lengths():
+    assert text_frame("a")[:2] == b"\x81\x01"
+    assert text_frame("a" * 200)[:4] == b"\x81\x7e\x00\xc8"
+    assert text_frame("a" * 70000)[:2] == b"\x81\x7f" and len(text_frame("a" * 70000)) == 70010
