@@ -47,7 +47,7 @@ class DashboardConsumer(SigningInSocket):
             await self.close(code=protocol.CLOSE_TOO_BIG)
             return
         if not self.bucket.take():
-            await self._refuse()
+            await self._refuse(text_data)
             return
         if bytes_data is not None:
             await self.send_message(
@@ -85,7 +85,7 @@ class DashboardConsumer(SigningInSocket):
                 )
             )
 
-    async def _refuse(self) -> None:
+    async def _refuse(self, text_data: str | None) -> None:
         telemetry.errors.labels(kind="rate_limited").inc()
         if self.refusals.add():
             await self.close(code=protocol.CLOSE_POLICY_VIOLATION)
@@ -94,6 +94,7 @@ class DashboardConsumer(SigningInSocket):
             protocol.error(
                 "rate_limited",
                 "too many messages: slow down",
+                protocol.request_id_of(text_data),
                 retryAfter=round(self.bucket.retry_after(), 3),
             )
         )

@@ -96,6 +96,16 @@ def _request_id(payload: dict) -> str | None:
     return value
 
 
+def request_id_of(text: str | None) -> str | None:
+    """The requestId of a frame refused unread (rate limited), so that the client can match
+    the refusal to its request; None when there is no valid one."""
+    try:
+        payload = orjson.loads(text) if text else None
+        return _request_id(payload) if isinstance(payload, dict) else None
+    except (orjson.JSONDecodeError, ProtocolError):
+        return None
+
+
 def _string(payload: dict, name: str, request_id: str | None, max_length: int) -> str:
     value = payload.get(name)
     if not isinstance(value, str) or not value or len(value) > max_length:

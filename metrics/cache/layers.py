@@ -142,8 +142,11 @@ class SharedLayer:
         if isinstance(backend, RedisCache):
             answered, deleted = self._call(_redis_delete_matching, backend, pattern)
         else:
-            doomed = [key for key in self.keys if fnmatch.fnmatchcase(key, pattern)]
-            answered = not doomed or self._call(backend.delete_many, doomed)[0]
+            # This process's record of the keys it wrote; some may be gone already.
+            known = [key for key in self.keys if fnmatch.fnmatchcase(key, pattern)]
+            answered, present = self._call(backend.get_many, known) if known else (True, {})
+            doomed = list(present or {})
+            answered = answered and (not doomed or self._call(backend.delete_many, doomed)[0])
             deleted = len(doomed)
         if answered:
             for key in [k for k in self.keys if fnmatch.fnmatchcase(k, pattern)]:

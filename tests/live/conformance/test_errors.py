@@ -84,10 +84,11 @@ async def test_time_ranges_and_unknown_alerts(server, tokens):
 async def test_rate_limited_with_retry_after(server, tokens):
     async with Client(server) as client:
         await client.authenticate(tokens["viewer"])
-        for _ in range(12):
-            await client.send({"type": "ping"})
+        for number in range(12):
+            await client.send({"type": "ping", "requestId": f"p{number}"})
         limited = await client.expect("error", code="rate_limited")
         assert 0 < limited["retryAfter"] <= 1
+        assert limited["requestId"] == "p9"  # the eleventh message, authenticate included
 
 
 async def test_historical_computations_are_limited_per_user(server, tokens):
