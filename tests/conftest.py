@@ -15,6 +15,21 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 
 
+# Fixtures through which a test reaches Django's own database (pytest-django's, and ours).
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+def pytest_itemcollected(item):
+    """Mark every test that touches Django's database `database` (before `-m` selects).
+
+    `make test` runs those again with DATABASE_URL pointing at PostgreSQL (README, Tests).
+    """
+    if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(
+        getattr(item, "fixturenames", ())
+    ):
+        item.add_marker(pytest.mark.database)
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     """Browser tests last, after pytest-django's own ordering by database use.

@@ -270,6 +270,11 @@ async def test_history_lost_forces_a_full_resync(make_user, listeners, settings)
     await listeners(name="lost")
     final = await expect_recount(client, "patientCount")
     assert final["data"]["total"] == 301
+    # The resync counts once its broadcast is out, a moment after the client has it.
+    for _ in range(100):
+        if telemetry.resyncs.labels(reason="code_286")._value.get() > before:
+            break
+        await asyncio.sleep(0.02)
     assert telemetry.resyncs.labels(reason="code_286")._value.get() == before + 1
     await client.disconnect()
 
