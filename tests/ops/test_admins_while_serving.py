@@ -1,5 +1,6 @@
 """Admins work while the dashboard runs: a real server with its listener and the simulator at
-50 changes/s, and meanwhile user commands, Django admin saves and token rounds over REST.
+50 changes/s, and meanwhile user commands, Django admin saves, token rounds over REST and
+alert acknowledgements over the WebSocket.
 
 Django's database is the server's own SQLite file, or its own PostgreSQL database when the
 tests run on PostgreSQL (`make test` runs this module both ways).
@@ -7,6 +8,7 @@ tests run on PostgreSQL (`make test` runs this module both ways).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -17,7 +19,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from websockets.sync.client import connect
 
+from metrics import store
 from tests.admin_http import AdminSession
 from tests.servers import (
     DEMO_PASSWORDS,
@@ -40,6 +44,11 @@ GENEROUS_LOGIN_RATES = {
 }
 CHECKPOINT_QUERY = "SELECT name, resume_token, updated_at FROM live_listenercheckpoint"
 ADMIN_CHANGES = [("admin", ["ER"]), ("viewer", ["CARD", "NEURO"]), ("admin", ["ICU", "ONC", "ER"])]
+# A Django admin account of its own: create_demo_users, run meanwhile, resets the demo users'
+# passwords, which would end a demo user's admin session.
+BOSS, BOSS_PASSWORD = "boss", "boss-long-password-1"
+EDITED, EDITED_START = "editor", ("admin", ["CARD", "ER"])
+DEMO_USER_RUNS = 5
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +61,25 @@ def busy_server(tmp_path_factory):
         manage("migrate", "--noinput", env=env)
         manage("create_demo_users", env=env)
         manage("seed_demo", "--patients", "300", env=env)
+        manage(
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            BOSS,
+            "--email",
+            "boss@example.org",
+            env={**env, "DJANGO_SUPERUSER_PASSWORD": BOSS_PASSWORD},
+        )
+        level, codes = EDITED_START
+        manage(
+            "create_dashboard_user",
+            EDITED,
+            "--level",
+            level,
+            "--departments",
+            ",".join(codes),
+            env=env,
+        )
         server = LiveServer.start(
             workdir,
             store_path=store_path,
@@ -123,20 +151,15 @@ class CheckpointWatch(threading.Thread):
                 last = current
 
 
-def create_user(server: LiveServer, index: int) -> subprocess.CompletedProcess:
+def user_command(server: LiveServer, index: int) -> subprocess.CompletedProcess:
+    """`create_dashboard_user clerk<index>`, and every fourth time `create_demo_users` as well."""
+    if index < 0:
+        args = ["create_demo_users"]
+    else:
+        args = ["create_dashboard_user", f"clerk{index}", "--level", "viewer"]
+        args += ["--departments", "ER,CARD", "--password", f"clerk-{index}-long-password"]
     return subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "create_dashboard_user",
-            f"clerk{index}",
-            "--level",
-            "viewer",
-            "--departments",
-            "ER,CARD",
-            "--password",
-            f"clerk-{index}-long-password",
-        ],
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=server.env,
         capture_output=True,
@@ -149,13 +172,13 @@ PROFILE_LEVEL, PROFILE_DEPARTMENTS = "dashboard_profile-0-level", "dashboard_pro
 
 
 def admin_saves(server: LiveServer, user_id: int) -> list[tuple[str, list[str]]]:
-    """Save the demo admin's level and departments 20 times through the admin's user page.
+    """Save a user's level and departments 20 times through the admin's user page.
 
     Each save posts the page's form back with only those two fields changed. Returns what
     each read of the page showed: the state before the first save, then after each save.
     """
     session = AdminSession(server.url)
-    session.login("superadmin", DEMO_PASSWORDS["superadmin"])
+    session.login(BOSS, BOSS_PASSWORD)
     path = f"/admin/auth/user/{user_id}/change/"
     shown = []
     for index in range(ROUNDS + 1):
@@ -191,6 +214,57 @@ def token_rounds(server: LiveServer) -> None:
             assert (status, body["code"]) == (401, "invalid_token")
 
 
+def open_emergencies(count: int) -> list[str]:
+    """Open emergencies written into the hospital store (the test points it at the server's
+    file); their alert ids."""
+    now = dt.datetime.now(dt.UTC)
+    departments = ["ER", "CARD", "NEURO", "ICU"]
+    documents = [
+        {
+            "patientId": f"ack-{index}",
+            "departmentId": departments[index % len(departments)],
+            "stage": "triage",
+            "priority": "emergency",
+            "startedAt": now,
+            "updatedAt": now,
+            "resolvedAt": None,
+            "isActive": True,
+        }
+        for index in range(count)
+    ]
+    return [str(i) for i in store.get_database().workflows.insert_many(documents).inserted_ids]
+
+
+def acknowledge(server: LiveServer, alert_ids: list[str]) -> list[tuple[str, str]]:
+    """Acknowledge each alert over a real WebSocket as the super admin: (alert id, outcome).
+
+    Like any client it keeps to the socket's rate limit: after `rate_limited` it waits
+    `retryAfter` seconds and sends the same request again.
+    """
+    token = login(server, "superadmin")["access"]
+    outcomes = []
+    deadline = time.monotonic() + 240
+    with connect(server.ws_url, origin=server.url, open_timeout=60) as ws:
+        ws.send(json.dumps({"type": "authenticate", "token": token}))
+        for index, alert_id in enumerate(alert_ids):
+            request = {
+                "type": "acknowledge_alert",
+                "alertId": alert_id,
+                "requestId": f"ack-{index}",
+            }
+            ws.send(json.dumps(request))
+            while True:
+                assert time.monotonic() < deadline, f"no answer to {request}"
+                reply = json.loads(ws.recv(timeout=60))
+                if reply.get("code") == "rate_limited":
+                    time.sleep(reply["retryAfter"])
+                    ws.send(json.dumps(request))
+                elif reply.get("requestId") == request["requestId"]:
+                    outcomes.append((alert_id, reply.get("code") or reply["type"]))
+                    break
+    return outcomes
+
+
 def refresh_at_once(server: LiveServer, refresh: str, count: int) -> list[tuple[int, dict]]:
     """`count` refreshes of one token, sent together (released by one barrier)."""
     start = threading.Barrier(count)
@@ -213,18 +287,27 @@ def test_concurrent_refreshes_of_one_token_give_one_200_and_the_rest_401(busy_se
     assert "Traceback" not in server.log_path.read_text()
 
 
-def test_admins_work_while_the_dashboard_runs(busy_server):
+def test_admins_work_while_the_dashboard_runs(busy_server, settings):
     server, database_url = busy_server
-    [(admin_id,)] = database_rows(database_url, "SELECT id FROM auth_user WHERE username = 'admin'")
+    [(edited_id,)] = database_rows(
+        database_url, f"SELECT id FROM auth_user WHERE username = '{EDITED}'"
+    )
+    settings.EMBEDDED_STORE_PATH = server.store_path
+    store.reset_client()
+    alert_ids = open_emergencies(ROUNDS)
+    # clerk0..clerk19, with create_demo_users (-1) after every fourth
+    commands_run = [i for n in range(ROUNDS) for i in ((n, -1) if n % 4 == 3 else (n,))]
     watch = CheckpointWatch(database_url)
     watch.start()
     started = time.monotonic()
-    with ThreadPoolExecutor(4) as commands, ThreadPoolExecutor(2) as clients:
-        admin = clients.submit(admin_saves, server, int(admin_id))
+    with ThreadPoolExecutor(4) as commands, ThreadPoolExecutor(3) as clients:
+        admin = clients.submit(admin_saves, server, int(edited_id))
         rounds = clients.submit(token_rounds, server)
-        created = list(commands.map(lambda i: create_user(server, i), range(ROUNDS)))
+        acknowledged = clients.submit(acknowledge, server, alert_ids)
+        results = list(commands.map(lambda i: user_command(server, i), commands_run))
         shown = admin.result()
         rounds.result()
+        outcomes = acknowledged.result()
     finished = time.monotonic()
     # After the work the checkpoint still moves (the simulator keeps writing).
     moves_before = len(watch.moves)
@@ -232,9 +315,13 @@ def test_admins_work_while_the_dashboard_runs(busy_server):
     watch.halt.set()
     watch.join()
 
-    failed = [(r.returncode, r.stderr[-500:]) for r in created if r.returncode != 0]
+    failed = [(r.returncode, r.stderr[-500:]) for r in results if r.returncode != 0]
     assert not failed
+    created = [r for i, r in zip(commands_run, results, strict=True) if i >= 0]
     assert all("Created user 'clerk" in r.stdout for r in created)
+    demo_runs = [r for i, r in zip(commands_run, results, strict=True) if i < 0]
+    assert len(demo_runs) == DEMO_USER_RUNS
+    assert all("Demo users ready" in r.stdout for r in demo_runs)
     rows = database_rows(
         database_url,
         "SELECT u.username, p.level FROM auth_user u JOIN accounts_dashboardprofile p "
@@ -244,10 +331,19 @@ def test_admins_work_while_the_dashboard_runs(busy_server):
 
     # Each page read shows what the save before it wrote.
     expected = [(level, sorted(codes)) for level, codes in ADMIN_CHANGES]
-    assert shown[0] == ("admin", ["CARD", "ER"])  # the demo admin as created
+    assert shown[0] == EDITED_START
     assert shown[1:] == [expected[i % len(expected)] for i in range(ROUNDS)]
 
-    # The listener went on checkpointing all along: never still for long while the work ran.
+    # Each acknowledgement was recorded, bar an alert the simulator resolved in between.
+    assert {outcome for _, outcome in outcomes} <= {"alert_acknowledged", "alert_not_found"}
+    done = {alert_id for alert_id, outcome in outcomes if outcome == "alert_acknowledged"}
+    assert len(done) >= ROUNDS // 2
+    recorded = database_rows(database_url, "SELECT alert_id FROM metrics_alertacknowledgement")
+    assert done <= {alert_id for (alert_id,) in recorded}
+
+    # The listener went on checkpointing all along: never still for long while the work ran
+    # (15 s: more than twice the longest pause seen on a loaded two-core machine, less than
+    # the 20 s busy timeout after which a waiting writer would fail).
     during = [started] + [t for t in watch.moves if started <= t <= finished] + [finished]
     assert len(during) > 5
     assert max(b - a for a, b in zip(during, during[1:], strict=False)) < 15
