@@ -6,7 +6,8 @@ import secrets
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import password_changed, validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -40,22 +41,27 @@ def create_or_update_dashboard_user(
         )
     user_model = get_user_model()
     username = _clean_username(user_model, username)
+    # Validating and hashing the password take a while (hashing on purpose): both are done
+    # before the write transaction, which on SQLite holds the database's one write lock.
+    existing = user_model.objects.filter(username=username).first()
+    generated = hashed = None
+    if existing is None and password is None:
+        password = generated = secrets.token_urlsafe(12)
+    if password is not None:
+        _check_password(password, existing or user_model(username=username))
+        hashed = make_password(password)
     with transaction.atomic():
-        user = user_model.objects.filter(username=username).first()
-        generated = None
-        if user is None:
-            user = user_model(username=username)
-            if password is None:
-                password = generated = secrets.token_urlsafe(12)
-        if password is not None:
-            _check_password(password, user)
-            user.set_password(password)
+        user = user_model.objects.filter(username=username).first() or user_model(username=username)
+        if hashed is not None:
+            user.password = hashed
         user.save()
         profile, _ = DashboardProfile.objects.get_or_create(user=user)
         profile.level = level
         profile.departments.set(codes)
         # Saved after the departments so updated_at covers both changes.
         profile.save()
+    if password is not None:
+        password_changed(password, user)  # what save() does after set_password()
     return user, generated
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import update_last_login
-from django.db import transaction
+from django.db import IntegrityError, OperationalError, transaction
 from rest_framework import exceptions, serializers
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -28,6 +28,10 @@ INVALID_TOKEN = "invalid_token"
 TOKEN_EXPIRED = "token_expired"
 USER_INACTIVE = "user_inactive"
 NO_DASHBOARD_ACCESS = "no_dashboard_access"
+
+# PostgreSQL's serialization failure and deadlock: under a stricter isolation level than
+# READ COMMITTED, the losing side of concurrent rotations of one token gets one of these.
+LOST_RACE_SQLSTATES = {"40001", "40P01"}
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,20 @@ def rotate_refresh_token(raw: str) -> RefreshToken:
     if user is None:
         raise TokenRefused("This token's user no longer exists.", INVALID_TOKEN)
     _require_dashboard_access(access_for(user))
-    with transaction.atomic():
-        _, newly_blacklisted = old.blacklist()
-        if not newly_blacklisted:
-            # Another request rotated the same token a moment ago.
-            raise TokenRefused("Token is blacklisted", INVALID_TOKEN)
-        return issue_tokens(user)
+    try:
+        with transaction.atomic():
+            _, newly_blacklisted = old.blacklist()
+            if not newly_blacklisted:
+                # Another request rotated the same token a moment ago.
+                raise TokenRefused("Token is blacklisted", INVALID_TOKEN)
+            return issue_tokens(user)
+    except IntegrityError as exc:
+        # Concurrent rotations of one token: the blacklist's unique constraint let one win.
+        raise TokenRefused("Token is blacklisted", INVALID_TOKEN) from exc
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) not in LOST_RACE_SQLSTATES:
+            raise
+        raise TokenRefused("Token is blacklisted", INVALID_TOKEN) from exc
 
 
 def revoke_refresh_token(raw: str) -> None:

@@ -94,10 +94,16 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the listener write checkpoints while the server reads users.
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
+    # Several processes write here at once (the listener's checkpoint, management commands,
+    # admin saves, logins). WAL lets readers go on while one writes. IMMEDIATE makes every
+    # transaction take the write lock when it begins, so a writer waits up to `timeout`
+    # seconds for its turn; a deferred transaction that read first and then writes fails
+    # at once with "database is locked" whenever another connection wrote in between.
+    # A `?timeout=S` in DATABASE_URL replaces the 20 s default.
+    sqlite_options = DATABASES["default"].setdefault("OPTIONS", {})
+    sqlite_options.setdefault("timeout", 20)
+    sqlite_options.update(
+        {"transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -213,8 +213,13 @@ class ChangeListener:
     async def _save_checkpoint(self, token: dict | None) -> None:
         @database_sync_to_async
         def save():
-            ListenerCheckpoint.objects.update_or_create(
-                name=self.name, defaults={"resume_token": token}
+            # One statement (an upsert), not a read then a write: the write lock is held for
+            # the shortest time, and never across a computation or a broadcast.
+            ListenerCheckpoint.objects.bulk_create(
+                [ListenerCheckpoint(name=self.name, resume_token=token)],
+                update_conflicts=True,
+                unique_fields=["name"],
+                update_fields=["resume_token", "updated_at"],
             )
 
         await save()

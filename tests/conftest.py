@@ -10,9 +10,25 @@ import pytest
 from django.core.cache import cache
 
 from metrics import store
+from tests.servers import server_database
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+
+
+# Fixtures through which a test reaches Django's own database (pytest-django's, and ours).
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "live_server"}
+
+
+def pytest_itemcollected(item):
+    """Mark every test that touches Django's database `database` (before `-m` selects).
+
+    `make test` runs those again with DATABASE_URL pointing at PostgreSQL (README, Tests).
+    """
+    if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(
+        getattr(item, "fixturenames", ())
+    ):
+        item.add_marker(pytest.mark.database)
 
 
 @pytest.hookimpl(trylast=True)
@@ -72,3 +88,11 @@ def redis_url():
 def unique_prefix():
     """A key prefix no other test (or running instance) uses."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def server_database_url(tmp_path):
+    """Django's database for a server the test starts: its own SQLite file, or, when the run
+    uses PostgreSQL (DATABASE_URL), its own PostgreSQL database, dropped afterwards."""
+    with server_database(tmp_path) as url:
+        yield url

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,9 +39,14 @@ def manage(*args: str, env: dict[str, str], timeout: float = 120) -> str:
     return result.stdout
 
 
-def server_env(workdir: Path, store_path: str, database_path: Path | None = None) -> dict[str, str]:
+def server_env(
+    workdir: Path,
+    store_path: str,
+    database_path: Path | None = None,
+    database_url: str | None = None,
+) -> dict[str, str]:
     """A server process's environment: this one without the project's settings, plus its own
-    database and the given hospital store file."""
+    database (a SQLite file, or `database_url`) and the given hospital store file."""
     database = database_path or workdir / "dashboard.sqlite3"
     env = {
         k: v
@@ -46,7 +56,7 @@ def server_env(workdir: Path, store_path: str, database_path: Path | None = None
     env.update(
         {
             "DJANGO_DEBUG": "true",
-            "DATABASE_URL": f"sqlite:///{database}",
+            "DATABASE_URL": database_url or f"sqlite:///{database}",
             "EMBEDDED_STORE_PATH": store_path,
             "DASHBOARD_VAR_DIR": str(workdir / "var"),
             "PYTHONUNBUFFERED": "1",
@@ -76,11 +86,12 @@ class LiveServer:
         port: int | None = None,
         listener: str = "auto",
         database_path: Path | None = None,
+        database_url: str | None = None,
         prepare: bool = True,
         serve_args: tuple[str, ...] = (),
     ) -> LiveServer:
         workdir.mkdir(parents=True, exist_ok=True)
-        base = server_env(workdir, store_path, database_path)
+        base = server_env(workdir, store_path, database_path, database_url)
         base.update(env or {})
         server = cls(workdir, store_path, port or free_port(), base)
         server.listener = listener
@@ -169,3 +180,58 @@ class LiveServer:
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read())["access"]
+
+
+# --- Django's database for servers: a SQLite file, or PostgreSQL when the tests run on it ----------
+POSTGRES_SCHEMES = ("postgres", "postgresql")
+
+
+def tests_postgres_url() -> str | None:
+    """The PostgreSQL server this test run uses (its DATABASE_URL), or None on SQLite."""
+    url = os.environ.get("DATABASE_URL", "")
+    return url if urllib.parse.urlsplit(url).scheme in POSTGRES_SCHEMES else None
+
+
+@contextmanager
+def server_database(workdir: Path) -> Iterator[str]:
+    """A DATABASE_URL of its own for a server a test starts.
+
+    A SQLite file in `workdir`; or, when the tests run on PostgreSQL, a new
+    database on that server, dropped (connections and all) afterwards.
+    """
+    base = tests_postgres_url()
+    if base is None:
+        yield f"sqlite:///{workdir / 'dashboard.sqlite3'}"
+        return
+    import psycopg
+    from psycopg import sql
+
+    parts = urllib.parse.urlsplit(base)
+    name = f"test_server_{uuid.uuid4().hex[:16]}"
+    maintenance = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(maintenance, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield parts._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(maintenance, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+def database_rows(database_url: str, query: str) -> list[tuple]:
+    """Rows of a query (no parameters) on a server's database, read beside the server."""
+    parts = urllib.parse.urlsplit(database_url)
+    if parts.scheme in POSTGRES_SCHEMES:
+        import psycopg
+
+        with psycopg.connect(database_url, autocommit=True) as connection:
+            return connection.execute(query).fetchall()
+    # As dj_database_url reads it: sqlite:////abs/path is the file /abs/path. In WAL mode a
+    # reader never blocks the server's writers.
+    connection = sqlite3.connect(parts.path[1:], timeout=10)
+    try:
+        return connection.execute(query).fetchall()
+    finally:
+        connection.close()

@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import Level
 from accounts.policy import access_for
 from accounts.services import DashboardUserError, create_or_update_dashboard_user
+from dashboard_project.command_errors import clear_failures
 
 
 class Command(BaseCommand):
@@ -24,6 +25,7 @@ class Command(BaseCommand):
             "--password", help="the password to set (a new user without one gets a random one)"
         )
 
+    @clear_failures
     def handle(self, *args, username, level, departments, password, **options):
         existed = get_user_model().objects.filter(username=username).exists()
         try:

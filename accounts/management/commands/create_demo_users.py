@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import create_demo_users
+from dashboard_project.command_errors import clear_failures
 
 
 class Command(BaseCommand):
@@ -16,6 +17,7 @@ class Command(BaseCommand):
             help="run even though DEBUG is off (the users get well-known passwords)",
         )
 
+    @clear_failures
     def handle(self, *args, force, **options):
         if not settings.DEBUG and not force:
             raise CommandError(

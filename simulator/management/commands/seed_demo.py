@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from dashboard_project.command_errors import clear_failures
 from metrics.store import get_database
 from simulator.hospital import DEFAULT_PATIENTS
 from simulator.seed import HospitalNotEmpty, seed_hospital
@@ -39,6 +40,7 @@ class Command(BaseCommand):
             help="seed as if it were this ISO 8601 moment (reproducible snapshots)",
         )
 
+    @clear_failures
     def handle(self, *args, seed, patients, if_empty, reset, now, **options):
         if if_empty and reset:
             raise CommandError("--if-empty and --reset contradict each other")

@@ -6,6 +6,7 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from dashboard_project.command_errors import clear_failures
 from metrics.store import get_database
 from simulator.runner import run
 
@@ -28,6 +29,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=None, help="random seed")
 
+    @clear_failures
     def handle(self, *args, rate, duration, seed, **options):
         if rate <= 0:
             raise CommandError("--rate must be positive")
