@@ -183,8 +183,10 @@ DASHBOARD_BATCH_SIZE = env_int("DASHBOARD_BATCH_SIZE", 100, minimum=1)
 DASHBOARD_BATCH_INTERVAL = env_float("DASHBOARD_BATCH_INTERVAL", 1.0)
 DASHBOARD_MEMORY_LIMIT_MB = env_int("DASHBOARD_MEMORY_LIMIT_MB", 1024, minimum=16)
 DASHBOARD_INSTANCE_ID = env_str("DASHBOARD_INSTANCE_ID")
-# The ASGI server `manage.py serve` runs: daphne (default) or uvicorn.
-DASHBOARD_SERVER = env_str("DASHBOARD_SERVER", "daphne")
+# The ASGI server `manage.py serve` runs: uvicorn (default) or daphne.
+DASHBOARD_SERVER = env_str("DASHBOARD_SERVER", "uvicorn")
+# Worker processes of one instance (`serve --workers`); 0: one per core with REDIS_URL, else 1.
+DASHBOARD_WORKERS = env_int("DASHBOARD_WORKERS", 0, minimum=0)
 if DASHBOARD_SERVER not in ("daphne", "uvicorn"):
     raise ImproperlyConfigured(
         f"DASHBOARD_SERVER must be daphne or uvicorn, not {DASHBOARD_SERVER!r}"

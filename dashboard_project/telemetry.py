@@ -1,9 +1,17 @@
-"""The service's own Prometheus metrics (beside django-prometheus's), one registry per process."""
+"""The service's own Prometheus metrics (beside django-prometheus's), one registry per process.
+
+With several workers (`serve --workers`, live/workers.py) they run in
+prometheus_client's multiprocess mode: counters and histograms add up over
+the workers, and each gauge says how (`multiprocess_mode`: live sockets add
+up, a state takes the highest).
+"""
 
 from prometheus_client import Counter, Gauge, Histogram
 
 connections_active = Gauge(
-    "dashboard_ws_connections_active", "Open dashboard WebSocket connections in this process"
+    "dashboard_ws_connections_active",
+    "Open dashboard WebSocket connections of this instance",
+    multiprocess_mode="livesum",
 )
 connections_total = Counter(
     "dashboard_ws_connections_total", "Dashboard WebSocket connections accepted"
@@ -35,11 +43,14 @@ batch_size = Histogram(
     buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500),
 )
 listener_lag = Gauge(
-    "dashboard_listener_lag_seconds", "Age of the oldest change of the last batch when processed"
+    "dashboard_listener_lag_seconds",
+    "Age of the oldest change of the last batch when processed",
+    multiprocess_mode="livemax",
 )
 listener_active = Gauge(
     "dashboard_listener_active",
     "1 while this process holds the listener lease and follows the stream",
+    multiprocess_mode="livemax",
 )
 resyncs = Counter("dashboard_listener_resyncs_total", "Full resyncs, by reason", ["reason"])
 broadcasts = Counter("dashboard_broadcasts_total", "Metric values broadcast, by metric", ["metric"])
@@ -52,4 +63,5 @@ circuit_state = Gauge(
     "dashboard_circuit_state",
     "Circuit breaker state (0 closed, 1 half-open, 2 open)",
     ["dependency"],
+    multiprocess_mode="livemax",
 )

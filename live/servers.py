@@ -13,6 +13,7 @@ dashboard's clients are told why instead.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
@@ -24,8 +25,26 @@ from .protocol import MAX_FRAME_BYTES
 _SERVER_CLOSE_CODES = frozenset({1001, 1008, 1009, 1011, 1013})
 
 
+def shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket that other workers of the instance bind too (SO_REUSEPORT): the
+    kernel spreads new connections over them."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listening.bind((host, port))
+    listening.listen(2048)
+    listening.setblocking(False)
+    return listening
+
+
 def run_daphne(
-    host: str, port: int, ready: Callable[[], None], shutdown: Callable[[], Awaitable[None]]
+    host: str,
+    port: int,
+    ready: Callable[[], None],
+    shutdown: Callable[[], Awaitable[None]],
+    *,
+    reuse_port: bool = False,
 ) -> None:
     from daphne.server import Server  # installs Twisted's asyncio reactor
     from daphne.ws_protocol import WebSocketProtocol
@@ -49,9 +68,16 @@ def run_daphne(
     reactor.addSystemEventTrigger(
         "before", "shutdown", lambda: defer.Deferred.fromFuture(asyncio.ensure_future(shutdown()))
     )
+    if reuse_port:
+        if ":" in host:
+            raise ValueError("daphne workers listen on IPv4 only; use uvicorn for IPv6")
+        # Twisted adopts the descriptor (and closes it): the socket object lets go of it.
+        endpoint = f"fd:fileno={shared_socket(host, port).detach()}"
+    else:
+        endpoint = f"tcp:port={port}:interface={host}"
     server = Server(
         application=application,
-        endpoints=[f"tcp:port={port}:interface={host}"],
+        endpoints=[endpoint],
         signal_handlers=True,
         ready_callable=configured_ready,
         websocket_timeout=-1,
@@ -69,7 +95,12 @@ def run_daphne(
 
 
 def run_uvicorn(
-    host: str, port: int, ready: Callable[[], None], shutdown: Callable[[], Awaitable[None]]
+    host: str,
+    port: int,
+    ready: Callable[[], None],
+    shutdown: Callable[[], Awaitable[None]],
+    *,
+    reuse_port: bool = False,
 ) -> None:
     import uvicorn
 
@@ -102,4 +133,4 @@ def run_uvicorn(
         access_log=False,
         log_level="warning",
     )
-    DashboardServer(config).run()
+    DashboardServer(config).run(sockets=[shared_socket(host, port)] if reuse_port else None)

@@ -1,12 +1,14 @@
-"""`manage.py serve`: the dashboard under daphne (or uvicorn), the listener in-process where configured.
+"""`manage.py serve`: the dashboard under uvicorn (or daphne), the listener in-process where configured.
 
 Each instance runs this command; with REDIS_URL the listener usually runs
 apart (`watch_changes`), and without it (the demo, a single instance) it runs
-here (DASHBOARD_LISTENER_IN_PROCESS). daphne is the default server; uvicorn
-(`--server uvicorn` or DASHBOARD_SERVER) serves the same application with a
-lower fan-out latency (bench/README.md).
+here (DASHBOARD_LISTENER_IN_PROCESS). uvicorn is the default server (the
+faster one, docs/bench-load.md); daphne serves the same application with the
+same protocol (`--server daphne` or DASHBOARD_SERVER). With REDIS_URL an
+instance runs one worker process per core (`--workers`, live/workers.py).
 """
 
+import argparse
 import asyncio
 import logging
 import os
@@ -15,13 +17,16 @@ import subprocess
 import sys
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 logger = logging.getLogger("dashboard.serve")
 
 
 class Command(BaseCommand):
-    help = "Serve the dashboard (HTTP + WebSocket) with daphne; runs the listener in-process if configured."
+    help = (
+        "Serve the dashboard (HTTP + WebSocket) with uvicorn or daphne, in one or several worker "
+        "processes; runs the listener in-process if configured."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
@@ -36,8 +41,16 @@ class Command(BaseCommand):
             "--server",
             choices=["daphne", "uvicorn"],
             default=settings.DASHBOARD_SERVER,
-            help="the ASGI server (default: DASHBOARD_SERVER, else daphne)",
+            help="the ASGI server (default: DASHBOARD_SERVER, else uvicorn)",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="server processes sharing the port (default: DASHBOARD_WORKERS, else one per "
+            "core with REDIS_URL and one without)",
+        )
+        parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
         parser.add_argument(
             "--listener",
             choices=["auto", "on", "off"],
@@ -45,8 +58,24 @@ class Command(BaseCommand):
             help="run the change-stream listener in this process (auto: DASHBOARD_LISTENER_IN_PROCESS)",
         )
 
-    def handle(self, *args, host, port, simulate, listener, server, **options):
+    def handle(self, *args, host, port, simulate, listener, server, workers, worker, **options):
         logging.getLogger("dashboard").setLevel(logging.INFO)
+        workers = (
+            workers
+            or settings.DASHBOARD_WORKERS
+            or (os.cpu_count() or 1 if settings.REDIS_URL else 1)
+        )
+        if workers < 1:
+            raise CommandError("--workers must be at least 1")
+        if workers > 1 and not settings.REDIS_URL:
+            raise CommandError(
+                "several workers need REDIS_URL: without it the channel layer lives inside one "
+                "process. Use --workers 1, or set REDIS_URL."
+            )
+        address = settings.DASHBOARD_PUBLIC_ADDRESS or f"{host}:{port}"
+        if workers > 1 and not worker:
+            self._supervise(host, port, simulate, listener, server, workers, address)
+            return
         run_listener = (
             settings.DASHBOARD_LISTENER_IN_PROCESS if listener == "auto" else listener == "on"
         )
@@ -58,11 +87,10 @@ class Command(BaseCommand):
             from live.hub import hub
 
             loop.create_task(hub.start())
-            if settings.REDIS_URL:
+            if settings.REDIS_URL and not worker:  # a worker's instance is announced by its parent
                 from live.admission import admission
                 from live.registry import announce_forever
 
-                address = settings.DASHBOARD_PUBLIC_ADDRESS or f"{host}:{port}"
                 loop.create_task(announce_forever(address, lambda: admission.active))
             if run_listener:
                 from live.listener import build_listener
@@ -96,11 +124,25 @@ class Command(BaseCommand):
 
         run = run_uvicorn if server == "uvicorn" else run_daphne
         try:
-            run(host, port, ready, shutdown)
+            run(host, port, ready, shutdown, reuse_port=worker)
         finally:
             if "listener" in started:  # the loop ended before shutdown() ran
                 started["listener"].stop()
             stop_simulator()
+
+    def _supervise(self, host, port, simulate, listener, server, workers, address) -> None:
+        from live.workers import Supervisor, worker_command
+
+        base = ["--host", host, "--port", str(port), "--server", server, "--listener", listener]
+        simulator = self._start_simulator(simulate) if simulate > 0 else None
+        self.stdout.write(f"Dashboard: http://{host}:{port}/ ({workers} {server} workers)")
+        self.stdout.flush()
+        try:
+            Supervisor(worker_command(base), workers).run(address)
+        finally:
+            if simulator is not None and simulator.poll() is None:
+                simulator.send_signal(signal.SIGTERM)
+                simulator.wait(timeout=10)
 
     def _start_simulator(self, rate: float) -> subprocess.Popen:
         self.stdout.write(f"Simulator: {rate:g} changes per second")

@@ -1,0 +1,158 @@
+"""`manage.py serve --workers N`: one instance, N server processes on one port.
+
+Each worker is a `manage.py serve` process of its own (its own event loop, hub
+and sockets) bound to the same port with SO_REUSEPORT, so that the kernel
+spreads new connections over them. This process supervises them:
+
+- the instance's limits are split among them (DASHBOARD_MAX_CONNECTIONS and
+  DASHBOARD_MAX_UNAUTHENTICATED, rounded up), and each is named
+  `<instance>/<k>` in `connection_status`;
+- Prometheus runs in multiprocess mode (a fresh PROMETHEUS_MULTIPROC_DIR), so
+  that `/metrics`, whichever worker answers it, describes the instance as one;
+- the instance registry gets one record for the instance, with the open
+  sockets of every worker summed;
+- the listener (where `serve` runs it) runs in worker 0 only, the simulator
+  here;
+- SIGTERM or SIGINT stops every worker the way a single `serve` stops (the
+  listener saves its checkpoint and releases its lease), and a worker that
+  dies is started again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+
+from .runtime import instance_id
+
+logger = logging.getLogger("dashboard.serve")
+
+STOP_SECONDS = 15.0
+RESTART_PAUSE_SECONDS = 1.0
+
+
+def worker_environment(index: int, workers: int, metrics_dir: str) -> dict[str, str]:
+    """The environment of worker `index` of `workers`."""
+    env = os.environ.copy()
+    env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    env["DASHBOARD_INSTANCE_ID"] = f"{instance_id()}/{index}"
+    env["DASHBOARD_MAX_CONNECTIONS"] = str(math.ceil(settings.DASHBOARD_MAX_CONNECTIONS / workers))
+    if settings.DASHBOARD_MAX_UNAUTHENTICATED:
+        share = math.ceil(settings.DASHBOARD_MAX_UNAUTHENTICATED / workers)
+        env["DASHBOARD_MAX_UNAUTHENTICATED"] = str(share)
+    return env
+
+
+def instance_connections() -> int:
+    """Open sockets over every worker, from the workers' Prometheus files."""
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    for family in registry.collect():
+        if family.name == "dashboard_ws_connections_active":
+            return int(sum(sample.value for sample in family.samples))
+    return 0
+
+
+class Supervisor:
+    def __init__(self, command: Callable[[int], list[str]], workers: int) -> None:
+        self.command = command
+        self.workers = workers
+        self.metrics_dir = tempfile.mkdtemp(prefix="dashboard-metrics-")
+        self.processes: dict[int, subprocess.Popen] = {}
+        self.stopping = False
+
+    def start(self, index: int) -> None:
+        env = worker_environment(index, self.workers, self.metrics_dir)
+        self.processes[index] = subprocess.Popen(
+            self.command(index), cwd=settings.BASE_DIR, env=env
+        )
+
+    def run(self, address: str) -> None:
+        """Start the workers and watch them until a signal stops them."""
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = self.metrics_dir  # for instance_connections
+        for index in range(self.workers):
+            self.start(index)
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        try:
+            asyncio.run(self._watch(address))
+        finally:
+            self.stop_all()
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
+
+    def _stop(self, signum, frame) -> None:
+        self.stopping = True
+
+    async def _watch(self, address: str) -> None:
+        announcer = None
+        if settings.REDIS_URL:
+            from .registry import announce_forever
+
+            announcer = asyncio.create_task(announce_forever(address, instance_connections))
+        try:
+            while not self.stopping:
+                await asyncio.sleep(0.2)
+                for index, process in list(self.processes.items()):
+                    if process.poll() is not None and not self.stopping:
+                        logger.warning(
+                            "worker %d exited with %s: starting it again", index, process.returncode
+                        )
+                        _forget(self.metrics_dir, process.pid)
+                        await asyncio.sleep(RESTART_PAUSE_SECONDS)
+                        self.start(index)
+        finally:
+            if announcer is not None:
+                announcer.cancel()
+                await asyncio.gather(announcer, return_exceptions=True)
+
+    def stop_all(self) -> None:
+        """SIGTERM to every worker (each stops as `serve` does), SIGKILL after STOP_SECONDS."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _forget(metrics_dir: str, pid: int) -> None:
+    """A dead worker's live gauges no longer count."""
+    from prometheus_client.multiprocess import mark_process_dead
+
+    mark_process_dead(pid, metrics_dir)
+
+
+def worker_command(base: list[str]) -> Callable[[int], list[str]]:
+    """`manage.py serve` for worker k: the same options, the listener in worker 0 only."""
+
+    def command(index: int) -> list[str]:
+        listener = [] if index == 0 else ["--listener", "off"]
+        return [
+            sys.executable,
+            str(Path(settings.BASE_DIR) / "manage.py"),
+            "serve",
+            *base,
+            "--worker",
+            *listener,
+        ]
+
+    return command
