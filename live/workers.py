@@ -21,6 +21,8 @@ spreads new connections over them. This process supervises them:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import math
 import os
@@ -40,6 +42,7 @@ from .runtime import instance_id
 logger = logging.getLogger("dashboard.serve")
 
 STOP_SECONDS = 15.0
+_PR_SET_PDEATHSIG = 1
 RESTART_PAUSE_SECONDS = 1.0
 
 
@@ -79,7 +82,7 @@ class Supervisor:
     def start(self, index: int) -> None:
         env = worker_environment(index, self.workers, self.metrics_dir)
         self.processes[index] = subprocess.Popen(
-            self.command(index), cwd=settings.BASE_DIR, env=env
+            self.command(index), cwd=settings.BASE_DIR, env=env, preexec_fn=_die_with_parent
         )
 
     def run(self, address: str) -> None:
@@ -132,6 +135,13 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the worker, before exec: SIGTERM when the supervisor dies, however it dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _forget(metrics_dir: str, pid: int) -> None:
