@@ -1,11 +1,13 @@
 """DRF permission classes: thin adapters over accounts.policy."""
 
+from typing import Any
+
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
 
 from dashboard_project.errors import error_response
 
-from .policy import access_for
+from .policy import Access, access_for
 
 
 class NoDashboardAccess(PermissionDenied):
@@ -22,6 +24,14 @@ class HasDashboardAccess(BasePermission):
         if not access.has_dashboard_access:
             raise NoDashboardAccess()
         return True
+
+
+def request_access(request: Any) -> Access:
+    """The access HasDashboardAccess loaded for this request."""
+    access = getattr(request, "access", None)
+    if not isinstance(access, Access):
+        raise NoDashboardAccess()
+    return access
 
 
 # Every dashboard endpoint's permissions: IsAuthenticated first, so that an anonymous

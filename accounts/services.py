@@ -57,7 +57,7 @@ def create_or_update_dashboard_user(
         user.save()
         profile, _ = DashboardProfile.objects.get_or_create(user=user)
         profile.level = level
-        profile.departments.set(codes)
+        profile.departments.set(Department.objects.filter(code__in=codes))
         # Saved after the departments so updated_at covers both changes.
         profile.save()
     if password is not None:

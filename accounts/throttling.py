@@ -7,6 +7,7 @@ import hashlib
 import logging
 import unicodedata
 from collections.abc import Mapping
+from typing import Any
 
 from django.core.cache.backends.locmem import LocMemCache
 from redis.exceptions import RedisError
@@ -26,7 +27,9 @@ class CacheThrottle(SimpleRateThrottle):
 
     def get_rate(self) -> str | None:
         # Read at each request rather than at import, so the settings in force apply.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rates: dict[str, Any] = api_settings.DEFAULT_THROTTLE_RATES
+        rate = rates.get(self.scope or "")
+        return None if rate is None else str(rate)
 
     def allow_request(self, request, view) -> bool:
         try:

@@ -29,9 +29,9 @@ class _Exporter(pybreaker.CircuitBreakerListener):
         name = new.name if hasattr(new, "name") else str(new)
         telemetry.circuit_state.labels(dependency=breaker.name).set(STATE_VALUES.get(name, 0))
         if name == pybreaker.STATE_OPEN:
-            _opened_at[breaker.name] = dt.datetime.now(dt.UTC)
+            _opened_at[str(breaker.name)] = dt.datetime.now(dt.UTC)
         elif name == pybreaker.STATE_CLOSED:
-            _opened_at.pop(breaker.name, None)
+            _opened_at.pop(str(breaker.name), None)
         logger.warning("circuit %s: %s -> %s", breaker.name, getattr(old, "name", old), name)
 
 
@@ -54,11 +54,15 @@ mongodb_breaker = _breaker("mongodb", exclude=[_not_a_connection_problem])
 
 def opened_at(breaker: pybreaker.CircuitBreaker) -> dt.datetime | None:
     """When `breaker` opened, while it is open or half-open; None while closed."""
-    return None if breaker.current_state == pybreaker.STATE_CLOSED else _opened_at.get(breaker.name)
+    if breaker.current_state == pybreaker.STATE_CLOSED:
+        return None
+    return _opened_at.get(str(breaker.name))
 
 
 def states() -> dict[str, str]:
-    return {breaker.name: breaker.current_state for breaker in (redis_breaker, mongodb_breaker)}
+    return {
+        str(breaker.name): breaker.current_state for breaker in (redis_breaker, mongodb_breaker)
+    }
 
 
 CircuitOpen = pybreaker.CircuitBreakerError

@@ -13,10 +13,18 @@ import asyncio
 import redis
 import redis.asyncio as aioredis
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 def redis_configured() -> bool:
     return bool(settings.REDIS_URL)
+
+
+def _url(url: str | None) -> str:
+    configured = url or settings.REDIS_URL
+    if not configured:
+        raise ImproperlyConfigured("REDIS_URL is not set: this needs Redis")
+    return configured
 
 
 def _options(timeout: float | None) -> dict:
@@ -26,12 +34,12 @@ def _options(timeout: float | None) -> dict:
 
 def async_redis(url: str | None = None, *, timeout: float | None = None) -> aioredis.Redis:
     """An asyncio Redis client on the configured Redis (or `url`); the caller closes it."""
-    return aioredis.Redis.from_url(url or settings.REDIS_URL, **_options(timeout))
+    return aioredis.Redis.from_url(_url(url), **_options(timeout))
 
 
 def sync_redis(url: str | None = None, *, timeout: float | None = None) -> redis.Redis:
     """A blocking Redis client on the configured Redis (or `url`); the caller closes it."""
-    return redis.Redis.from_url(url or settings.REDIS_URL, **_options(timeout))
+    return redis.Redis.from_url(_url(url), **_options(timeout))
 
 
 async def ping_redis(timeout: float) -> None:

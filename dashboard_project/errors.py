@@ -40,8 +40,9 @@ def api_exception_handler(exc, context):
     body = {"code": code, "message": message}
     if detail is not None:
         body["detail"] = detail
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        body["retryAfter"] = int(exc.wait + 0.999)
+    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if wait is not None:
+        body["retryAfter"] = int(wait + 0.999)
     response.data = body
     return response
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import mongomock
 from mongomock import helpers as mongomock_helpers
@@ -63,7 +63,8 @@ class Engine:
         self._faults.check()
 
     # --- the mirror ------------------------------------------------------------------------------
-    def mirror(self, db: str, coll: str) -> mongomock.Collection:
+    def mirror(self, db: str, coll: str) -> Any:
+        """The mongomock collection mirroring `db.coll` (mongomock is untyped)."""
         return self._mirror[db][coll]
 
     def _store_of(self, db: str, coll: str):
@@ -77,7 +78,7 @@ class Engine:
         return document_id
 
     def _reload(self) -> None:
-        self._mirror = mongomock.MongoClient()
+        self._mirror: Any = mongomock.MongoClient()
         documents, self._last_seq, self._last_wall_ms = self._storage.snapshot()
         for db, coll, document in documents:
             self._store_of(db, coll)[self.hashable(document["_id"])] = document
@@ -139,7 +140,7 @@ class Engine:
                 self.changed.notify_all()
             if failure is not None:
                 raise failure
-            return result
+            return cast(T, result)  # set by operation() whenever no failure was raised
 
     # --- what change streams, indexes and admin commands need ----------------------------------
     def oplog_bounds(self) -> tuple[int, int]:

@@ -31,13 +31,13 @@ def events_for(
     if entry.op == "dropDatabase":
         if coll is not None:
             return []  # the collection's own drop entry came first and invalidated it
-        event = {
+        dropped = {
             "_id": codec.make_token(entry.seq),
             "operationType": "dropDatabase",
             **base,
             "ns": {"db": entry.db},
         }
-        return [event, invalidate] if db is not None else [event]
+        return [dropped, invalidate] if db is not None else [dropped]
     if coll is not None and entry.coll != coll:
         return []
     event: dict[str, Any] = {

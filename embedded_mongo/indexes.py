@@ -124,7 +124,7 @@ class UniqueGuard:
         return self._owners
 
     def _hold(self, name: str, key: bytes, value: bytes | None) -> None:
-        owners, held = self._owners[name], self._held[name]
+        owners, held = self._index()[name], self._held[name]
         previous = held.pop(key, None)
         if previous is not None and owners.get(previous) == key:
             del owners[previous]

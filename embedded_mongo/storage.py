@@ -131,6 +131,7 @@ class Storage:
                     codec.encode(description) if description is not None else None,
                 ),
             )
+            assert cursor.lastrowid is not None  # set by every INSERT
             written.append(replace(entry, seq=cursor.lastrowid, wall_ms=wall_ms))
         return written
 

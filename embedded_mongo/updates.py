@@ -106,7 +106,9 @@ def apply_update(before: dict | None, filter: Mapping, update: Mapping, upsert: 
                 code=IMMUTABLE_FIELD,
             ) from exc
         raise
-    return codec.normalize(scratch.find_one({}))
+    updated = scratch.find_one({})
+    assert updated is not None  # the one document just written
+    return codec.normalize(updated)
 
 
 def describe_update(before: dict, after: dict, update: Mapping) -> dict:
@@ -190,7 +192,7 @@ def _existing_depth(document: dict, parts: list[str]) -> int:
     return depth
 
 
-def _scratch_collection() -> mongomock.Collection:
+def _scratch_collection() -> Any:
     # mongomock applies the operators; a one-document collection per thread keeps
     # it away from the mirror until the write is committed.
     if not hasattr(_scratch, "collection"):

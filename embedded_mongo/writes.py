@@ -7,10 +7,9 @@ transaction and leaves the mirror alone; the engine applies them once committed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any
 
-import mongomock
 from bson import ObjectId, Regex
 from mongomock.filtering import filter_applies
 from pymongo.errors import BulkWriteError, DuplicateKeyError, WriteError
@@ -33,7 +32,7 @@ class CollectionWrites:
     _engine: Engine
 
     @property
-    def _mirror(self) -> mongomock.Collection:
+    def _mirror(self) -> Any:
         return self._engine.mirror(self.database.name, self.name)
 
     def _entry(self, op: str, document_id: Any, doc: dict | None = None, desc: dict | None = None):
@@ -69,7 +68,7 @@ class CollectionWrites:
     # --- writes -----------------------------------------------------------------------------------
     @staticmethod
     def _prepare_insert(document: Any) -> dict:
-        if not isinstance(document, Mapping):
+        if not isinstance(document, MutableMapping):
             raise TypeError("document must be an instance of dict")
         if "_id" not in document:
             document["_id"] = ObjectId()  # pymongo adds _id to the caller's document too

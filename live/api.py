@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER
+from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER, request_access
 from dashboard_project.errors import error_response
 
 from . import asyncapi
@@ -56,7 +56,7 @@ class InstancesView(APIView):
         },
     )
     def get(self, request):
-        if not request.access.may_view_instances:
+        if not request_access(request).may_view_instances:
             raise NotSuperAdmin()
         try:
             instances = live_instances()

@@ -39,7 +39,8 @@ MAX_AUTH_FAILURES = 3
 class DashboardConsumer(SigningInSocket):
     # --- receiving ----------------------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        size = len(bytes_data) if bytes_data is not None else len(text_data.encode("utf-8"))
+        text = text_data or ""
+        size = len(bytes_data) if bytes_data is not None else len(text.encode("utf-8"))
         if size > protocol.MAX_FRAME_BYTES:
             # The servers refuse such frames before buffering them (live/servers.py); this
             # is the same rule for any other ASGI server.
@@ -56,7 +57,7 @@ class DashboardConsumer(SigningInSocket):
             return
         message = None
         try:
-            message = protocol.parse_client_message(text_data)
+            message = protocol.parse_client_message(text)
             telemetry.messages_in.labels(type=message.type).inc()
             await self._dispatch(message)
         except ProtocolError as exc:
@@ -70,7 +71,7 @@ class DashboardConsumer(SigningInSocket):
                 protocol.error(
                     exc.code,
                     "the hospital database is unreachable and no value is known yet",
-                    message.request_id,
+                    message.request_id if message else None,
                     metrics=exc.metrics,
                 )
             )
@@ -101,7 +102,7 @@ class DashboardConsumer(SigningInSocket):
 
     async def _dispatch(self, message: ClientMessage) -> None:
         if message.type != "authenticate":
-            if self.access is None:
+            if not self.signed_in:
                 raise ProtocolError("not_authenticated", "authenticate first", message.request_id)
             if self.paused:
                 raise ProtocolError(

@@ -73,7 +73,7 @@ class RedisLease:
 
     async def holder(self) -> str | None:
         value = await self._redis.get(self.key)
-        return value.decode() if value else None
+        return value.decode() if isinstance(value, bytes) else value
 
     async def close(self) -> None:
         await self._redis.aclose()

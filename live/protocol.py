@@ -77,10 +77,10 @@ class ProtocolError(Exception):
 class ClientMessage:
     type: str
     request_id: str | None = None
-    token: str | None = None
+    token: str = ""
     metrics: tuple[str, ...] = ()
-    time_range: tuple[str, str] | None = None
-    alert_id: str | None = None
+    time_range: tuple[str, str] = ("", "")
+    alert_id: str = ""
     batch: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -180,7 +180,7 @@ def parse_client_message(text: str) -> ClientMessage:
 
 
 # --- server messages ------------------------------------------------------------------------------
-def encode(message: dict) -> str:
+def encode(message: Any) -> str:
     """Serialize a server message (once; the same text goes to every socket it is for)."""
     return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
 

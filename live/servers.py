@@ -65,9 +65,11 @@ def run_daphne(
         server.ws_factory.setProtocolOptions(failByDrop=False)
         ready()
 
-    reactor.addSystemEventTrigger(
-        "before", "shutdown", lambda: defer.Deferred.fromFuture(asyncio.ensure_future(shutdown()))
-    )
+    def stop_first() -> defer.Deferred:
+        return defer.Deferred.fromFuture(asyncio.ensure_future(shutdown()))
+
+    # The interface declares its methods without self, which type checkers misread.
+    reactor.addSystemEventTrigger("before", "shutdown", stop_first)  # type: ignore[arg-type]
     if reuse_port:
         if ":" in host:
             raise ValueError("daphne workers listen on IPv4 only; use uvicorn for IPv6")

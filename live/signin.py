@@ -68,9 +68,9 @@ class SigningInSocket(DashboardSocket):
 
     async def _apply_access(self, access: Access) -> None:
         """Take a (re)loaded access: leave what it may no longer see, move to its scope."""
-        previous = self.access
-        self.access = access
-        if previous is None:
+        previous, was_signed_in = self.access, self.signed_in
+        self.access, self.signed_in = access, True
+        if not was_signed_in:
             return
         changed = False
         for metric in self.subscriptions.names():
@@ -98,10 +98,13 @@ class SigningInSocket(DashboardSocket):
         while not self.closing:
             await asyncio.sleep(delay)
             delay = revalidation.period()
+            user_id = self.access.user_id
+            if user_id is None:  # never signed in: nothing to re-read
+                continue
             try:
-                access = await revalidation.access_reloader.reload(self.access.user_id)
+                access = await revalidation.access_reloader.reload(user_id)
             except Exception as exc:  # the database is away: keep the access, try next period
-                logger.warning("re-validating user %s failed: %s", self.access.user_id, exc)
+                logger.warning("re-validating user %s failed: %s", user_id, exc)
                 continue
             if not access.has_dashboard_access:
                 reason = "user_inactive" if not access.is_active else "no_dashboard_access"

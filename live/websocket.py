@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from accounts.policy import Access
+from accounts.policy import NO_ACCESS, Access
 from dashboard_project import telemetry
 from metrics.selectors import get_live_value
 
@@ -42,7 +42,8 @@ class DashboardSocket(AsyncWebsocketConsumer):
         self.base_send = send
         self.channel_layer = None
         self.closing = False
-        self.access: Access | None = None
+        self.access: Access = NO_ACCESS
+        self.signed_in = False
         self.paused = False
         self.auth_failures = 0
         self.subscriptions = SocketSubscriptions()

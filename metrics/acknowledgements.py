@@ -27,8 +27,11 @@ alert_acknowledged = Signal()
 class Acknowledger(Protocol):
     """What the service needs to know of the user (accounts.policy.Access)."""
 
-    user_id: int | None
-    username: str
+    @property
+    def user_id(self) -> int | None: ...
+
+    @property
+    def username(self) -> str: ...
 
     def can_acknowledge(self, department_id: Any) -> bool: ...
 

@@ -108,9 +108,9 @@ def _parse(text: object, name: str) -> dt.datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise TimeRangeError("invalid_time_range", f"{name} needs an offset (Z or +HH:MM)")
     try:
-        moment = moment.astimezone(dt.UTC)
+        instant = moment.astimezone(dt.UTC)
     except OverflowError:
-        moment = None
-    if moment is None or not EARLIEST <= moment <= LATEST:
+        instant = None
+    if instant is None or not EARLIEST <= instant <= LATEST:
         raise TimeRangeError("invalid_time_range", f"{name} is out of the supported years")
-    return moment
+    return instant

@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER
+from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER, request_access
 from dashboard_project.errors import error_response
 
 from . import selectors
@@ -42,7 +42,7 @@ class CatalogueView(APIView):
         responses={200: CatalogueSerializer, **AUTH_ERRORS},
     )
     def get(self, request: Request) -> Response:
-        access = request.access
+        access = request_access(request)
         return Response(
             {
                 "metrics": [
@@ -69,7 +69,7 @@ class SnapshotView(APIView):
     )
     def get(self, request: Request) -> Response:
         try:
-            return Response(selectors.get_snapshot(request.access))
+            return Response(selectors.get_snapshot(request_access(request)))
         except selectors.MetricUnavailable as exc:
             raise MetricsUnavailable(str(exc)) from None
 
@@ -117,7 +117,7 @@ class HistoricalView(APIView):
         except TimeRangeError as exc:
             raise BadTimeRange(exc.message, exc.code) from None
         try:
-            return Response(selectors.get_historical(request.access, start, end))
+            return Response(selectors.get_historical(request_access(request), start, end))
         except selectors.MetricUnavailable as exc:
             raise MetricsUnavailable(str(exc)) from None
         except selectors.HistoricalThrottled as exc:

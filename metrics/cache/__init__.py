@@ -92,11 +92,12 @@ def read_through(
     with _local.lock:
         flight = _local.flights.get(key)
         leader = flight is None
-        if leader:
+        if flight is None:
             hit = _local.get(key)  # a computation may have ended since the first look
             if hit is None:
                 flight = _local.flights[key] = Future()
-    if leader and hit is not None:
+    if flight is None:
+        assert hit is not None
         return _marked(hit) if keep_last_known else hit
     if leader:
         try:

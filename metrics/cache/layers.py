@@ -159,7 +159,7 @@ def _redis_delete_matching(backend: RedisCache, pattern: str) -> int:
     prefix = backend.make_key("")
     literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
     glob = re.sub(r"([*?\[\]\\])", r"\\\1", prefix + literal) + "*"
-    client = sync_redis(settings.CACHES["default"]["LOCATION"])
+    client = sync_redis(str(settings.CACHES["default"]["LOCATION"]))
     try:
         doomed = [
             full
