@@ -27,7 +27,7 @@ COLLECTION = "appointments"
 # Group: (local day of scheduledAt, department, status); the value is today's groups.
 # Values: none besides the count of documents.
 FIELDS = ("isActive", "departmentId", "status", "scheduledAt")
-WINDOWED = True
+WINDOWED, VALUES = True, 0
 
 
 def compute(db: Any, now: dt.datetime) -> dict:

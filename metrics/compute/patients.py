@@ -11,7 +11,8 @@ from metrics.scope import Scope
 from .parts import ACTIVE, DayWindow, active, base_value, department_of, parts_in
 
 COLLECTION = "patients"
-# Group: the department. Values: none besides the count of documents.
+WINDOWED, VALUES = False, 0
+# Group: (department,). Values: none besides the count of documents.
 MATCH = {**ACTIVE, "status": {"$ne": "discharged"}}
 FIELDS = ("isActive", "status", "departmentId")
 PIPELINE = [
@@ -22,7 +23,7 @@ PIPELINE = [
 
 def compute(db: Any, now: dt.datetime) -> dict:
     """Base: {departments: {code: n}, unassigned: n | None}."""
-    return from_groups((row["_id"], (row["count"],)) for row in db.patients.aggregate(PIPELINE))
+    return from_groups(((row["_id"],), (row["count"],)) for row in db.patients.aggregate(PIPELINE))
 
 
 def scan_match(window: DayWindow) -> dict:
@@ -34,7 +35,7 @@ def contribution(doc: dict, window: DayWindow) -> tuple[Any, tuple] | None:
     """The group this document counts in (the $match and $group above, in Python)."""
     if not active(doc) or doc.get("status") == "discharged":
         return None
-    return department_of(doc.get("departmentId")), ()
+    return (department_of(doc.get("departmentId")),), ()
 
 
 def rows(groups: dict, window: DayWindow, now: dt.datetime) -> Iterable[tuple[Any, tuple]]:
@@ -42,9 +43,9 @@ def rows(groups: dict, window: DayWindow, now: dt.datetime) -> Iterable[tuple[An
 
 
 def from_groups(grouped: Iterable[tuple[Any, tuple]]) -> dict:
-    """The base value from grouped rows: (department, (count,))."""
+    """The base value from grouped rows: ((department,), (count,))."""
     parts: dict[str | None, int] = {}
-    for key, counts in grouped:
+    for (key,), counts in grouped:
         department = department_of(key)
         parts[department] = parts.get(department, 0) + counts[0]
     return base_value(parts)

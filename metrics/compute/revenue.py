@@ -17,7 +17,7 @@ COLLECTION = "bills"
 # Group: (local day of paidAt for a paid bill, None for a pending one; department; status).
 # Value: amountCents, summed. The value is the pending groups and today's paid ones.
 FIELDS = ("isActive", "departmentId", "status", "currency", "paidAt", "amountCents")
-WINDOWED = True
+WINDOWED, VALUES = True, 1
 _PARTS = {"paid": "paidTodayCents", "pending": "pendingCents"}
 
 

@@ -25,6 +25,7 @@ TYPES = ("ward", "icu", "er", "or", "consult")
 STATUSES = ("available", "occupied", "cleaning", "maintenance")
 COUNTS = ("rooms", "beds", "occupiedBeds")
 COLLECTION = "rooms"
+WINDOWED, VALUES = False, 2
 # Group: (department, type, status). Values: (capacity, occupiedBeds), summed.
 FIELDS = ("isActive", "departmentId", "type", "status", "capacity", "occupiedBeds")
 PIPELINE = [

@@ -24,6 +24,7 @@ from .parts import (
 STATUSES = ("on_duty", "off_duty", "on_break")
 ROLES = ("doctor", "nurse", "technician", "admin")
 COLLECTION = "staff"
+WINDOWED, VALUES = False, 0
 # Group: (department, status, role). Values: none besides the count of documents.
 FIELDS = ("isActive", "departmentId", "status", "role")
 PIPELINE = [
