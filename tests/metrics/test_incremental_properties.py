@@ -247,3 +247,32 @@ def test_a_dropped_collection_empties_its_state(hospital_db, hospital_settings):
     assert touched == ["staffActivity"]
     assert state.base("staffActivity", now) == compute_base("staffActivity", now=now)
     stream.close()
+
+
+@pytest.mark.django_db
+def test_past_days_leave_the_state_when_the_day_rolls_over(hospital_db, hospital_settings):
+    zone = ZoneInfo(hospital_settings.TIME_ZONE)
+    noon = dt.datetime.combine(DAYS[0], dt.time(12), tzinfo=zone)  # a 23-hour day in New York
+    days = [noon + dt.timedelta(days=k) for k in (-1, 0, 1)]
+    hospital_db.appointments.insert_many(
+        [{"isActive": True, "departmentId": "ER", "scheduledAt": day} for day in days]
+    )
+    hospital_db.bills.insert_many(
+        [
+            *(
+                {"isActive": True, "status": "paid", "paidAt": day, "currency": "USD"}
+                for day in days
+            ),
+            {"isActive": True, "status": "pending", "amountCents": 5, "currency": "USD"},
+        ]
+    )
+    state = IncrementalMetrics.build(hospital_db, days[0])
+    assert state.memory()["appointments"][0] == 3 and state.memory()["bills"][0] == 4
+    assert sorted(state.roll_over(days[1])) == ["revenue", "todayAppointments"]
+    assert state.memory()["appointments"][0] == 2 and state.memory()["bills"][0] == 3
+    assert state.next_day() == dt.datetime.combine(
+        DAYS[0] + dt.timedelta(days=1), dt.time(), tzinfo=zone
+    )
+    for metric in ("todayAppointments", "revenue"):
+        assert state.base(metric, days[1]) == compute_base(metric, now=days[1])
+    assert state.roll_over(days[1]) == []  # the same day again: nothing moves
