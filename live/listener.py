@@ -257,7 +257,7 @@ class ChangeListener:
                     self.folding.fold(batch, item.event)
                     changed = True
                     if not self.maintained.ready:  # a renamed collection, a dropped database
-                        self.needs_resync, self.resync_reason = True, "unfollowable"
+                        await self._forget_position("unfollowable")
                         return
             await self.folding.upkeep(batch, item)
             now = time.monotonic()
