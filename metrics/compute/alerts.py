@@ -12,15 +12,13 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-from metrics.models import AlertAcknowledgement
 from metrics.scope import Scope
 from metrics.timerange import iso_utc
 
+from .acknowledgements import Acknowledgements
 from .parts import ACTIVE, DayWindow, active, base_value, department_of, id_text, parts_in
 
 LISTED = 50
-# SQLite caps the parameters of one query; acknowledgements are read in chunks.
-_ACK_CHUNK = 500
 COLLECTION = "workflows"
 # Group: the department. Value: its open alerts, newest first (the newest 50 and the count).
 MATCH = {**ACTIVE, "priority": "emergency", "resolvedAt": None}
@@ -39,8 +37,11 @@ PIPELINE = [
 def compute(db: Any, now: dt.datetime) -> dict:
     """Base: per department {total, alerts: [newest 50]}, acknowledgements merged in."""
     return from_groups(
-        (row["_id"], row["total"], [_alert(doc) for doc in row["alerts"]])
-        for row in db.workflows.aggregate(PIPELINE)
+        (
+            (row["_id"], row["total"], [_alert(doc) for doc in row["alerts"]])
+            for row in db.workflows.aggregate(PIPELINE)
+        ),
+        Acknowledgements(),
     )
 
 
@@ -57,20 +58,20 @@ def contribution(doc: dict, window: DayWindow) -> tuple[str | None, tuple, dict]
 
 
 def from_groups(
-    grouped: Iterable[tuple[Any, int, list[dict]]], *, acknowledgements: bool = True
+    grouped: Iterable[tuple[Any, int, list[dict]]], acknowledgements: Acknowledgements | None
 ) -> dict:
     """The base value from grouped rows: (department, open alerts, its newest alerts).
 
     The alerts are copied; acknowledgements (from the dashboard's database) are
-    merged into the copies unless `acknowledgements` is False.
+    merged into the copies, unless `acknowledgements` is None.
     """
     parts: dict[str | None, dict] = {}
     for department, total, alerts in grouped:
         part = parts.setdefault(department_of(department), {"total": 0, "alerts": []})
         part["total"] += total
         part["alerts"] = newest(part["alerts"] + [dict(alert) for alert in alerts])
-    if acknowledgements:
-        _merge_acknowledgements([alert for part in parts.values() for alert in part["alerts"]])
+    if acknowledgements is not None:
+        acknowledgements.merge([alert for part in parts.values() for alert in part["alerts"]])
     return base_value(parts)
 
 
@@ -101,15 +102,3 @@ def _alert(doc: dict) -> dict:
         "stage": doc.get("stage"),
         "startedAt": iso_utc(started) if isinstance(started, dt.datetime) else None,
     }
-
-
-def _merge_acknowledgements(alerts: list[dict]) -> None:
-    by_id = {alert["id"]: alert for alert in alerts}
-    ids = sorted(by_id)
-    for offset in range(0, len(ids), _ACK_CHUNK):
-        acknowledgements = AlertAcknowledgement.objects.filter(
-            alert_id__in=ids[offset : offset + _ACK_CHUNK]
-        ).values_list("alert_id", "acknowledged_by_username", "acknowledged_at")
-        for alert_id, username, moment in acknowledgements:
-            by_id[alert_id]["acknowledgedBy"] = username
-            by_id[alert_id]["acknowledgedAt"] = iso_utc(moment)

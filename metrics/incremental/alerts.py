@@ -14,6 +14,7 @@ from typing import Any
 from sortedcontainers import SortedList
 
 from metrics.compute import alerts
+from metrics.compute.acknowledgements import Acknowledgements
 from metrics.compute.parts import DayWindow
 
 
@@ -26,9 +27,9 @@ class AlertState:
     def __init__(self, window: DayWindow) -> None:
         self.window = window
         self.open: dict[str | None, SortedList] = {}  # department -> [(order, key)] ascending
-        self.shadow: dict[
-            Any, tuple[str | None, tuple, dict]
-        ] = {}  # key -> (department, order, alert)
+        # workflow key -> (department, order, alert), for the open emergencies only
+        self.shadow: dict[Any, tuple[str | None, tuple, dict]] = {}
+        self.acknowledgements = Acknowledgements(remember=True)
 
     def fold(self, key: Any, doc: dict | None) -> bool:
         """Make `doc` (None: deleted) the workflow's current version; True if an alert moved."""
@@ -57,6 +58,12 @@ class AlertState:
         for department, listed in self.open.items():
             newest = listed[-alerts.LISTED :]
             yield department, len(listed), [self.shadow[key][2] for _, key in reversed(newest)]
+
+    def base(self, now: Any, *, acknowledgements: bool = True) -> dict:
+        """The base value, acknowledgements merged in (unless told not to)."""
+        return alerts.from_groups(
+            self.rows(now), self.acknowledgements if acknowledgements else None
+        )
 
     def forget_past(self, window: DayWindow) -> None:
         self.window = window

@@ -10,6 +10,7 @@ nowhere are not in the shadow at all.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Callable, Iterable
 from types import ModuleType
@@ -35,6 +36,17 @@ class GroupedState:
         # tuples, so an entry is never None (None: the document counts nowhere).
         self.shadow: dict[Any, Any] = {}
         self.entry_bytes = 0  # the shadow's keys and entries, beside the table itself
+
+    def __getstate__(self) -> dict:
+        """Picklable (the benchmark measures a state in a process of its own): modules by name."""
+        state = {**self.__dict__, "metric": self.metric.__name__}
+        del state["_contribution"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.metric = importlib.import_module(state["metric"])
+        self._contribution = self.metric.contribution
 
     # --- folding ------------------------------------------------------------------------------
     def fold(self, key: Any, doc: dict | None) -> bool:
@@ -72,6 +84,9 @@ class GroupedState:
         counts = self.groups.get(group)
         if counts is None:
             self.groups[group] = [1, *values]
+            # The entry's group object stays the shared one (its group may just have been
+            # emptied and forgotten by taking the document's old share out).
+            self._keys.setdefault(group, group)
             return
         counts[0] += 1
         for index, value in enumerate(values, 1):
@@ -92,6 +107,10 @@ class GroupedState:
     def rows(self, now: Any) -> Iterable[tuple[Any, list]]:
         """The grouped rows the metric's full aggregation would give at `now`."""
         return self.metric.rows(self.groups, self.window, now)
+
+    def base(self, now: Any, *, acknowledgements: bool = True) -> dict:
+        """The metric's base value at `now`, as its full aggregation would give it."""
+        return self.metric.from_groups(self.rows(now))
 
     # --- time ---------------------------------------------------------------------------------
     def forget_past(self, window: DayWindow) -> None:

@@ -96,11 +96,8 @@ class IncrementalMetrics:
 
     def base(self, metric: str, now: dt.datetime, *, acknowledgements: bool = True) -> dict:
         """The metric's base value at `now`, equal to compute_base(metric, now=now)."""
-        module = LIVE[metric]
-        rows = self.states[module.COLLECTION].rows(now)
-        if module.COLLECTION == "workflows":
-            return module.from_groups(rows, acknowledgements=acknowledgements)
-        return module.from_groups(rows)
+        state = self.states[LIVE[metric].COLLECTION]
+        return state.base(now, acknowledgements=acknowledgements)
 
     # --- days ---------------------------------------------------------------------------------
     def next_day(self) -> dt.datetime:

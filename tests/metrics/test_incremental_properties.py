@@ -276,3 +276,26 @@ def test_past_days_leave_the_state_when_the_day_rolls_over(hospital_db, hospital
     for metric in ("todayAppointments", "revenue"):
         assert state.base(metric, days[1]) == compute_base(metric, now=days[1])
     assert state.roll_over(days[1]) == []  # the same day again: nothing moves
+
+
+@pytest.mark.django_db
+def test_a_document_alone_in_its_group_changes_its_values_then_leaves(
+    hospital_db, hospital_settings
+):
+    now = dt.datetime.now(dt.UTC)
+    stream = hospital_db.watch(full_document="updateLookup", max_await_time_ms=0)
+    state = IncrementalMetrics.build(hospital_db, now)
+    rooms = hospital_db.rooms
+    room = rooms.insert_one({"isActive": True, "capacity": 2}).inserted_id
+    for write in (
+        lambda: rooms.update_one({"_id": room}, {"$set": {"capacity": 3}}),
+        lambda: rooms.update_one({"_id": room}, {"$set": {"occupiedBeds": 1}}),
+        lambda: rooms.delete_one({"_id": room}),
+        lambda: rooms.insert_one({"isActive": True, "capacity": 1}),
+    ):
+        write()
+        for event in iter(stream.try_next, None):
+            state.apply(event)
+        assert state.base("roomOccupancy", now) == compute_base("roomOccupancy", now=now)
+    assert state.memory()["rooms"][0] == 1
+    stream.close()
