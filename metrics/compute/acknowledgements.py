@@ -9,7 +9,7 @@ costs one small aggregate query instead of one lookup per listed alert.
 
 from __future__ import annotations
 
-from django.db.models import Count, Max
+from django.db import connection
 
 from metrics.models import AlertAcknowledgement
 from metrics.timerange import iso_utc
@@ -30,9 +30,7 @@ class Acknowledgements:
     def merge(self, alerts: list[dict]) -> None:
         """Add acknowledgedBy / acknowledgedAt to each acknowledged alert (in place)."""
         if self.remember:
-            table = tuple(
-                AlertAcknowledgement.objects.aggregate(rows=Count("id"), last=Max("id")).values()
-            )
+            table = _table_state()
             if table != self._table:
                 self._known.clear()
                 self._asked.clear()
@@ -57,3 +55,14 @@ class Acknowledgements:
             for alert_id, username, moment in rows:
                 self._known[alert_id] = (username, iso_utc(moment))
         self._asked.update(ids)
+
+
+def _table_state() -> tuple:
+    """(rows, highest id) of the acknowledgements table: it moves whenever one is added.
+
+    Plain SQL: the ORM's aggregate() costs ten times as much, on every build.
+    """
+    table = connection.ops.quote_name(AlertAcknowledgement._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT COUNT(*), MAX(id) FROM {table}")
+        return tuple(cursor.fetchone())
