@@ -9,6 +9,8 @@ costs one small aggregate query instead of one lookup per listed alert.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import connection
 
 from metrics.models import AlertAcknowledgement
@@ -27,25 +29,31 @@ class Acknowledgements:
         self._asked: set[str] = set()  # alert ids read since the table last changed
         self._table: tuple | None = None
 
+    def changed(self) -> bool:
+        """Has an acknowledgement been added since the last look? (Then everything is read again.)"""
+        table = _table_state() if self.remember else None
+        if self.remember and table == self._table:
+            return False
+        self._known.clear()
+        self._asked.clear()
+        self._table = table
+        return True
+
     def merge(self, alerts: list[dict]) -> None:
         """Add acknowledgedBy / acknowledgedAt to each acknowledged alert (in place)."""
-        if self.remember:
-            table = _table_state()
-            if table != self._table:
-                self._known.clear()
-                self._asked.clear()
-                self._table = table
-            listed = {alert["id"] for alert in alerts}
-            self._asked &= listed  # alerts no longer listed are forgotten
-            self._known = {key: value for key, value in self._known.items() if key in listed}
-        else:
-            self._known.clear()
-            self._asked.clear()
+        if not self.remember:
+            self.changed()
         self._read(sorted({alert["id"] for alert in alerts} - self._asked))
         for alert in alerts:
             found = self._known.get(alert["id"])
             if found is not None:
                 alert["acknowledgedBy"], alert["acknowledgedAt"] = found
+
+    def keep_only(self, ids: Iterable[str]) -> None:
+        """Forget the alerts no longer listed."""
+        listed = set(ids)
+        self._asked &= listed
+        self._known = {key: value for key, value in self._known.items() if key in listed}
 
     def _read(self, ids: list[str]) -> None:
         for offset in range(0, len(ids), _CHUNK):
