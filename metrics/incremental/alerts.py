@@ -96,7 +96,7 @@ class AlertState:
         self.window = window
 
     def memory(self) -> tuple[int, int]:
-        """(documents shadowed, bytes): the shadow and the sorted lists, alerts included."""
+        """(documents shadowed, bytes): the shadow, the sorted lists and the built parts."""
         size = sys.getsizeof(self.shadow) + sys.getsizeof(self.open)
         for key, entry in self.shadow.items():
             _, order, alert = entry
@@ -106,4 +106,7 @@ class AlertState:
             size += sum(sys.getsizeof(value) for value in alert.values() if value is not None)
         for listed in self.open.values():
             size += sys.getsizeof(listed) + 64 * len(listed)  # list slots and (order, key) pairs
+        for part in self._parts.values():  # the last built parts (their alerts are copies)
+            size += sys.getsizeof(part["alerts"])
+            size += sum(sys.getsizeof(alert) for alert in part["alerts"])
         return len(self.shadow), size
