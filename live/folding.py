@@ -96,13 +96,11 @@ class Folding:
             )
             await self.maintained.correct(METRICS[metric].collections[0])
             batch.mark([metric], time.monotonic())
-        if outcome.matched or outcome.drifted:
-            logger.info(
-                "verification: %d metrics match the full aggregations, %d corrected%s",
-                len(outcome.matched),
-                len(outcome.drifted),
-                f", {len(outcome.busy)} busy (recounted later)" if outcome.busy else "",
-            )
+        self.summary.verified += len(outcome.matched) + len(outcome.drifted)
+        for metric in outcome.matched:
+            logger.debug("verification: %s matches the full aggregation", metric)
+        for metric in outcome.busy:
+            logger.debug("verification: %s changed during its recount; recounted later", metric)
 
     async def flush(self, batch: PendingBatch, *, everything: bool) -> None:
         """Build the dirty metrics (all, or the critical ones) from the state, broadcast what changed."""

@@ -10,7 +10,7 @@ SUMMARY_SECONDS = 30.0
 
 
 class PeriodSummary:
-    """Changes, flushes, broadcasts, lag and drift corrections since the last line."""
+    """Changes, flushes, broadcasts, lag, drift corrections (and verifications) since the last line."""
 
     def __init__(
         self, every: float = SUMMARY_SECONDS, clock: Callable[[], float] = time.monotonic
@@ -25,6 +25,7 @@ class PeriodSummary:
         self.flushes = 0
         self.broadcasts = 0
         self.lags_ms: list[float] = []
+        self.verified = 0  # metrics compared with the full aggregation
         self.corrections = 0
 
     def flushed(self, broadcasts: int, lag: float | None) -> None:
@@ -49,6 +50,7 @@ class PeriodSummary:
             f"listener, last {now - self.started:.0f} s: {self.changes} changes, "
             f"{self.flushes} flushes, {self.broadcasts} broadcasts, {lag}, "
             f"{self.corrections} drift corrections"
+            + (f" ({self.verified} metrics verified)" if self.verified else "")
         )
         self._reset(now)
         return text

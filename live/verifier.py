@@ -1,14 +1,16 @@
 """The listener's verification recount: each incrementally kept metric against the full aggregation.
 
 On a timer (DASHBOARD_VERIFY_INTERVAL) and on demand (SIGUSR1), the listener
-recomputes metrics with the full aggregations in a worker thread while it keeps
-folding changes. The comparison is exact only if the metric's collection did
-not change while the recount ran, so the round waits until the stream proves
-it has handed over every change committed before the recount ended (an idle
-poll started after it, or a change committed after it), and compares only the
-metrics whose collection saw no change since the round began; the others are
-recounted again a little later ("busy"). A metric that differs is recounted
-once more before the difference is counted as drift, logged and corrected.
+recounts its metrics with the full aggregations, one metric at a time, in a
+worker thread while it keeps folding changes. The comparison is exact only if
+the metric's collection did not change while its recount ran, so the round
+waits until the stream proves it has handed over every change committed
+before the recount ended: an idle poll that started after it, or a change
+committed after it (by MongoDB's cluster time, read right after the recount;
+the embedded store's commit times come from this machine's clock). If a
+change of that collection was folded meanwhile, the metric is recounted again
+a little later ("busy"). A metric that differs is recounted once more before
+the difference is counted as drift, logged and corrected.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.utils import timezone
 
@@ -33,25 +36,33 @@ from .services import off_loop
 
 logger = logging.getLogger("dashboard.listener")
 
-# Seconds the database's clock may run ahead of this process's (a change's commit time is
-# the database's).
-CLOCK_MARGIN = 1.0
-# Waits before recounting a metric whose collection was busy, attempt after attempt.
+# Waits before recounting a metric whose collection was busy, attempt after attempt; after
+# the last one it waits for the next round.
 BUSY_RETRIES = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
 
 
-def recount(metrics: list[str], now: dt.datetime) -> tuple[dict[str, dict], float]:
-    """The full aggregations at `now`, and the wall-clock time they were done."""
-    return {metric: compute_base(metric, now=now) for metric in metrics}, time.time()
+@dataclass(frozen=True)
+class Recount:
+    value: dict
+    finished_at: float  # this process's clock
+    cluster_time: Any  # MongoDB's operationTime right after (None on the embedded store)
+
+
+def recount(metric: str, now: dt.datetime) -> Recount:
+    """The full aggregation at `now`, and when it was done."""
+    value = compute_base(metric, now=now)
+    finished_at = time.time()
+    reply = get_database().command("ping")
+    return Recount(value, finished_at, reply.get("operationTime"))
 
 
 @dataclass
 class Round:
-    metrics: list[str]
+    metric: str
     state: IncrementalMetrics  # a rebuilt state voids the round
     now: dt.datetime
     task: asyncio.Future
-    touched: set[str] = field(default_factory=set)  # collections changed since the round began
+    touched: bool = False  # a change of the metric's collection was folded since it began
 
 
 @dataclass
@@ -69,8 +80,8 @@ class Verifier:
         self.due_at = time.monotonic() + self.interval if self.interval else float("inf")
         self.requested = False
         self.round: Round | None = None
-        self.attempts: dict[str, int] = {}  # metric -> busy recounts so far, waiting for another
-        self.retry_at = float("inf")
+        # metric -> (busy recounts so far, not before): the metrics waiting for a recount
+        self.waiting: dict[str, tuple[int, float]] = {}
         self.suspects: set[str] = set()  # differed once: recounted again before it counts
 
     def request(self) -> None:
@@ -78,31 +89,29 @@ class Verifier:
         self.requested = True
 
     def maybe_start(self, state: IncrementalMetrics | None) -> None:
-        """Start a recount if one is due and none is running."""
+        """Start the next recount if one is due and none is running."""
         if self.round is not None or state is None:
             return
         now = time.monotonic()
         if self.requested or now >= self.due_at:
-            metrics = list(LIVE_METRICS)
-            self.requested, self.attempts = False, {}
+            self.requested = False
             self.due_at = now + self.interval if self.interval else float("inf")
-        elif self.attempts and now >= self.retry_at:
-            metrics = [metric for metric in LIVE_METRICS if metric in self.attempts]
-        else:
+            self.waiting = {metric: (0, now) for metric in LIVE_METRICS}
+        ready = [m for m in LIVE_METRICS if m in self.waiting and self.waiting[m][1] <= now]
+        if not ready:
             return
-        self.retry_at = float("inf")
-        moment = timezone.now()
-        task = asyncio.ensure_future(off_loop(recount)(metrics, moment))
-        self.round = Round(metrics, state, moment, task)
+        metric, moment = ready[0], timezone.now()
+        task = asyncio.ensure_future(off_loop(recount)(metric, moment))
+        self.round = Round(metric, state, moment, task)
 
     def saw(self, collection: str) -> None:
-        if self.round is not None:
-            self.round.touched.add(collection)
+        if self.round is not None and METRICS[self.round.metric].collections[0] == collection:
+            self.round.touched = True
 
     def abandon(self) -> None:
-        """The state is being rebuilt: this round compares nothing; recount everything soon."""
+        """The state is being rebuilt: this recount compares nothing; it is done again."""
         if self.round is not None:
-            self._again(self.round.metrics, 0.0)
+            self.waiting.setdefault(self.round.metric, (0, time.monotonic()))
             self.round = None
 
     def conclude(self, item: StreamItem | None, state: IncrementalMetrics | None) -> Outcome | None:
@@ -113,62 +122,60 @@ class Verifier:
         if current.task.exception() is not None:
             logger.warning("verification recount failed: %r", current.task.exception())
             self.round = None
-            self._again(current.metrics, BUSY_RETRIES[-1])
+            self._later(current.metric, len(BUSY_RETRIES) - 1)
             return None
         if state is not current.state or state.window.first > state.window.date_of(current.now):
             self.abandon()  # rebuilt, or past midnight: the state no longer holds that day
             return None
-        recounted, finished_at = current.task.result()
-        if not _caught_up(item, finished_at):
+        done: Recount = current.task.result()
+        if not _caught_up(item, done):
             return None
         self.round = None
-        return self._compare(current, recounted)
+        return self._compare(current, done.value)
 
-    def _compare(self, current: Round, recounted: dict[str, dict]) -> Outcome:
-        outcome = Outcome()
-        for metric in current.metrics:
-            if METRICS[metric].collections[0] in current.touched:
-                attempt = self.attempts.get(metric, 0)
-                outcome.busy.append(metric)
-                if attempt < len(BUSY_RETRIES):
-                    self._again([metric], BUSY_RETRIES[attempt], attempt + 1)
-                else:
-                    self.attempts.pop(metric, None)  # until the next interval
-                continue
-            kept = current.state.base(metric, current.now, acknowledgements=False)
-            found = differences(
-                without_acknowledgements(metric, kept),
-                without_acknowledgements(metric, recounted[metric]),
-            )
-            self.attempts.pop(metric, None)
-            if not found:
-                self.suspects.discard(metric)
-                outcome.matched.append(metric)
-            elif metric in self.suspects:
-                self.suspects.discard(metric)
-                outcome.drifted[metric] = found
-            else:
-                self.suspects.add(metric)
-                self._again([metric], 0.0)
+    def _compare(self, current: Round, recounted: dict) -> Outcome:
+        outcome, metric = Outcome(), current.metric
+        if current.touched:
+            outcome.busy.append(metric)
+            self._later(metric, self.waiting.get(metric, (0, 0.0))[0])
+            return outcome
+        self.waiting.pop(metric, None)
+        kept = current.state.base(metric, current.now, acknowledgements=False)
+        found = differences(
+            without_acknowledgements(metric, kept), without_acknowledgements(metric, recounted)
+        )
+        if not found:
+            self.suspects.discard(metric)
+            outcome.matched.append(metric)
+        elif metric in self.suspects:
+            self.suspects.discard(metric)
+            outcome.drifted[metric] = found
+        else:
+            self.suspects.add(metric)
+            self.waiting[metric] = (0, time.monotonic())
         return outcome
 
-    def _again(self, metrics: list[str], delay: float, attempt: int = 0) -> None:
-        """Recount these metrics in `delay` seconds (the earliest asked wins)."""
-        for metric in metrics:
-            self.attempts[metric] = attempt
-        self.retry_at = min(self.retry_at, time.monotonic() + delay)
+    def _later(self, metric: str, attempt: int) -> None:
+        """Recount `metric` after its attempt's wait; past the last one, at the next round."""
+        if attempt >= len(BUSY_RETRIES):
+            self.waiting.pop(metric, None)
+            return
+        self.waiting[metric] = (attempt + 1, time.monotonic() + BUSY_RETRIES[attempt])
 
 
-def _caught_up(item: StreamItem | None, finished_at: float) -> bool:
-    """Has the stream handed over every change committed before `finished_at`?"""
+def _caught_up(item: StreamItem | None, done: Recount) -> bool:
+    """Has the stream handed over every change committed before the recount ended?"""
     if item is None:
         return False
     if item.kind == "idle":
-        return item.polled_at > finished_at
-    if item.kind == "change":
-        committed = event_time(item.event)
-        return committed is not None and committed > finished_at + CLOCK_MARGIN
-    return False
+        return item.polled_at > done.finished_at
+    if item.kind != "change":
+        return False
+    cluster = item.event.get("clusterTime")
+    if done.cluster_time is not None and cluster is not None:
+        return cluster > done.cluster_time
+    committed = event_time(item.event)
+    return committed is not None and committed > done.finished_at
 
 
 async def verify_once(collections: list[str], timeout: float = 120.0) -> dict[str, str]:
@@ -195,6 +202,8 @@ async def verify_once(collections: list[str], timeout: float = 120.0) -> dict[st
         deadline = time.monotonic() + timeout
         while len(results) < len(LIVE_METRICS) and time.monotonic() < deadline:
             verifier.maybe_start(state)
+            if verifier.round is None and not verifier.waiting:
+                break  # the busy ones were given up
             item = await asyncio.to_thread(reader.get, 0.2)
             if item is not None and item.kind == "error":
                 raise item.error
