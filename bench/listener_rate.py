@@ -133,7 +133,7 @@ def main() -> None:
         env.update(
             EMBEDDED_STORE_PATH=str(Path(directory) / "hospital.sqlite3"),
             DATABASE_URL=f"sqlite:///{directory}/dashboard.sqlite3",
-            DASHBOARD_LOG_LEVEL="INFO",
+            DASHBOARD_LOG_LEVEL="DEBUG",  # a line per flush (INFO: one every 30 s)
             PYTHONUNBUFFERED="1",
         )
         manage(env, "migrate", "--noinput")

@@ -181,6 +181,8 @@ DASHBOARD_WATCHED_COLLECTIONS = env_list(
 )
 DASHBOARD_BATCH_SIZE = env_int("DASHBOARD_BATCH_SIZE", 100, minimum=1)
 DASHBOARD_BATCH_INTERVAL = env_float("DASHBOARD_BATCH_INTERVAL", 1.0)
+# Seconds between the listener's verification recounts of its incrementally kept metrics (0: off).
+DASHBOARD_VERIFY_INTERVAL = env_float("DASHBOARD_VERIFY_INTERVAL", 300.0)
 DASHBOARD_MEMORY_LIMIT_MB = env_int("DASHBOARD_MEMORY_LIMIT_MB", 1024, minimum=16)
 DASHBOARD_INSTANCE_ID = env_str("DASHBOARD_INSTANCE_ID")
 # The ASGI server `manage.py serve` runs: uvicorn (default) or daphne.

@@ -65,3 +65,37 @@ circuit_state = Gauge(
     ["dependency"],
     multiprocess_mode="livemax",
 )
+metric_drift = Counter(
+    "dashboard_metric_drift_total",
+    "Verification recounts that found an incrementally kept metric differing (then corrected)",
+    ["metric"],
+)
+metric_verifications = Counter(
+    "dashboard_metric_verifications_total",
+    "Verification recounts of incrementally kept metrics, by result (match, drift, busy)",
+    ["metric", "result"],
+)
+shadow_documents = Gauge(
+    "dashboard_listener_shadow_documents",
+    "Documents in the listener's shadow (those that count in a live metric), by collection",
+    ["collection"],
+)
+shadow_bytes = Gauge(
+    "dashboard_listener_shadow_bytes",
+    "Memory of the listener's incremental state (shadow and groups), by collection",
+    ["collection"],
+)
+shadow_bytes_per_document = Gauge(
+    "dashboard_listener_shadow_bytes_per_document",
+    "Incremental state bytes per shadowed document, by collection",
+    ["collection"],
+)
+shadow_bytes_per_collection_document = Gauge(
+    "dashboard_listener_shadow_bytes_per_collection_document",
+    "Incremental state bytes per document of the collection (counted at the last build)",
+    ["collection"],
+)
+state_rebuild_seconds = Gauge(
+    "dashboard_listener_state_rebuild_seconds",
+    "Duration of the last build of the listener's incremental state (one scan per collection)",
+)

@@ -153,8 +153,11 @@ class Engine:
         """Entries after `seq`, with the mirror caught up so lookups see at least that state."""
         with self._lock:
             self.check_reachable()
+            entries = self._storage.entries_after(seq, limit)
+            # Caught up after reading the entries: one written by another process in between
+            # is then in the mirror too, so its lookup is never older than the change itself.
             self._catch_up()
-            return self._storage.entries_after(seq, limit)
+            return entries
 
     def lookup(self, db: str, coll: str, document_id: Any) -> dict | None:
         """The current version of a document (what `updateLookup` returns)."""

@@ -6,18 +6,21 @@ stream is read ahead while metrics are being recomputed.
 
 The batch follows the seed's rule (up to `batch_size` changes or
 `batch_interval` seconds, critical first) with one refinement: a critical
-metric does not wait for the window. It is recomputed as soon as the reader
-has nothing more queued (so the changes that arrived during one recompute are
-folded into the next), or at once for an emergency. Standard metrics wait for
-the window. The checkpoint may only move when nothing is dirty: then every
-change up to the reader's last token has been broadcast.
+metric does not wait for the window. It is rebuilt as soon as the reader has
+nothing more queued (so the changes that arrived during one flush are folded
+into the next), or at once for an emergency. Standard metrics wait for the
+window. A change dirties only the metrics whose incremental state it moved.
+The checkpoint may only move when nothing is dirty: then every change up to
+the reader's last token has been broadcast.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +39,9 @@ class StreamItem:
     token: Any = None  # the stream's resume token after this item
     event: dict | None = None
     error: BaseException | None = None
+    # Wall-clock time the poll that produced this item started: an idle poll started at t
+    # means every change committed before t has been handed over already.
+    polled_at: float = 0.0
 
 
 class StreamReader:
@@ -68,18 +74,20 @@ class StreamReader:
     def _run(self) -> None:
         try:
             while not self._halt.is_set():
+                polled_at = time.time()
                 event = self.stream.try_next()
                 token = self.stream.resume_token
                 if event is None:
                     ended = not self.stream.alive
-                    self._put(StreamItem("invalidated" if ended else "idle", token))
+                    kind = "invalidated" if ended else "idle"
+                    self._put(StreamItem(kind, token, polled_at=polled_at))
                     if ended:
                         return
                 elif event["operationType"] == "invalidate":
                     self._put(StreamItem("invalidated", token))
                     return
                 else:
-                    self._put(StreamItem("change", token, event))
+                    self._put(StreamItem("change", token, event, polled_at=polled_at))
         except BaseException as exc:  # handed to the processor, which decides what it means
             self._put(StreamItem("error", error=exc))
 
@@ -106,15 +114,37 @@ class PendingBatch:
     # metric -> wall-clock times of the changes that touched it (None where unknown).
     dirty: dict[str, list[float | None]] = field(default_factory=dict)
 
-    def add(self, event: dict, now: float, moment: float | None, urgent: bool) -> None:
+    def add(
+        self,
+        event: dict,
+        now: float,
+        moment: float | None,
+        urgent: bool = False,
+        metrics: Iterable[str] | None = None,
+    ) -> None:
+        """A change that moved `metrics` (default: every metric its collection feeds).
+
+        A change that moved none is counted (it is reported with the next flush)
+        but opens no window and dirties nothing.
+        """
         collection = event.get("ns", {}).get("coll", "?")
+        self.pending[collection] += 1
+        metrics = metrics_reading(collection) if metrics is None else list(metrics)
+        if not metrics:
+            return
         if self.window_started is None:
             self.window_started = now
         self.window_changes += 1
-        self.pending[collection] += 1
         self.urgent = self.urgent or urgent
-        for metric in metrics_reading(collection):
+        for metric in metrics:
             self.dirty.setdefault(metric, []).append(moment)
+
+    def mark(self, metrics: Iterable[str], now: float) -> None:
+        """Metrics to broadcast though no change moved them (a new day, a corrected drift)."""
+        for metric in metrics:
+            if self.window_started is None:
+                self.window_started = now
+            self.dirty.setdefault(metric, []).append(None)
 
     @property
     def clean(self) -> bool:

@@ -2,21 +2,25 @@
 
 One stream over the watched collections, with every operation type and no
 filter on `fullDocument` (a delete has none, and a soft delete would drop
-out). Changes are batched (up to `batch_size` or `batch_interval` seconds,
-whichever comes first), critical first: critical metrics are recomputed as
-soon as the stream has nothing more queued, and at once for a change that
-raises or resolves an emergency; standard metrics wait for the window (see
-batching.py). Each flush recomputes each touched metric once, broadcasts what
-changed, and only when nothing is left dirty saves the stream's resume token
-in the dashboard's own database: delivery is at-least-once.
+out). Each change is folded into the incremental state of the live metrics
+(maintained.py) at once, in time independent of the data size, and dirties
+the metrics it moved. Dirty metrics are batched (up to `batch_size` changes or
+`batch_interval` seconds, whichever comes first), critical first: critical
+metrics are flushed as soon as the stream has nothing more queued, and at once
+for a change that raises or resolves an emergency; standard metrics wait for
+the window (see batching.py). Each flush builds each dirty metric once from
+the state, broadcasts what changed, and only when nothing is left dirty saves
+the stream's resume token in the dashboard's own database: delivery is
+at-least-once. The state is checked against the full aggregations on a timer
+and on SIGUSR1 (verifier.py), and the day metrics roll over at local midnight.
 """
 
 from __future__ import annotations
 
 import asyncio
-import calendar
 import logging
-import random
+import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,71 +30,19 @@ from django.conf import settings
 from pymongo.errors import OperationFailure, PyMongoError
 
 from dashboard_project import telemetry
-from metrics.catalogue import LIVE_METRICS, METRICS
 from metrics.store import get_database
 
 from .batching import HANDOFF_SECONDS, PendingBatch, StreamReader
+from .changes import UNRESUMABLE_CODES, Backoff, StreamInvalidated
+from .folding import Folding
 from .lease import RedisLease
+from .maintained import MaintainedMetrics
 from .models import ListenerCheckpoint
-from .pipeline import critical_first, refresh_and_broadcast
 
 logger = logging.getLogger("dashboard.listener")
 
-# Stream errors after which resuming is impossible: start afresh and resync everything.
-UNRESUMABLE_CODES = {
-    286,  # ChangeStreamHistoryLost
-    260,  # InvalidResumeToken
-    280,  # ChangeStreamFatalError
-    222,  # CloseChangeStream
-}
 POLL_MS = 200
 IDLE_CHECKPOINT_SECONDS = 5.0
-
-
-class StreamInvalidated(Exception):
-    """The stream ended with an `invalidate` event (a dropped collection or database)."""
-
-
-def is_urgent(event: dict) -> bool:
-    """Does this change raise or resolve an emergency? Then it is broadcast at once."""
-    if event.get("ns", {}).get("coll") != "workflows":
-        return False
-    if event["operationType"] in ("delete", "replace", "drop"):
-        return True
-    full = event.get("fullDocument") or {}
-    if full.get("priority") == "emergency":
-        return True
-    touched = set((event.get("updateDescription") or {}).get("updatedFields", {}))
-    touched |= set((event.get("updateDescription") or {}).get("removedFields", []))
-    return bool(touched & {"priority", "resolvedAt", "isActive"})
-
-
-def _event_time(event: dict) -> float | None:
-    wall = event.get("wallTime")
-    if wall is not None:
-        # pymongo returns naive UTC datetimes unless the client is tz-aware.
-        return (
-            wall.timestamp()
-            if wall.tzinfo
-            else calendar.timegm(wall.timetuple()) + (wall.microsecond / 1e6)
-        )
-    cluster = event.get("clusterTime")
-    return float(cluster.time) if cluster is not None else None
-
-
-class Backoff:
-    """Exponential backoff with full jitter."""
-
-    def __init__(self, base: float = 0.5, cap: float = 30.0) -> None:
-        self.base, self.cap, self.attempt = base, cap, 0
-
-    def next(self) -> float:
-        delay = min(self.cap, self.base * 2**self.attempt)
-        self.attempt += 1
-        return random.uniform(delay / 2, delay)
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 class ChangeListener:
@@ -103,6 +55,8 @@ class ChangeListener:
         name: str = "default",
         lease: RedisLease | None = None,
         on_batch: Callable[[dict], Any] | None = None,
+        verify_interval: float | None = None,
+        verify_on_signal: bool = False,
     ) -> None:
         self.batch_size = batch_size or settings.DASHBOARD_BATCH_SIZE
         self.batch_interval = (
@@ -111,13 +65,29 @@ class ChangeListener:
         self.collections = list(collections or settings.DASHBOARD_WATCHED_COLLECTIONS)
         self.name = name
         self.lease = lease
-        self.on_batch = on_batch
         self.token: dict | None = None
         self.needs_resync = False
         self.resync_reason: str | None = None  # why the next resync happens, for the figures
         self._stop = asyncio.Event()
         self.active = False
-        self.batches = 0
+        self.folding = Folding(
+            settings.DASHBOARD_VERIFY_INTERVAL if verify_interval is None else verify_interval,
+            on_batch,
+        )
+        self.verify_on_signal = verify_on_signal
+
+    @property
+    def batches(self) -> int:
+        """Flushes so far."""
+        return self.folding.flushes
+
+    @property
+    def maintained(self) -> MaintainedMetrics:
+        return self.folding.maintained
+
+    def request_verification(self) -> None:
+        """Recount every metric against the full aggregations as soon as possible."""
+        self.folding.verifier.request()
 
     def stop(self) -> None:
         self._stop.set()
@@ -129,6 +99,9 @@ class ChangeListener:
         stop_at = loop.time() + duration if duration else None
         if stop_at is not None:
             loop.call_at(stop_at, self._stop.set)
+        on_signal = self.verify_on_signal and threading.current_thread() is threading.main_thread()
+        if on_signal:
+            loop.add_signal_handler(signal.SIGUSR1, self.request_verification)
         try:
             while not self._stop.is_set():
                 if self.lease is not None and not await self.lease.acquire():
@@ -138,6 +111,8 @@ class ChangeListener:
                     logger.info("listener %s holds the lease", self.lease.owner)
                 await self._lead()
         finally:
+            if on_signal:
+                loop.remove_signal_handler(signal.SIGUSR1)
             self._set_active(False)
             if self.lease is not None:
                 await self.lease.release()
@@ -151,6 +126,9 @@ class ChangeListener:
             pass
 
     async def _lead(self) -> None:
+        # Leading anew (first start, or the lease regained after another listener led): the
+        # state no longer follows the stream, and is built again before the first change.
+        self.maintained.forget()
         lost = asyncio.Event()
         renewer = asyncio.create_task(self._renew(lost)) if self.lease is not None else None
         backoff = Backoff()
@@ -251,6 +229,11 @@ class ChangeListener:
                 # between the two is missed.
                 await self.full_resync(reason=self.resync_reason or "start")
                 await self._save_checkpoint(stream.resume_token)
+            elif not self.maintained.ready:
+                # Resuming from the checkpoint: the changes since it are folded on top of a
+                # state that may hold some of them already, which a fold takes in its stride.
+                # What differs from the last broadcast values goes out now.
+                await self.folding.rebuild("resume")
             reader.start()
             await self._consume(reader, lost)
         finally:
@@ -276,14 +259,17 @@ class ChangeListener:
                     raise StreamInvalidated()
                 position = item.token
                 if item.kind == "change":
-                    event = item.event
-                    batch.add(event, time.monotonic(), _event_time(event), is_urgent(event))
+                    self.folding.fold(batch, item.event)
                     changed = True
+                    if not self.maintained.ready:  # a renamed collection, a dropped database
+                        await self._forget_position("unfollowable")
+                        return
+            await self.folding.upkeep(batch, item)
             now = time.monotonic()
             if batch.window_due(now, ending):
-                await self._flush(batch, everything=True)
+                await self.folding.flush(batch, everything=True)
             elif batch.critical_dirty() and (batch.urgent or reader.empty()):
-                await self._flush(batch, everything=False)
+                await self.folding.flush(batch, everything=False)
             if (
                 batch.clean
                 and position is not None
@@ -301,61 +287,16 @@ class ChangeListener:
         until_window = batch.seconds_to_window(time.monotonic())
         return HANDOFF_SECONDS if until_window is None else min(HANDOFF_SECONDS, until_window)
 
-    async def _flush(self, batch: PendingBatch, *, everything: bool) -> None:
-        """Recompute the dirty metrics (all, or the critical ones), broadcast what changed."""
-        started = time.time()
-        taken, by_collection = batch.take(everything)
-        ordered = critical_first(taken)
-        sent = await refresh_and_broadcast(ordered)
-        done = time.time()
-        times = [t for moments in taken.values() for t in moments if t is not None]
-        lag = done - min(times) if times else None
-        changes = sum(by_collection.values())
-        for collection, count in by_collection.items():
-            telemetry.changes_processed.labels(collection=collection).inc(count)
-        if changes:
-            telemetry.batch_size.observe(changes)
-        if lag is not None:
-            telemetry.listener_lag.set(lag)
-        for metric in sent:
-            tier = METRICS[metric].tier.value
-            for moment in taken[metric]:
-                if moment is not None:
-                    telemetry.update_latency.labels(tier=tier).observe(max(0.0, done - moment))
-        self.batches += 1
-        kind = "window" if everything else "critical"
-        summary = {
-            "kind": kind,
-            "changes": changes,
-            "collections": dict(by_collection),
-            "recomputed": ordered,
-            "broadcast": sent,
-            "lag_ms": None if lag is None else round(lag * 1000, 1),
-            "compute_ms": round((done - started) * 1000, 1),
-        }
-        logger.info(
-            "batch (%s): %d changes %s, %d metrics recomputed, %d broadcast %s, lag %s",
-            kind,
-            changes,
-            dict(by_collection),
-            len(ordered),
-            len(sent),
-            sent,
-            "unknown" if lag is None else f"{lag * 1000:.0f} ms",
-        )
-        if self.on_batch is not None:
-            self.on_batch(summary)
-
     async def full_resync(self, reason: str = "manual") -> list[str]:
-        """Recompute and broadcast every live metric from the source."""
-        logger.info("full resync (%s)", reason)
-        sent = await refresh_and_broadcast(LIVE_METRICS, force=True)
-        telemetry.resyncs.labels(reason=reason).inc()
+        """Build the state again from the source, then store and broadcast every live metric."""
+        sent = await self.folding.resync(reason)
         self.needs_resync, self.resync_reason = False, None
         return sent
 
 
 def build_listener(**options: Any) -> ChangeListener:
-    """A listener configured from settings: with REDIS_URL it leads only while holding the lease."""
+    """A listener configured from settings: with REDIS_URL it leads only while holding the lease.
+    SIGUSR1 makes it verify its metrics against the full aggregations."""
     lease = RedisLease(settings.REDIS_URL) if settings.REDIS_URL else None
+    options.setdefault("verify_on_signal", True)
     return ChangeListener(lease=lease, **options)

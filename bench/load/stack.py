@@ -157,8 +157,11 @@ class Stack:
 
     def start_listener(self, timeout: float = 60.0) -> Child:
         """`manage.py watch_changes`; returns once it has taken the lease and resynced."""
+        # DEBUG: a log line per flush, which the report reads (INFO has one every 30 s).
         child = self.children.start(
-            "listener", [PYTHON, "manage.py", "watch_changes", "--metrics-port", "0"], self.env
+            "listener",
+            [PYTHON, "manage.py", "watch_changes", "--metrics-port", "0"],
+            {**self.env, "DASHBOARD_LOG_LEVEL": "DEBUG"},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

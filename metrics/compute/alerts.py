@@ -9,20 +9,22 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
-from metrics.models import AlertAcknowledgement
 from metrics.scope import Scope
 from metrics.values import iso_utc
 
-from .parts import ACTIVE, base_value, department_of, group_rows, id_text, parts_in
+from .acknowledgements import Acknowledgements
+from .parts import ACTIVE, DayWindow, active, base_value, department_of, id_text, parts_in
 
 LISTED = 50
-# SQLite caps the parameters of one query; acknowledgements are read in chunks.
-_ACK_CHUNK = 500
-
+COLLECTION = "workflows"
+# Group: the department. Value: its open alerts, newest first (the newest 50 and the count).
+MATCH = {**ACTIVE, "priority": "emergency", "resolvedAt": None}
+FIELDS = ("isActive", "priority", "resolvedAt", "patientId", "departmentId", "stage", "startedAt")
 PIPELINE = [
-    {"$match": {**ACTIVE, "priority": "emergency", "resolvedAt": None}},
+    {"$match": MATCH},
     {"$sort": {"startedAt": -1, "_id": -1}},
     {"$project": {"patientId": 1, "departmentId": 1, "stage": 1, "startedAt": 1}},
     # $$ROOT, not a {field: "$field"} object: the embedded store drops such an
@@ -34,13 +36,42 @@ PIPELINE = [
 
 def compute(db: Any, now: dt.datetime) -> dict:
     """Base: per department {total, alerts: [newest 50]}, acknowledgements merged in."""
+    return from_groups(
+        (
+            (row["_id"], row["total"], [_alert(doc) for doc in row["alerts"]])
+            for row in db.workflows.aggregate(PIPELINE)
+        ),
+        Acknowledgements(),
+    )
 
-    def add(part: dict, row: dict) -> None:
-        part["total"] += row["total"]
-        part["alerts"] = newest(part["alerts"] + [_alert(doc) for doc in row["alerts"]])
 
-    parts = group_rows(db.workflows.aggregate(PIPELINE), lambda: {"total": 0, "alerts": []}, add)
-    _merge_acknowledgements([alert for part in parts.values() for alert in part["alerts"]])
+def scan_match(window: DayWindow) -> dict:
+    return MATCH
+
+
+def contribution(doc: dict, window: DayWindow) -> tuple[str | None, tuple, dict] | None:
+    """(department, its place in the newest-first order, the alert), for an open emergency."""
+    if not active(doc) or doc.get("priority") != "emergency" or doc.get("resolvedAt") is not None:
+        return None
+    alert = _alert(doc)
+    return alert["departmentId"], order(alert), alert
+
+
+def from_groups(
+    grouped: Iterable[tuple[Any, int, list[dict]]], acknowledgements: Acknowledgements | None
+) -> dict:
+    """The base value from grouped rows: (department, open alerts, its newest alerts).
+
+    The alerts are copied; acknowledgements (from the dashboard's database) are
+    merged into the copies, unless `acknowledgements` is None.
+    """
+    parts: dict[str | None, dict] = {}
+    for department, total, alerts in grouped:
+        part = parts.setdefault(department_of(department), {"total": 0, "alerts": []})
+        part["total"] += total
+        part["alerts"] = newest(part["alerts"] + [dict(alert) for alert in alerts])
+    if acknowledgements is not None:
+        acknowledgements.merge([alert for part in parts.values() for alert in part["alerts"]])
     return base_value(parts)
 
 
@@ -71,15 +102,3 @@ def _alert(doc: dict) -> dict:
         "stage": doc.get("stage"),
         "startedAt": iso_utc(started) if isinstance(started, dt.datetime) else None,
     }
-
-
-def _merge_acknowledgements(alerts: list[dict]) -> None:
-    by_id = {alert["id"]: alert for alert in alerts}
-    ids = sorted(by_id)
-    for offset in range(0, len(ids), _ACK_CHUNK):
-        acknowledgements = AlertAcknowledgement.objects.filter(
-            alert_id__in=ids[offset : offset + _ACK_CHUNK]
-        ).values_list("alert_id", "acknowledged_by_username", "acknowledged_at")
-        for alert_id, username, moment in acknowledgements:
-            by_id[alert_id]["acknowledgedBy"] = username
-            by_id[alert_id]["acknowledgedAt"] = iso_utc(moment)

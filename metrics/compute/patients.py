@@ -3,24 +3,51 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from metrics.scope import Scope
 
-from .parts import ACTIVE, base_value, department_of, parts_in
+from .parts import ACTIVE, DayWindow, active, base_value, department_of, parts_in
 
+COLLECTION = "patients"
+WINDOWED, VALUES = False, 0
+# Group: (department,). Values: none besides the count of documents.
+MATCH = {**ACTIVE, "status": {"$ne": "discharged"}}
+FIELDS = ("isActive", "status", "departmentId")
 PIPELINE = [
-    {"$match": {**ACTIVE, "status": {"$ne": "discharged"}}},
+    {"$match": MATCH},
     {"$group": {"_id": "$departmentId", "count": {"$sum": 1}}},
 ]
 
 
 def compute(db: Any, now: dt.datetime) -> dict:
     """Base: {departments: {code: n}, unassigned: n | None}."""
+    return from_groups(((row["_id"],), (row["count"],)) for row in db.patients.aggregate(PIPELINE))
+
+
+def scan_match(window: DayWindow) -> dict:
+    """The documents that count (the incremental state's scan)."""
+    return MATCH
+
+
+def contribution(doc: dict, window: DayWindow) -> tuple[Any, tuple] | None:
+    """The group this document counts in (the $match and $group above, in Python)."""
+    if not active(doc) or doc.get("status") == "discharged":
+        return None
+    return (department_of(doc.get("departmentId")),), ()
+
+
+def rows(groups: dict, window: DayWindow, now: dt.datetime) -> Iterable[tuple[Any, tuple]]:
+    return groups.items()
+
+
+def from_groups(grouped: Iterable[tuple[Any, tuple]]) -> dict:
+    """The base value from grouped rows: ((department,), (count,))."""
     parts: dict[str | None, int] = {}
-    for row in db.patients.aggregate(PIPELINE):
-        department = department_of(row["_id"])
-        parts[department] = parts.get(department, 0) + row["count"]
+    for (key,), counts in grouped:
+        department = department_of(key)
+        parts[department] = parts.get(department, 0) + counts[0]
     return base_value(parts)
 
 

@@ -3,42 +3,83 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from metrics.scope import Scope
 
-from .parts import ACTIVE, base_value, count_into, group_rows, label, parts_in, with_every
+from .parts import (
+    ACTIVE,
+    DayWindow,
+    active,
+    base_value,
+    count_into,
+    department_of,
+    label,
+    number,
+    parts_in,
+    with_every,
+)
 
 TYPES = ("ward", "icu", "er", "or", "consult")
 STATUSES = ("available", "occupied", "cleaning", "maintenance")
 COUNTS = ("rooms", "beds", "occupiedBeds")
+COLLECTION = "rooms"
+WINDOWED, VALUES = False, 2
+# Group: (department, type, status). Values: (capacity, occupiedBeds), summed.
+FIELDS = ("isActive", "departmentId", "type", "status", "capacity", "occupiedBeds")
+PIPELINE = [
+    {"$match": ACTIVE},
+    {
+        "$group": {
+            "_id": {"d": "$departmentId", "t": "$type", "s": "$status"},
+            "rooms": {"$sum": 1},
+            "beds": {"$sum": "$capacity"},
+            "occupiedBeds": {"$sum": "$occupiedBeds"},
+        }
+    },
+]
 
 
 def compute(db: Any, now: dt.datetime) -> dict:
     """Base: per department the contract's department entry (rooms, beds, rate, byType, byStatus)."""
-    rows = db.rooms.aggregate(
-        [
-            {"$match": ACTIVE},
-            {
-                "$group": {
-                    "_id": {"d": "$departmentId", "t": "$type", "s": "$status"},
-                    "rooms": {"$sum": 1},
-                    "beds": {"$sum": "$capacity"},
-                    "occupiedBeds": {"$sum": "$occupiedBeds"},
-                }
-            },
-        ]
+    return from_groups(
+        (
+            (row["_id"].get("d"), row["_id"].get("t"), row["_id"].get("s")),
+            (row["rooms"], row["beds"], row["occupiedBeds"]),
+        )
+        for row in db.rooms.aggregate(PIPELINE)
     )
 
-    def add(part: dict, row: dict) -> None:
-        counts = {name: int(row[name]) for name in COUNTS}
-        room_type = part["byType"].setdefault(label(row["_id"].get("t")), _zeros())
+
+def scan_match(window: DayWindow) -> dict:
+    return ACTIVE
+
+
+def contribution(doc: dict, window: DayWindow) -> tuple[Any, tuple] | None:
+    if not active(doc):
+        return None
+    key = (department_of(doc.get("departmentId")), label(doc.get("type")), label(doc.get("status")))
+    return key, (number(doc.get("capacity")), number(doc.get("occupiedBeds")))
+
+
+def rows(groups: dict, window: DayWindow, now: dt.datetime) -> Iterable[tuple[Any, tuple]]:
+    return groups.items()
+
+
+def from_groups(grouped: Iterable[tuple[Any, tuple]]) -> dict:
+    """The base value from grouped rows: ((department, type, status), (rooms, beds, occupied))."""
+    parts: dict[str | None, dict] = {}
+    for (department, room_type, status), row in grouped:
+        part = parts.get(department_of(department))
+        if part is None:
+            part = parts[department_of(department)] = {**_zeros(), "byType": {}, "byStatus": {}}
+        counts = {name: int(n) for name, n in zip(COUNTS, row, strict=True)}
+        by_type = part["byType"].setdefault(label(room_type), _zeros())
         for name, n in counts.items():
             part[name] += n
-            room_type[name] += n
-        count_into(part["byStatus"], label(row["_id"].get("s")), counts["rooms"])
-
-    parts = group_rows(rows, lambda: {**_zeros(), "byType": {}, "byStatus": {}}, add)
+            by_type[name] += n
+        count_into(part["byStatus"], label(status), counts["rooms"])
     return base_value({code: _department_entry(part) for code, part in parts.items()})
 
 

@@ -3,35 +3,72 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 from metrics.scope import Scope
 
-from .parts import ACTIVE, base_value, count_into, group_rows, label, parts_in, summed, with_every
+from .parts import (
+    ACTIVE,
+    DayWindow,
+    active,
+    base_value,
+    count_into,
+    department_of,
+    label,
+    parts_in,
+    summed,
+    with_every,
+)
 
 STATUSES = ("on_duty", "off_duty", "on_break")
 ROLES = ("doctor", "nurse", "technician", "admin")
+COLLECTION = "staff"
+WINDOWED, VALUES = False, 0
+# Group: (department, status, role). Values: none besides the count of documents.
+FIELDS = ("isActive", "departmentId", "status", "role")
+PIPELINE = [
+    {"$match": ACTIVE},
+    {
+        "$group": {
+            "_id": {"d": "$departmentId", "s": "$status", "r": "$role"},
+            "count": {"$sum": 1},
+        }
+    },
+]
 
 
 def compute(db: Any, now: dt.datetime) -> dict:
     """Base: per department {byStatus: {status: n}, byRole: {role: n}}."""
-    rows = db.staff.aggregate(
-        [
-            {"$match": ACTIVE},
-            {
-                "$group": {
-                    "_id": {"d": "$departmentId", "s": "$status", "r": "$role"},
-                    "count": {"$sum": 1},
-                }
-            },
-        ]
+    return from_groups(
+        ((row["_id"].get("d"), row["_id"].get("s"), row["_id"].get("r")), (row["count"],))
+        for row in db.staff.aggregate(PIPELINE)
     )
 
-    def add(part: dict, row: dict) -> None:
-        count_into(part["byStatus"], label(row["_id"].get("s")), row["count"])
-        count_into(part["byRole"], label(row["_id"].get("r")), row["count"])
 
-    return base_value(group_rows(rows, lambda: {"byStatus": {}, "byRole": {}}, add))
+def scan_match(window: DayWindow) -> dict:
+    return ACTIVE
+
+
+def contribution(doc: dict, window: DayWindow) -> tuple[Any, tuple] | None:
+    if not active(doc):
+        return None
+    key = (department_of(doc.get("departmentId")), label(doc.get("status")), label(doc.get("role")))
+    return key, ()
+
+
+def rows(groups: dict, window: DayWindow, now: dt.datetime) -> Iterable[tuple[Any, tuple]]:
+    return groups.items()
+
+
+def from_groups(grouped: Iterable[tuple[Any, tuple]]) -> dict:
+    """The base value from grouped rows: ((department, status, role), (count,))."""
+    parts: dict[str | None, dict] = {}
+    for (department, status, role), counts in grouped:
+        part = parts.setdefault(department_of(department), {"byStatus": {}, "byRole": {}})
+        count_into(part["byStatus"], label(status), counts[0])
+        count_into(part["byRole"], label(role), counts[0])
+    return base_value(parts)
 
 
 def project(base: dict, scope: Scope) -> dict:

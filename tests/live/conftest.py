@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -13,6 +14,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts.models import DashboardProfile, Department
 from live.admission import admission
 from live.hub import hub
+from live.listener import ChangeListener
 
 DEPARTMENTS = {"ER": "Emergency", "CARD": "Cardiology", "NEURO": "Neurology"}
 
@@ -94,3 +96,32 @@ async def receive_until(communicator, predicate, timeout: float = 5.0, limit: in
         if predicate(message):
             return message
     raise AssertionError("no matching message")
+
+
+@pytest.fixture
+async def listeners():
+    running: list[tuple[ChangeListener, asyncio.Task]] = []
+
+    async def start(name="test", **options) -> ChangeListener:
+        options.setdefault("batch_interval", 0.05)
+        listener = ChangeListener(name=name, **options)
+        running.append((listener, asyncio.create_task(listener.run())))
+        for _ in range(200):
+            if listener.active:
+                break
+            await asyncio.sleep(0.025)
+        return listener
+
+    async def stop(listener: ChangeListener) -> None:
+        for item in running:
+            if item[0] is listener:
+                listener.stop()
+                await asyncio.wait_for(item[1], 10)
+                running.remove(item)
+                return
+
+    start.stop = stop
+    yield start
+    for listener, task in running:
+        listener.stop()
+        await asyncio.wait_for(task, 10)

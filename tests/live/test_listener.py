@@ -10,7 +10,6 @@ from channels.db import database_sync_to_async
 
 from dashboard_project import telemetry
 from live.lease import RedisLease
-from live.listener import ChangeListener
 from live.models import ListenerCheckpoint
 from metrics import store
 from metrics.scope import Scope
@@ -148,35 +147,6 @@ CASES = {
         },
     ),
 }
-
-
-@pytest.fixture
-async def listeners():
-    running: list[tuple[ChangeListener, asyncio.Task]] = []
-
-    async def start(name="test", **options) -> ChangeListener:
-        options.setdefault("batch_interval", 0.05)
-        listener = ChangeListener(name=name, **options)
-        running.append((listener, asyncio.create_task(listener.run())))
-        for _ in range(200):
-            if listener.active:
-                break
-            await asyncio.sleep(0.025)
-        return listener
-
-    async def stop(listener: ChangeListener) -> None:
-        for item in running:
-            if item[0] is listener:
-                listener.stop()
-                await asyncio.wait_for(item[1], 10)
-                running.remove(item)
-                return
-
-    start.stop = stop
-    yield start
-    for listener, task in running:
-        listener.stop()
-        await asyncio.wait_for(task, 10)
 
 
 async def expect_recount(communicator, metric: str) -> dict:

@@ -55,10 +55,61 @@ active = maybe(st.sampled_from([True, True, True, True, False, None]))
 department = maybe(st.one_of(st.sampled_from(CODES), st.none()))
 
 
-def collections(when: st.SearchStrategy, size: int = 10) -> dict[str, st.SearchStrategy]:
-    def many(strategy):
-        return st.lists(strategy, max_size=size)
+def documents(when: st.SearchStrategy) -> dict[str, st.SearchStrategy]:
+    """One document of each hospital collection (departments apart), times drawn from `when`."""
+    return {
+        "patients": document(
+            isActive=active,
+            departmentId=department,
+            status=maybe(st.sampled_from(["admitted", "outpatient", "discharged"])),
+            name=st.just("Jane Secretname"),
+            mrn=st.just("MRN-SECRET-1"),
+            registeredAt=maybe(when),
+        ),
+        "appointments": document(
+            isActive=active,
+            departmentId=department,
+            patientId=st.just("p-1"),
+            status=maybe(
+                st.sampled_from(["scheduled", "checked_in", "completed", "cancelled", "no_show"])
+            ),
+            scheduledAt=maybe(when),
+        ),
+        "rooms": document(
+            isActive=active,
+            departmentId=department,
+            type=maybe(st.sampled_from(["ward", "icu", "er", "or", "consult"])),
+            status=maybe(st.sampled_from(["available", "occupied", "cleaning", "maintenance"])),
+            capacity=maybe(st.integers(0, 6)),
+            occupiedBeds=maybe(st.integers(0, 6)),
+        ),
+        "bills": document(
+            isActive=active,
+            departmentId=department,
+            amountCents=st.integers(0, 500_000),
+            currency=maybe(st.sampled_from(["USD", "USD", "EUR"])),
+            status=st.sampled_from(["pending", "paid", "void"]),
+            paidAt=maybe(st.one_of(when, st.none())),
+        ),
+        "workflows": document(
+            isActive=active,
+            departmentId=department,
+            patientId=maybe(st.sampled_from(["p-1", "p-2", "p-3"])),
+            stage=maybe(st.sampled_from(["triage", "consultation", "treatment", "done"])),
+            priority=st.sampled_from(["normal", "urgent", "emergency", "emergency"]),
+            startedAt=maybe(when),
+            resolvedAt=maybe(st.one_of(when, st.none()), missing_weight=2),
+        ),
+        "staff": document(
+            isActive=active,
+            departmentId=department,
+            role=maybe(st.sampled_from(["doctor", "nurse", "technician", "admin"])),
+            status=maybe(st.sampled_from(["on_duty", "off_duty", "on_break"])),
+        ),
+    }
 
+
+def collections(when: st.SearchStrategy, size: int = 10) -> dict[str, st.SearchStrategy]:
     return {
         "departments": st.lists(
             st.sampled_from(CODES).flatmap(
@@ -71,68 +122,7 @@ def collections(when: st.SearchStrategy, size: int = 10) -> dict[str, st.SearchS
             max_size=len(CODES),
             unique_by=lambda doc: doc["_id"],
         ),
-        "patients": many(
-            document(
-                isActive=active,
-                departmentId=department,
-                status=maybe(st.sampled_from(["admitted", "outpatient", "discharged"])),
-                name=st.just("Jane Secretname"),
-                mrn=st.just("MRN-SECRET-1"),
-                registeredAt=maybe(when),
-            )
-        ),
-        "appointments": many(
-            document(
-                isActive=active,
-                departmentId=department,
-                patientId=st.just("p-1"),
-                status=maybe(
-                    st.sampled_from(
-                        ["scheduled", "checked_in", "completed", "cancelled", "no_show"]
-                    )
-                ),
-                scheduledAt=maybe(when),
-            )
-        ),
-        "rooms": many(
-            document(
-                isActive=active,
-                departmentId=department,
-                type=maybe(st.sampled_from(["ward", "icu", "er", "or", "consult"])),
-                status=maybe(st.sampled_from(["available", "occupied", "cleaning", "maintenance"])),
-                capacity=maybe(st.integers(0, 6)),
-                occupiedBeds=maybe(st.integers(0, 6)),
-            )
-        ),
-        "bills": many(
-            document(
-                isActive=active,
-                departmentId=department,
-                amountCents=st.integers(0, 500_000),
-                currency=maybe(st.sampled_from(["USD", "USD", "EUR"])),
-                status=st.sampled_from(["pending", "paid", "void"]),
-                paidAt=maybe(st.one_of(when, st.none())),
-            )
-        ),
-        "workflows": many(
-            document(
-                isActive=active,
-                departmentId=department,
-                patientId=maybe(st.sampled_from(["p-1", "p-2", "p-3"])),
-                stage=maybe(st.sampled_from(["triage", "consultation", "treatment", "done"])),
-                priority=st.sampled_from(["normal", "urgent", "emergency", "emergency"]),
-                startedAt=maybe(when),
-                resolvedAt=maybe(st.one_of(when, st.none()), missing_weight=2),
-            )
-        ),
-        "staff": many(
-            document(
-                isActive=active,
-                departmentId=department,
-                role=maybe(st.sampled_from(["doctor", "nurse", "technician", "admin"])),
-                status=maybe(st.sampled_from(["on_duty", "off_duty", "on_break"])),
-            )
-        ),
+        **{name: st.lists(one, max_size=size) for name, one in documents(when).items()},
     }
 
 

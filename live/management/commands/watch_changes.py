@@ -9,12 +9,16 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from live.listener import build_listener
+from live.verifier import verify_once
+
+VERIFY_TIMEOUT = 120.0
 
 
 class Command(BaseCommand):
     help = (
-        "Follow the hospital's change stream: batch changes, recompute the metrics they touch, "
-        "write the cache and broadcast. Resumes from its checkpoint; one active across instances."
+        "Follow the hospital's change stream: fold changes into the incremental metrics, write "
+        "the cache and broadcast. Resumes from its checkpoint; one active across instances. "
+        "SIGUSR1 makes a running listener verify its metrics against the full aggregations."
     )
 
     def add_arguments(self, parser):
@@ -29,9 +33,26 @@ class Command(BaseCommand):
             default=settings.DASHBOARD_LISTENER_METRICS_PORT,
             help="serve this process's Prometheus metrics on this port (0: off)",
         )
+        parser.add_argument(
+            "--verify",
+            action="store_true",
+            help=(
+                "build the incremental metrics as a starting listener does, compare each with "
+                "the full aggregation, print the result and exit (1: a difference, 2: a "
+                "collection never stayed still long enough; --duration: how long to try, "
+                f"{VERIFY_TIMEOUT:.0f} s). Stores and broadcasts nothing"
+            ),
+        )
 
     def handle(
-        self, *args, duration=None, batch_size=None, batch_interval=None, metrics_port=0, **options
+        self,
+        *args,
+        duration=None,
+        batch_size=None,
+        batch_interval=None,
+        metrics_port=0,
+        verify=False,
+        **options,
     ):
         if batch_size is not None and batch_size < 1:
             raise CommandError("--batch-size must be at least 1")
@@ -39,7 +60,12 @@ class Command(BaseCommand):
             raise CommandError("--batch-interval must not be negative")
         if duration is not None and duration <= 0:
             raise CommandError("--duration must be positive")
-        logging.getLogger("dashboard").setLevel(logging.INFO)
+        # INFO at least (the summary every 30 s); DASHBOARD_LOG_LEVEL=DEBUG adds a line per flush.
+        logger = logging.getLogger("dashboard")
+        logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
+        if verify:
+            self._verify(duration or VERIFY_TIMEOUT)
+            return
         if not settings.REDIS_URL:
             self.stderr.write(
                 "REDIS_URL is not set: broadcasts from this process reach no server. "
@@ -65,3 +91,12 @@ class Command(BaseCommand):
             loop.add_signal_handler(signum, listener.stop)
         await listener.run(duration=duration)
         self.stdout.write(f"listener stopped after {listener.batches} flushes")
+
+    def _verify(self, timeout: float) -> None:
+        results = asyncio.run(verify_once(list(settings.DASHBOARD_WATCHED_COLLECTIONS), timeout))
+        for metric, result in results.items():
+            self.stdout.write(f"{metric}: {result}")
+        if any(result.startswith("differs") for result in results.values()):
+            raise SystemExit(1)
+        if any(result == "busy" for result in results.values()):
+            raise SystemExit(2)

@@ -1,0 +1,101 @@
+"""The metrics the listener maintains incrementally: built from the store, folded, published.
+
+The state (metrics/incremental) is built by one projected scan per collection
+after the stream is opened, so a change between the two is folded on top of
+a state that may already hold it, which is harmless: a fold replaces a
+document's share, it does not add to it. A flush builds each dirty metric's
+base value from the state, in time independent of the data size, stores it in
+the cache layers and broadcasts it if it changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+from django.utils import timezone
+
+from dashboard_project import telemetry
+from metrics.incremental import IncrementalMetrics
+from metrics.store import get_database
+
+from .off_loop import off_loop
+from .pipeline import publish_built
+
+logger = logging.getLogger("dashboard.listener")
+
+
+def _build() -> IncrementalMetrics:
+    return IncrementalMetrics.build(get_database(), timezone.now())
+
+
+class MaintainedMetrics:
+    """The listener's incremental state, and what it does with it."""
+
+    def __init__(self) -> None:
+        self.state: IncrementalMetrics | None = None
+        self._next_day: float = float("inf")  # epoch seconds of the next local midnight
+
+    @property
+    def ready(self) -> bool:
+        """Built, and able to follow the stream (no renamed collection or dropped database)."""
+        return self.state is not None and not self.state.stale
+
+    def forget(self) -> None:
+        """The state no longer follows the stream (lease lost, another listener led): rebuild."""
+        self.state = None
+
+    async def rebuild(self, reason: str) -> None:
+        """A new state from the store: one projected scan per collection, in a worker thread."""
+        started = time.perf_counter()
+        self.state = await off_loop(_build)()
+        seconds = time.perf_counter() - started
+        telemetry.state_rebuild_seconds.set(seconds)
+        self._next_day = self.state.next_day().timestamp()
+        shadowed, size = self.report_memory()
+        logger.info(
+            "incremental state built (%s) in %.2f s: %d documents shadowed, %.1f MiB",
+            reason,
+            seconds,
+            shadowed,
+            size / 2**20,
+        )
+
+    async def correct(self, collection: str) -> None:
+        """Rebuild one collection's part (after a verification found it differing)."""
+        state = self.state
+        await off_loop(state.rebuild)(get_database(), collection)
+        self.report_memory()
+
+    def apply(self, event: dict) -> list[str]:
+        """Fold one change; the metrics it moved."""
+        return self.state.apply(event)
+
+    def day_ended(self) -> list[str]:
+        """At the next local midnight: the day metrics to broadcast (past days leave the state)."""
+        if self.state is None or time.time() < self._next_day:
+            return []
+        moved = self.state.roll_over(timezone.now())
+        self._next_day = self.state.next_day().timestamp()
+        self.report_memory()
+        return moved
+
+    async def publish(self, metrics: Iterable[str], *, force: bool = False) -> list[str]:
+        """Build, store and broadcast (if changed, or `force`) each metric; the names broadcast."""
+        return await publish_built(metrics, self.state.base, force=force)
+
+    def report_memory(self) -> tuple[int, int]:
+        """Set the shadow gauges; returns (documents shadowed, bytes) over every collection."""
+        shadowed = size = 0
+        for collection, (documents, bytes_, total) in self.state.memory().items():
+            telemetry.shadow_documents.labels(collection=collection).set(documents)
+            telemetry.shadow_bytes.labels(collection=collection).set(bytes_)
+            telemetry.shadow_bytes_per_document.labels(collection=collection).set(
+                bytes_ / documents if documents else 0
+            )
+            telemetry.shadow_bytes_per_collection_document.labels(collection=collection).set(
+                bytes_ / total if total else 0
+            )
+            shadowed, size = shadowed + documents, size + bytes_
+        return shadowed, size
