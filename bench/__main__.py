@@ -38,9 +38,28 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--server",
         choices=["daphne", "uvicorn"],
-        default="daphne",
-        help="serve the dashboard with this server; uvicorn also compares both "
-        "in the fan-out measurement",
+        default="uvicorn",
+        help="serve the dashboard with this server (uvicorn, the default); the fan-out "
+        "measurement compares both",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="worker processes of each dashboard instance (serve's default: one per core)",
+    )
+    parser.add_argument(
+        "--slow-clients",
+        type=int,
+        default=0,
+        help="also measure the load with this many dashboards that never read; slow sockets "
+        "are closed after DASHBOARD_SLOW_SOCKET_SECONDS=5 in both runs",
+    )
+    parser.add_argument(
+        "--per-metric",
+        action="store_true",
+        help="clients take one dashboard_update frame per metric (default: dashboard_updates, "
+        "as the bundled page asks)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 200 dashboards, 10 s, 5 s paced fan-out"
@@ -99,6 +118,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error("the benchmark only talks to a Redis on 127.0.0.1")
     if options.clients < 1 or options.duration <= 0 or options.rate <= 0:
         parser.error("--clients, --duration and --rate must be positive")
+    if not 0 <= options.slow_clients < options.clients:
+        parser.error("--slow-clients must be fewer than --clients")
     return options
 
 

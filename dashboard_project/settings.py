@@ -175,6 +175,8 @@ HOSPITAL_CURRENCY = env_str("HOSPITAL_CURRENCY", "USD")
 DASHBOARD_MAX_CONNECTIONS = env_int("DASHBOARD_MAX_CONNECTIONS", 1000, minimum=1)
 # Slots that sockets not signed in yet may hold (0 or unset: a tenth of the connections).
 DASHBOARD_MAX_UNAUTHENTICATED = env_int("DASHBOARD_MAX_UNAUTHENTICATED", 0, minimum=0) or None
+# A socket that has not signed in after this long may give its slot to a newcomer (1013).
+DASHBOARD_EVICT_AFTER_SECONDS = env_float("DASHBOARD_EVICT_AFTER_SECONDS", 2.0)
 DASHBOARD_WATCHED_COLLECTIONS = env_list(
     "DASHBOARD_WATCHED_COLLECTIONS",
     ["patients", "appointments", "rooms", "bills", "workflows", "staff"],

@@ -5,15 +5,19 @@ A socket is counted from the moment it is admitted until the end of its life
 `dashboard_ws_connections_active` gauge follows the count exactly.
 
 Sockets that have not authenticated yet hold at most DASHBOARD_MAX_UNAUTHENTICATED
-of the slots (10 % by default). When that share is full, or every slot is
-taken, a newcomer evicts the oldest socket still waiting to sign in (closed
-with 1013) rather than being refused: an anonymous flood can then never lock
-signed-in users, or a user about to sign in, out of the server. Only when every
-slot belongs to a signed-in user is the newcomer refused (1013).
+of the slots (10 % by default), so that they never crowd out signed-in users.
+When that share is full, or every slot is taken, a newcomer evicts the oldest
+socket still waiting to sign in (closed with 1013), provided it has waited
+DASHBOARD_EVICT_AFTER_SECONDS (2 s: far longer than a client takes to send
+`authenticate`); otherwise the newcomer is refused (1013) and tries again.
+Sockets held open without signing in (a flood) are thus replaced by newcomers
+who do sign in, while a crowd of legitimate clients reconnecting at once (a
+deploy) is let in as fast as it signs in, without evicting itself.
 """
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from typing import Protocol
 
@@ -38,8 +42,8 @@ class Admission:
 
     def __init__(self) -> None:
         self._holders: set[Evictable] = set()
-        # Sockets not signed in yet, oldest first.
-        self._waiting: OrderedDict[Evictable, None] = OrderedDict()
+        # Sockets not signed in yet, oldest first, with when they arrived.
+        self._waiting: OrderedDict[Evictable, float] = OrderedDict()
 
     @property
     def active(self) -> int:
@@ -52,13 +56,13 @@ class Admission:
     def admit(self, socket: Evictable) -> bool:
         """Give `socket` a slot (evicting the oldest waiting socket if need be); False: refused."""
         full = len(self._holders) >= settings.DASHBOARD_MAX_CONNECTIONS
-        if len(self._waiting) >= unauthenticated_limit() or (full and self._waiting):
-            self._evict_oldest_waiting()
-        elif full:
-            telemetry.connections_failed.labels(reason="capacity").inc()
-            return False
+        if len(self._waiting) >= unauthenticated_limit() or full:
+            if not self._evict_oldest_waiting():
+                reason = "capacity" if full else "unauthenticated_capacity"
+                telemetry.connections_failed.labels(reason=reason).inc()
+                return False
         self._holders.add(socket)
-        self._waiting[socket] = None
+        self._waiting[socket] = time.monotonic()
         telemetry.connections_active.inc()
         return True
 
@@ -73,11 +77,17 @@ class Admission:
             self._holders.discard(socket)
             telemetry.connections_active.dec()
 
-    def _evict_oldest_waiting(self) -> None:
-        oldest, _ = self._waiting.popitem(last=False)
+    def _evict_oldest_waiting(self) -> bool:
+        """Evict the oldest socket waiting to sign in, if it has waited long enough."""
+        if not self._waiting:
+            return False
+        oldest, arrived = next(iter(self._waiting.items()))
+        if time.monotonic() - arrived < settings.DASHBOARD_EVICT_AFTER_SECONDS:
+            return False
         self.release(oldest)
         telemetry.connections_failed.labels(reason="evicted_unauthenticated").inc()
         oldest.evict()
+        return True
 
     def reset(self) -> None:
         """Forget every socket (tests, between event loops)."""

@@ -16,12 +16,18 @@ with what went out.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import socket
 import struct
 from collections.abc import Callable
 from typing import Any, Protocol
 
 _FIN_TEXT = 0x81
+# The kernel's send buffer of each socket (Linux doubles it): dashboards receive small frames,
+# and a socket that stops reading should back up into its outbox (live/outbox.py), where it is
+# noticed and conflated, rather than into megabytes of kernel memory.
+SEND_BUFFER_BYTES = 64 * 1024
 
 
 def text_frame(text: str) -> bytes:
@@ -62,6 +68,7 @@ class _UvicornWriter:
         self._connection = connection
         self._open = State.OPEN
         self._transport = connection.transport
+        _bound_send_buffer(self._transport.get_extra_info("socket"))
 
     def open(self) -> bool:
         connection = self._connection
@@ -87,6 +94,7 @@ class _DaphneWriter:
         self._server = server
         self._protocol = protocol
         self._transport = protocol.transport
+        _bound_send_buffer(self._transport.getHandle())
 
     def open(self) -> bool:
         protocol = self._protocol
@@ -109,6 +117,11 @@ class _DaphneWriter:
 
     def abort(self) -> None:
         self._transport.abortConnection()
+
+
+def _bound_send_buffer(sock: Any) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
 
 
 def direct_writer(send: Callable[..., Any]) -> DirectWriter | None:

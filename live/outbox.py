@@ -9,7 +9,8 @@ so memory stays bounded), and a drain task writes them once the transport is
 below LOW_WATER, newest only, never an older value after a newer one. A
 socket still behind after DASHBOARD_SLOW_SOCKET_SECONDS is closed with 4008
 (the close frame queued behind what it has not read; the connection dropped
-if it still has not read it DASHBOARD_SLOW_SOCKET_SECONDS later). Sockets
+if it has not read that ABORT_AFTER_SECONDS later, or as long as the slow limit
+where that is longer). Sockets
 without a direct writer (another ASGI server, tests) get the same updates
 through ASGI from the drain task.
 """
@@ -32,9 +33,11 @@ from .subscriptions import SocketSubscriptions, live_order
 
 logger = logging.getLogger("dashboard.ws")
 
-HIGH_WATER = 256 * 1024
-LOW_WATER = 64 * 1024
+HIGH_WATER = 64 * 1024
+LOW_WATER = 16 * 1024
 DRAIN_POLL_SECONDS = 0.05
+# A socket closed for being slow is dropped if it has not read its close frame this long after.
+ABORT_AFTER_SECONDS = 30.0
 
 
 @dataclass
@@ -159,7 +162,7 @@ class Outbox:
         self.stop_sending()
         if writer.open():
             writer.write(close_frame(protocol.CLOSE_TOO_SLOW))
-        await asyncio.sleep(limit)
+        await asyncio.sleep(max(limit, ABORT_AFTER_SECONDS))
         writer.abort()
 
     def cancel(self) -> None:

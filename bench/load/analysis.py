@@ -23,7 +23,7 @@ def analyse(gen, refs: dict, ended: float) -> dict:
     """
     rng = random.Random(7)
     tier_of = gen.tiers
-    present = [c for c in gen.clients if c.ready]
+    present = [c for c in gen.clients if c.ready and not c.slow]  # slow ones are not measured
     survivors = [c for c in present if c.alive]
     # Union of what reached any client of this process, per key: what every client should get.
     # A version first seen less than SETTLE_SECONDS before the window closed may still be on

@@ -57,12 +57,14 @@ class Generators:
         self.workdir = workdir
         self.name = name
         total = config["clients"]
+        slow = config.get("slow_clients", 0)
         processes = max(1, min(processes, total or 1))
         self.procs: list[PipedProcess] = []
         first = 0
         for k in range(processes):
             share = total // processes + (1 if k < total % processes else 0)
-            part = {**config, "clients": share, "first_index": first}
+            slow_share = slow // processes + (1 if k < slow % processes else 0)
+            part = {**config, "clients": share, "first_index": first, "slow_clients": slow_share}
             first += share
             child = children.start(
                 f"{name}-{k}",
@@ -83,6 +85,7 @@ class Generators:
             "connected": sum(r["connected"] for r in ready),
             "ramp_seconds": max(r["ramp_seconds"] for r in ready),
             "connect_failures": _merge_counts(r["connect_failures"] for r in ready),
+            "connect_retries": sum(r.get("connect_retries", 0) for r in ready),
             "connected_by_url": _merge_counts(r["connected_by_url"] for r in ready),
             "versions": {},
         }
@@ -138,6 +141,8 @@ class Generators:
         return {
             "alive": sum(b["alive"] for b in byes),
             "close_codes": _merge_counts(b["close_codes"] for b in byes),
+            "slow_clients": sum(b.get("slow_clients", 0) for b in byes),
+            "slow_close_codes": _merge_counts(b.get("slow_close_codes", {}) for b in byes),
         }
 
 

@@ -22,6 +22,7 @@ class Settings:
     fanout_rounds: int
     connect_concurrency: int
     profile: bool
+    batch: bool = True  # clients ask for dashboard_updates frames, as the bundled page does
 
 
 def ready_timeout(clients: int) -> float:

@@ -27,8 +27,9 @@ def load_phase(
     settings: Settings,
     workdir: Path,
     log,
+    slow_clients: int = 0,
 ) -> dict:
-    label = f"load-{len(servers)}"
+    label = f"load-{len(servers)}" + (f"-slow{slow_clients}" if slow_clients else "")
     for server in servers:
         sampler.watch(server.name, server.pid)
     rss_before = {s.name: sampler.rss(s.name) for s in servers}
@@ -41,6 +42,8 @@ def load_phase(
         "metrics": list(LIVE_METRICS),
         "tiers": {m: METRICS[m].tier.value for m in LIVE_METRICS},
         "connect_concurrency": settings.connect_concurrency,
+        "batch": settings.batch,
+        "slow_clients": slow_clients,
     }
     log(f"[{label}] connecting {settings.clients} dashboards to {len(servers)} instance(s)")
     generators = Generators(children, f"gen-{label}", config, settings.generators, workdir)
@@ -248,6 +251,7 @@ def summarize_load(
                 "rss_mib_idle": round(before / 2**20, 1) if before else None,
                 "rss_mib_connected": round(connected / 2**20, 1) if connected else None,
                 "rss_mib_end": window.get("rss_mib_end"),
+                "rss_mib_max": window.get("rss_mib_max"),
                 "rss_kib_per_connection": per_connection,
                 "cpu_series": sampler.cpu_series(server.name, started, ended),
             }
@@ -281,8 +285,11 @@ def summarize_load(
         "errors": sum(p["errors"] for p in parts),
         "dropped": sum(p["dropped"] for p in parts),
         "alive_at_end": bye["alive"],
-        "dropped_total": ready["connected"] - bye["alive"],
+        "dropped_total": ready["connected"] - bye["slow_clients"] - bye["alive"],
         "close_codes": bye["close_codes"],
+        "slow_clients": bye["slow_clients"],
+        "slow_close_codes": bye["slow_close_codes"],
+        "batch": settings.batch,
         "series": series,
         "servers": server_rows,
     }

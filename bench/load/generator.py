@@ -3,8 +3,11 @@
     python -m bench.load.generator CONFIG_JSON
 
 `mode` "dashboard": each client connects to /ws/dashboard/, authenticates with
-the shared access token and subscribes to the given metrics; "bare": each
-client connects to the bare consumer and only listens. Commands, one a line
+the shared access token (asking for `dashboard_updates` frames when `batch`)
+and subscribes to the given metrics; "bare": each client connects to the bare
+consumer and only listens. The first `slow_clients` dashboard clients stop
+reading once subscribed (the server sees a client that does not keep up); at
+`quit` they read what is left, to see how the server closed them. Commands, one a line
 on stdin, each answered on stdout:
 
     begin LABEL          start a measurement window          -> BEGUN LABEL
@@ -23,10 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
+import socket
 import sys
 import time
 from array import array
 from collections import Counter
+from urllib.parse import urlsplit
 
 import orjson
 import websockets
@@ -34,6 +40,8 @@ from websockets.asyncio.client import connect
 
 from bench.load.analysis import analyse
 from bench.load.procs import raise_file_limit
+
+RETRIES = 10
 
 
 class Client:
@@ -50,6 +58,7 @@ class Client:
         "errors",
         "out_of_order",
         "ws",
+        "slow",
     )
 
     def __init__(self, index: int, url: str) -> None:
@@ -61,6 +70,7 @@ class Client:
         self.initial: dict[str, int] = {}  # metric -> version received before the window
         self.last: dict[str, int] = {}
         self.ws = None
+        self.slow = False
         self.reset()
 
     def reset(self) -> None:
@@ -101,25 +111,16 @@ class Generator:
         self.last_arrival: float | None = None
         self.dropped_in_window = 0
         self.tasks: list[asyncio.Task] = []
+        self.quitting = asyncio.Event()
+        self.retries = 0  # connections refused with 1013 and tried again
+        for client in self.clients[: config.get("slow_clients", 0)]:
+            client.slow = True
 
     # --- clients --------------------------------------------------------------------------------
     async def run_client(self, client: Client, gate: asyncio.Semaphore, settled) -> None:
-        origin = self.config["origin"]
         try:
             async with gate:
-                ws = await connect(
-                    client.url,
-                    origin=origin,
-                    compression=None,
-                    ping_interval=None,
-                    max_size=2**22,
-                    open_timeout=self.config.get("open_timeout", 60),
-                    close_timeout=2,
-                )
-                client.ws = ws
-                client.alive = True
-                if self.mode == "dashboard":
-                    await self.handshake(client, ws)
+                ws = await self.open(client)
         except Exception as exc:
             self.connect_failures[type(exc).__name__ + _close_suffix(exc)] += 1
             client.alive = False
@@ -128,7 +129,10 @@ class Generator:
         client.ready = True
         settled(client)
         try:
-            if self.mode == "dashboard":
+            if client.slow:
+                await self.quitting.wait()
+                await self.drain(client, ws)
+            elif self.mode == "dashboard":
                 await self.listen_dashboard(client, ws)
             else:
                 await self.listen_bare(client, ws)
@@ -139,15 +143,46 @@ class Generator:
         except Exception:
             client.close_code = -1
         finally:
-            if client.alive and self.window is not None:
+            if client.alive and self.window is not None and not client.slow:
                 self.dropped_in_window += 1
             client.alive = False
 
+    async def open(self, client: Client):
+        """Connect (and sign in); a server that says "try again later" (1013: too many
+        sockets waiting to sign in at once) is tried again after a pause, as the page does."""
+        for attempt in range(RETRIES):
+            # A slow client is one on a poor link: a small receive window, few frames queued.
+            slow = {"sock": await _small_window(client.url), "max_queue": 1} if client.slow else {}
+            ws = await connect(
+                client.url,
+                origin=self.config["origin"],
+                compression=None,
+                ping_interval=None,
+                max_size=2**22,
+                open_timeout=self.config.get("open_timeout", 60),
+                close_timeout=2,
+                **slow,
+            )
+            client.ws = ws
+            client.alive = True
+            try:
+                if self.mode == "dashboard":
+                    await self.handshake(client, ws)
+                return ws
+            except websockets.ConnectionClosed as exc:
+                client.alive = False
+                if exc.rcvd is None or exc.rcvd.code != 1013 or attempt == RETRIES - 1:
+                    raise
+                self.retries += 1
+                await asyncio.sleep(random.uniform(0.2, 1.0) * (attempt + 1))
+        raise RuntimeError("unreachable")
+
     async def handshake(self, client: Client, ws) -> None:
         """Authenticate, subscribe, and wait for the current value of every metric."""
-        await ws.send(
-            orjson.dumps({"type": "authenticate", "token": self.config["token"]}).decode()
-        )
+        hello = {"type": "authenticate", "token": self.config["token"]}
+        if self.config.get("batch"):
+            hello["batch"] = True
+        await ws.send(orjson.dumps(hello).decode())
         while True:
             message = orjson.loads(await ws.recv())
             if message["type"] == "authenticated":
@@ -160,11 +195,12 @@ class Generator:
             while pending:
                 message = orjson.loads(await ws.recv())
                 kind = message["type"]
-                if kind == "dashboard_update":
-                    metric = message["metric"]
-                    pending.discard(metric)
-                    client.initial[metric] = max(client.initial.get(metric, -1), message["version"])
-                    client.last[metric] = client.initial[metric]
+                if kind in ("dashboard_update", "dashboard_updates"):
+                    for update in message.get("updates", [message]):
+                        metric = update["metric"]
+                        pending.discard(metric)
+                        version = max(client.initial.get(metric, -1), update["version"])
+                        client.initial[metric] = client.last[metric] = version
                 elif kind == "error":
                     if message.get("metrics"):
                         pending.difference_update(message["metrics"])
@@ -183,20 +219,32 @@ class Generator:
             moment = time.time()
             message = orjson.loads(frame)
             kind = message.get("type")
-            if kind != "dashboard_update":
-                if kind in ("error", "auth_error"):
-                    client.errors += 1
-                continue
-            metric = message["metric"]
-            version = message["version"]
-            if version <= client.last.get(metric, -1):
-                client.out_of_order += 1
-            client.last[metric] = version
-            if self.window is None:
-                client.initial[metric] = version
-                continue
-            self._arrived(moment)
-            client.record(metric, version, moment)
+            if kind == "dashboard_update":
+                self._update(client, message, moment)
+            elif kind == "dashboard_updates":
+                for update in message["updates"]:
+                    self._update(client, update, moment)
+            elif kind in ("error", "auth_error"):
+                client.errors += 1
+
+    def _update(self, client: Client, update: dict, moment: float) -> None:
+        metric = update["metric"]
+        version = update["version"]
+        if version <= client.last.get(metric, -1):
+            client.out_of_order += 1
+        client.last[metric] = version
+        if self.window is None:
+            client.initial[metric] = version
+            return
+        self._arrived(moment)
+        client.record(metric, version, moment)
+
+    async def drain(self, client: Client, ws) -> None:
+        """A slow client, at the end: read what the server left, until it closes."""
+        async with asyncio.timeout(self.config.get("drain_timeout", 20)):
+            async for _ in ws:
+                pass
+        client.close_code = 1000 if ws.close_code is None else ws.close_code
 
     async def listen_bare(self, client: Client, ws) -> None:
         async for frame in ws:
@@ -230,17 +278,21 @@ class Generator:
 
     def summary(self) -> dict:
         connected = sum(1 for c in self.clients if c.ready)
+        slow = [c for c in self.clients if c.slow]
         return {
+            "connect_retries": self.retries,
+            "slow_clients": len(slow),
+            "slow_close_codes": dict(Counter(c.close_code for c in slow)),
             "clients": len(self.clients),
             "connected": connected,
-            "alive": sum(1 for c in self.clients if c.alive),
+            "alive": sum(1 for c in self.clients if c.alive and not c.slow),
             "connect_failures": dict(self.connect_failures),
             "connected_by_url": dict(Counter(c.url for c in self.clients if c.ready)),
             "close_codes": dict(
                 Counter(
                     c.close_code
                     for c in self.clients
-                    if c.ready and not c.alive and c.close_code is not None
+                    if c.ready and not c.alive and c.close_code is not None and not c.slow
                 )
             ),
             "versions": _max_versions(self.clients),
@@ -289,6 +341,11 @@ class Generator:
                 _say(f"ENDED {args[0]}")
             elif command == "quit":
                 break
+        self.quitting.set()
+        await asyncio.sleep(0)
+        slow = [t for c, t in zip(self.clients, self.tasks, strict=True) if c.slow]
+        if slow:
+            await asyncio.wait(slow, timeout=self.config.get("drain_timeout", 20) + 5)
         summary = self.summary()
         await self.close_all()
         _say("BYE " + json.dumps(summary))
@@ -306,6 +363,16 @@ class Generator:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def _small_window(url: str) -> socket.socket:
+    """A connected TCP socket with a 4 KiB receive buffer."""
+    address = urlsplit(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, (address.hostname, address.port))
+    return sock
 
 
 def _close_suffix(exc: Exception) -> str:

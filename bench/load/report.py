@@ -48,7 +48,12 @@ def summary_lines(report: dict) -> list[str]:
                 f"  {row['instance']}: CPU {row['cpu_percent']}% (peak {row['cpu_percent_peak']}%), "
                 f"RSS {row['rss_mib_idle']} -> {row['rss_mib_connected']} MiB with "
                 f"{row['connections']} sockets ({row['rss_kib_per_connection']} KiB each), "
-                f"{row['rss_mib_end']} MiB at the end"
+                f"{row['rss_mib_end']} MiB at the end (at most {row.get('rss_mib_max')} MiB)"
+            )
+        if load.get("slow_clients"):
+            lines.append(
+                f"  {load['slow_clients']} slow dashboards (never reading): closed with "
+                f"{load['slow_close_codes']}"
             )
         others = ", ".join(
             f"{name} {w['cpu_percent']}%" for name, w in load["processes"].items() if w

@@ -60,6 +60,20 @@ def _ratio(a, b) -> float | None:
     return round(a / b, 2) if a and b else None
 
 
+def _slow_effect(without: dict, with_slow: dict) -> dict:
+    """What the slow dashboards did to the others: critical p99 with them / without them."""
+    p99 = [run["latency_ms"]["critical"].get("p99") for run in (without, with_slow)]
+    return {
+        "critical_p99_ms": {"without": p99[0], "with": p99[1]},
+        "critical_p99_ratio": _ratio(p99[1], p99[0]),
+        "server_rss_mib_max": {
+            "without": max(row.get("rss_mib_max") or 0 for row in without["servers"]),
+            "with": max(row.get("rss_mib_max") or 0 for row in with_slow["servers"]),
+        },
+        "slow_close_codes": with_slow.get("slow_close_codes"),
+    }
+
+
 def run(options) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)  # even when started as a background job
@@ -83,12 +97,14 @@ def run(options) -> int:
         fanout_rounds=options.rounds,
         connect_concurrency=options.connect_concurrency,
         profile=options.profile,
+        batch=not options.per_metric,
     )
     stack = Stack(
         workdir,
         children,
         redis_url=options.redis_url,
         max_connections=options.clients + 100,
+        slow_socket_seconds=5.0 if options.slow_clients else None,
         log=log,
     )
     report: dict = {
@@ -109,22 +125,30 @@ def run(options) -> int:
     }
     failed = False
     try:
-        configs = [1, 2] if options.instances == 2 else [1]
+        # (instances, slow clients): one instance; then two, or the same with slow clients.
+        configs = [(1, 0)]
+        if options.instances == 2:
+            configs.append((2, 0))
+        if options.slow_clients:
+            configs.append((1, options.slow_clients))
         marker_staff = int(options.marker_rate * options.duration) * len(configs) + 20
         log(f"preparing the stack in {workdir} (Redis prefix {stack.prefix})")
         report["run"]["prepare_seconds"] = stack.prepare(marker_staff)
         listener = stack.start_listener()
         sampler.watch("listener", listener.pid)
-        for instances in configs:
+        for instances, slow in configs:
             # Fresh server processes for each configuration: memory is measured from a clean start.
             servers = [
-                stack.start_dashboard(options.server, f"server-{n + 1}") for n in range(instances)
+                stack.start_dashboard(options.server, f"server-{n + 1}", options.workers)
+                for n in range(instances)
             ]
             if stack.token is None:
                 stack.login(servers[0])
             for server in servers:
                 stack.warm_up(server)
-            result = load_phase(stack, children, sampler, servers, settings, workdir, log)
+            result = load_phase(
+                stack, children, sampler, servers, settings, workdir, log, slow_clients=slow
+            )
             report["load"].append(result)
             for line in summary_lines({"load": [result]}):
                 log(line)
@@ -133,10 +157,13 @@ def run(options) -> int:
                 sampler.unwatch(server.name)
         children.stop(listener)
         sampler.unwatch("listener")
+        if options.slow_clients:
+            report["slow_clients"] = _slow_effect(report["load"][0], report["load"][-1])
+            log(f"slow clients: {report['slow_clients']}")
 
-        kinds = ["daphne", "uvicorn"] if options.server == "uvicorn" else ["daphne"]
+        kinds = ["uvicorn", "daphne"]
         for kind in kinds:
-            ours = stack.start_dashboard(kind, f"ours-{kind}")
+            ours = stack.start_dashboard(kind, f"ours-{kind}", workers=1)  # one process, as bare
             stack.warm_up(ours)
             bare = stack.start_bare(kind, f"bare-{kind}")
             stacks = fanout_comparison(

@@ -12,7 +12,8 @@ MACHINE = "machine"  # the series of the whole machine (CPU % of one core: up to
 
 
 class Sampler:
-    """Samples each watched pid's CPU time and RSS every INTERVAL seconds."""
+    """Samples each watched pid's CPU time and RSS every INTERVAL seconds, with its children's
+    (a server instance is a supervisor and its worker processes)."""
 
     def __init__(self) -> None:
         self._watched: dict[str, psutil.Process] = {}
@@ -55,21 +56,19 @@ class Sampler:
             self.series.setdefault(MACHINE, []).append((moment, busy, 0))
         for name, process in watched:
             try:
-                with process.oneshot():
-                    times = process.cpu_times()
-                    rss = process.memory_info().rss
+                cpu, rss = _tree_usage(process)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
             with self._lock:
-                self.series[name].append((moment, times.user + times.system, rss))
+                self.series[name].append((moment, cpu, rss))
 
     def rss(self, name: str) -> int | None:
-        """The current RSS of a watched process, read now."""
+        """The current RSS of a watched process (and its children), read now."""
         process = self._watched.get(name)
         if process is None:
             return None
         try:
-            return process.memory_info().rss
+            return _tree_usage(process)[1]
         except psutil.NoSuchProcess:
             return None
 
@@ -104,3 +103,18 @@ class Sampler:
             for a, b in zip(points, points[1:], strict=False)
             if b[0] > a[0]
         ]
+
+
+def _tree_usage(process: psutil.Process) -> tuple[float, int]:
+    """CPU seconds and RSS bytes of a process and its live children."""
+    cpu, rss = 0.0, 0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            with member.oneshot():
+                times = member.cpu_times()
+                cpu += times.user + times.system
+                rss += member.memory_info().rss
+        except psutil.NoSuchProcess:
+            if member is process:
+                raise
+    return cpu, rss

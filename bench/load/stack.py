@@ -51,7 +51,14 @@ class Server:
 
 class Stack:
     def __init__(
-        self, workdir: Path, children: Children, *, redis_url: str, max_connections: int, log=print
+        self,
+        workdir: Path,
+        children: Children,
+        *,
+        redis_url: str,
+        max_connections: int,
+        slow_socket_seconds: float | None = None,
+        log=print,
     ) -> None:
         self.workdir = workdir
         self.children = children
@@ -70,12 +77,16 @@ class Stack:
                 "REDIS_URL": redis_url,
                 "DASHBOARD_CHANNEL_PREFIX": self.prefix,
                 "DASHBOARD_MAX_CONNECTIONS": str(max_connections),
+                # The generators open up to 2 x 50 sockets at once before each signs in.
+                "DASHBOARD_MAX_UNAUTHENTICATED": "200",
                 # One login serves the whole run; the default 5-minute token would expire midway.
                 "DASHBOARD_ACCESS_TOKEN_MINUTES": "240",
                 "DASHBOARD_LISTENER_METRICS_PORT": "0",
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if slow_socket_seconds is not None:
+            base["DASHBOARD_SLOW_SOCKET_SECONDS"] = str(slow_socket_seconds)
         self.env = base
         self.token: str | None = None
         self.listener_pid: int | None = None
@@ -114,7 +125,8 @@ class Stack:
             )
 
     # --- processes --------------------------------------------------------------------------------
-    def start_dashboard(self, kind: str, name: str) -> Server:
+    def start_dashboard(self, kind: str, name: str, workers: int | None = None) -> Server:
+        """`manage.py serve` (its own workers: one per core unless `workers` says otherwise)."""
         port = free_port()
         env = {**self.env, "DASHBOARD_INSTANCE_ID": name}
         argv = [
@@ -129,6 +141,7 @@ class Stack:
             "off",
             "--server",
             kind,
+            *(["--workers", str(workers)] if workers else []),
         ]
         child = self.children.start(name, argv, env)
         wait_for_port(port, child)

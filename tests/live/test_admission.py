@@ -19,6 +19,7 @@ class Socket:
 def admission(settings):
     settings.DASHBOARD_MAX_CONNECTIONS = 5
     settings.DASHBOARD_MAX_UNAUTHENTICATED = 2
+    settings.DASHBOARD_EVICT_AFTER_SECONDS = 0
     slots = Admission()
     yield slots
     slots.reset()
@@ -38,6 +39,16 @@ def test_a_newcomer_evicts_the_oldest_socket_still_waiting(admission):
     assert admission.admit(third)
     assert first.evicted and not second.evicted
     assert (admission.active, admission.unauthenticated) == (2, 2)
+
+
+def test_sockets_that_just_arrived_are_not_evicted_the_newcomer_waits(admission, settings):
+    settings.DASHBOARD_EVICT_AFTER_SECONDS = 60  # a crowd reconnecting at once
+    first, second, third = (Socket(n, admission) for n in "abc")
+    assert admission.admit(first) and admission.admit(second)
+    assert not admission.admit(third)
+    assert not first.evicted and not second.evicted
+    admission.signed_in(first)  # signing in frees its share of the waiting slots
+    assert admission.admit(third)
 
 
 def test_signed_in_sockets_are_never_evicted_and_a_full_server_refuses(admission):

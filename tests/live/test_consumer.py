@@ -313,6 +313,7 @@ async def test_connections_over_the_limit_close_with_1013(settings, make_user):
 
 async def test_a_newcomer_evicts_the_oldest_socket_not_signed_in(settings):
     settings.DASHBOARD_MAX_CONNECTIONS = 10  # one slot for sockets not signed in
+    settings.DASHBOARD_EVICT_AFTER_SECONDS = 0
     waiting = await connect()
     newcomer = await connect()
     assert (await waiting.receive_output())["code"] == 1013

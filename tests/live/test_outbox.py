@@ -103,6 +103,7 @@ async def test_batched_sockets_get_one_frame_per_flush(socket):
 async def test_a_socket_behind_for_too_long_is_closed_with_4008(socket, settings, monkeypatch):
     settings.DASHBOARD_SLOW_SOCKET_SECONDS = 0.2
     monkeypatch.setattr(outbox_module, "DRAIN_POLL_SECONDS", 0.01)
+    monkeypatch.setattr(outbox_module, "ABORT_AFTER_SECONDS", 0.2)
     socket.writer.backlog = HIGH_WATER + 1
     socket.offer([update("patientCount", 1)], {})
     await asyncio.sleep(0.35)

@@ -17,7 +17,7 @@ import websockets
 from tests.servers import manage
 
 from .client import Client, connections_back_to, gauge
-from .conftest import MAX_CONNECTIONS, MAX_UNAUTHENTICATED, short_lived
+from .conftest import EVICT_AFTER, MAX_CONNECTIONS, MAX_UNAUTHENTICATED, short_lived
 
 pytestmark = pytest.mark.slow
 
@@ -112,12 +112,16 @@ async def test_a_full_server_closes_newcomers_with_1013(server, tokens, baseline
 
 
 async def test_sockets_not_signed_in_make_room_for_newcomers(server, tokens, baseline):
-    """Three slots for sockets not signed in here: the fourth evicts the oldest (1013)."""
+    """Three slots for sockets not signed in here: a fourth is refused (1013) while they have
+    just arrived, and takes the oldest's slot (1013 to it) once that one waited too long."""
     async with contextlib.AsyncExitStack() as stack:
         waiting = []
         for _ in range(MAX_UNAUTHENTICATED):
             waiting.append(await stack.enter_async_context(Client(server)))
             await waiting[-1].expect("connection_status")
+        async with Client(server) as refused:
+            assert await refused.close_code() == 1013
+        await asyncio.sleep(EVICT_AFTER + 0.2)
         async with Client(server) as newcomer:
             assert await waiting[0].close_code() == 1013
             await newcomer.authenticate(tokens["viewer"])
@@ -151,8 +155,9 @@ async def test_floods_of_anonymous_sockets_leak_nothing_and_lock_nobody_out(
     await connections_back_to(server, baseline)
 
     async with contextlib.AsyncExitStack() as stack:
-        for _ in range(30):  # held open, never signing in
+        for _ in range(30):  # held open, never signing in (most are refused: 3 slots)
             await stack.enter_async_context(Client(server))
+        await asyncio.sleep(EVICT_AFTER + 0.2)
         async with Client(server) as user:
             authenticated = await user.authenticate(tokens["admin"])
             assert authenticated["level"] == "admin"
