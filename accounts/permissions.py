@@ -1,7 +1,9 @@
 """DRF permission classes: thin adapters over accounts.policy."""
 
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import BasePermission, IsAuthenticated
+
+from dashboard_project.errors import error_response
 
 from .policy import access_for
 
@@ -20,3 +22,13 @@ class HasDashboardAccess(BasePermission):
         if not access.has_dashboard_access:
             raise NoDashboardAccess()
         return True
+
+
+# Every dashboard endpoint's permissions: IsAuthenticated first, so that an anonymous
+# caller gets 401 `not_authenticated`, not 403.
+DASHBOARD_USER = [IsAuthenticated, HasDashboardAccess]
+# ...and the answers they give, for the OpenAPI schema.
+AUTH_ERRORS = {
+    401: error_response("`not_authenticated`, `token_not_valid`: no or invalid access token."),
+    403: error_response("`no_dashboard_access`: the user has no level."),
+}

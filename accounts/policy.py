@@ -39,7 +39,8 @@ class Access:
         return self.is_active and self.level in Level.values
 
     @property
-    def sees_revenue(self) -> bool:
+    def privileged(self) -> bool:
+        """Admins and super admins: they see revenue and may act; viewers are read-only."""
         return self.has_dashboard_access and self.level != Level.VIEWER
 
     @property
@@ -61,7 +62,7 @@ class Access:
             return False
         # Historical rows keep their other columns (hidden_fields strips the money);
         # a live metric that carries revenue is nothing but revenue.
-        return self.sees_revenue or not (definition.carries_revenue and definition.live)
+        return self.privileged or not (definition.carries_revenue and definition.live)
 
     @property
     def visible_metrics(self) -> list[str]:
@@ -76,31 +77,18 @@ class Access:
     def hidden_fields(self, metric: str) -> frozenset[str]:
         """Fields to remove from rows of a historical metric this user sees."""
         definition = METRICS.get(metric)
-        if definition is None or definition.live or self.sees_revenue:
+        if definition is None or definition.live or self.privileged:
             return frozenset()
         return REVENUE_FIELDS if definition.carries_revenue else frozenset()
 
     def can_acknowledge(self, department_id: Any) -> bool:
         """May this user acknowledge an emergency alert raised in `department_id`?"""
-        if not self.has_dashboard_access or self.level == Level.VIEWER:
-            return False
-        return self.scope.includes(department_id)
-
-    @property
-    def may_act(self) -> bool:
-        return self.has_dashboard_access and self.level != Level.VIEWER
+        return self.privileged and self.scope.includes(department_id)
 
     @property
     def may_view_instances(self) -> bool:
         """The instance registry (addresses, connection counts) is for super admins only."""
         return self.has_dashboard_access and self.level == Level.SUPER_ADMIN
-
-    def describe(self) -> dict:
-        return {
-            "level": self.level,
-            "departments": sorted(self.departments),
-            "scope": self.scope.as_list(),
-        }
 
 
 NO_ACCESS = Access(user_id=None, username="", level=None, departments=frozenset(), is_active=False)

@@ -1,4 +1,5 @@
-"""Login abuse limits: per client address and per submitted username, kept in Django's cache."""
+"""Request limits kept in Django's cache: logins per client address and per username, and the
+base class every throttle of the project shares."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ logger = logging.getLogger("dashboard.accounts")
 
 
 # Counts kept in this process while the shared cache (Redis) is unreachable: the limit then
-# holds per instance instead of across them, and logging in keeps working.
-_local_counts = LocMemCache("login-throttle-fallback", {})
+# holds per instance instead of across them, and requests keep being served.
+_local_counts = LocMemCache("throttle-fallback", {})
 
 
-class _LoginThrottle(SimpleRateThrottle):
+class CacheThrottle(SimpleRateThrottle):
+    """A rate in DEFAULT_THROTTLE_RATES[scope], counted in the shared cache, locally while it is away."""
+
     def get_rate(self) -> str | None:
         # Read at each request rather than at import, so the settings in force apply.
         return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
@@ -30,14 +33,15 @@ class _LoginThrottle(SimpleRateThrottle):
             return super().allow_request(request, view)
         except (RedisError, OSError) as exc:  # the shared cache is unreachable
             logger.warning(
-                "login throttle: shared cache unavailable (%s); counting locally",
+                "%s throttle: shared cache unavailable (%s); counting locally",
+                self.scope,
                 type(exc).__name__,
             )
             self.cache = _local_counts
             return super().allow_request(request, view)
 
 
-class LoginIPThrottle(_LoginThrottle):
+class LoginIPThrottle(CacheThrottle):
     """Attempts from one client address (scope `login_ip`)."""
 
     scope = "login_ip"
@@ -46,7 +50,7 @@ class LoginIPThrottle(_LoginThrottle):
         return self.cache_format % {"scope": self.scope, "ident": client_address(request)}
 
 
-class LoginUsernameThrottle(_LoginThrottle):
+class LoginUsernameThrottle(CacheThrottle):
     """Attempts at one username, from anywhere (scope `login_user`)."""
 
     scope = "login_user"

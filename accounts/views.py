@@ -8,8 +8,20 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from dashboard_project.errors import error_response
+
 from . import tokens
 from .throttling import LoginIPThrottle, LoginUsernameThrottle
+
+BAD_BODY = error_response(
+    "`parse_error` (not JSON), or a missing or wrong field: `required`, `blank`, `null`, "
+    "`max_length`, `invalid`."
+)
+BAD_REFRESH = error_response(
+    "`invalid_token` (malformed, forged, of the wrong type, already used or revoked), "
+    "`token_expired` or `user_inactive`."
+)
+NO_LEVEL = error_response("`no_dashboard_access`: the user has no dashboard level.")
 
 
 class _TokenView(GenericAPIView):
@@ -34,6 +46,20 @@ class TokenObtainView(_TokenView):
     serializer_class = tokens.DashboardTokenObtainSerializer
     throttle_classes = (LoginIPThrottle, LoginUsernameThrottle)
 
+    @extend_schema(
+        responses={
+            200: tokens.DashboardTokenObtainSerializer,
+            400: BAD_BODY,
+            401: error_response(
+                "`invalid_credentials`: unknown user, wrong password or inactive user."
+            ),
+            403: NO_LEVEL,
+            429: error_response(
+                "`throttled`: too many attempts from this address or at this username; "
+                "`retryAfter` seconds."
+            ),
+        }
+    )
     def post(self, request) -> Response:
         return Response(self.validated(request))
 
@@ -43,6 +69,14 @@ class TokenRefreshView(_TokenView):
 
     serializer_class = tokens.DashboardTokenRefreshSerializer
 
+    @extend_schema(
+        responses={
+            200: tokens.DashboardTokenRefreshSerializer,
+            400: BAD_BODY,
+            401: BAD_REFRESH,
+            403: NO_LEVEL,
+        }
+    )
     def post(self, request) -> Response:
         return Response(self.validated(request))
 
@@ -52,7 +86,13 @@ class LogoutView(_TokenView):
 
     serializer_class = tokens.LogoutSerializer
 
-    @extend_schema(responses={204: OpenApiResponse(description="The refresh token is revoked.")})
+    @extend_schema(
+        responses={
+            204: OpenApiResponse(description="The refresh token is revoked."),
+            400: BAD_BODY,
+            401: BAD_REFRESH,
+        }
+    )
     def post(self, request) -> Response:
         tokens.revoke_refresh_token(self.validated(request)["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)

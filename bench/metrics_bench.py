@@ -238,13 +238,13 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
 
     from accounts.policy import Access
     from metrics import cache
-    from metrics.cache import MetricValue
     from metrics.catalogue import LIVE_METRICS, METRICS
     from metrics.compute import compute_base, compute_historical
     from metrics.scope import Scope
-    from metrics.service import get_historical, get_live_value
+    from metrics.selectors import get_historical, get_live_value
     from metrics.store import get_database
     from metrics.timerange import whole_hours
+    from metrics.values import MetricValue, next_version
 
     db = get_database()
     now = timezone.now()
@@ -271,7 +271,7 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
         l2.clear()
         fill_cache()
         frozen = time.time()
-        real_clock, cache.clock = cache.clock, (lambda: frozen)
+        real_clock, cache.layers.clock = cache.layers.clock, (lambda: frozen)
         try:
             l1 = [timed(read) for _ in range(args.reads)]
             l2_times = []
@@ -279,12 +279,12 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
                 cache.clear_local()
                 l2_times.append(timed(read))
         finally:
-            cache.clock = real_clock
+            cache.layers.clock = real_clock
         return {"l1Ms": median_ms(l1), "l2Ms": median_ms(l2_times)}
 
     def live(metric: str) -> dict:
         timing, base = cold(lambda: compute_base(metric))
-        value = MetricValue(metric, base, cache.next_version(), timezone.now())
+        value = MetricValue(metric, base, next_version(), timezone.now())
         return {
             **timing,
             **warm(lambda: get_live_value(metric, everyone), lambda: cache.store(value)),
@@ -297,7 +297,7 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
     def historical(hours: int) -> dict:
         start, end = whole_hours(now - dt.timedelta(hours=hours), now)
         timing, data = cold(lambda: compute_historical(start, end, everyone))
-        value = MetricValue("historical", data, cache.next_version(), timezone.now())
+        value = MetricValue("historical", data, next_version(), timezone.now())
         key = cache.historical_key(everyone.key, start, end)
         return {
             **timing,

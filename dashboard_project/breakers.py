@@ -7,6 +7,7 @@ opening again. Their states show in /metrics and /health/.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 import pybreaker
@@ -19,10 +20,18 @@ logger = logging.getLogger("dashboard.breakers")
 STATE_VALUES = {pybreaker.STATE_CLOSED: 0, pybreaker.STATE_HALF_OPEN: 1, pybreaker.STATE_OPEN: 2}
 
 
+# breaker name -> when it last opened (while it is not closed).
+_opened_at: dict[str, dt.datetime] = {}
+
+
 class _Exporter(pybreaker.CircuitBreakerListener):
     def state_change(self, breaker, old, new) -> None:
         name = new.name if hasattr(new, "name") else str(new)
         telemetry.circuit_state.labels(dependency=breaker.name).set(STATE_VALUES.get(name, 0))
+        if name == pybreaker.STATE_OPEN:
+            _opened_at[breaker.name] = dt.datetime.now(dt.UTC)
+        elif name == pybreaker.STATE_CLOSED:
+            _opened_at.pop(breaker.name, None)
         logger.warning("circuit %s: %s -> %s", breaker.name, getattr(old, "name", old), name)
 
 
@@ -41,6 +50,11 @@ def _not_a_connection_problem(exc: BaseException) -> bool:
 
 redis_breaker = _breaker("redis")
 mongodb_breaker = _breaker("mongodb", exclude=[_not_a_connection_problem])
+
+
+def opened_at(breaker: pybreaker.CircuitBreaker) -> dt.datetime | None:
+    """When `breaker` opened, while it is open or half-open; None while closed."""
+    return None if breaker.current_state == pybreaker.STATE_CLOSED else _opened_at.get(breaker.name)
 
 
 def states() -> dict[str, str]:

@@ -3,11 +3,28 @@
 import logging
 
 from django.http import JsonResponse
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger("dashboard.api")
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every API error (the OpenAPI schema's `Error`)."""
+
+    code = serializers.CharField(help_text="Stable error code, e.g. time_range_order.")
+    message = serializers.CharField()
+    detail = serializers.JSONField(required=False)
+    retryAfter = serializers.IntegerField(
+        required=False, help_text="With 429: seconds to wait (also the Retry-After header)."
+    )
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """An error status in the OpenAPI schema: the Error body and what its codes mean."""
+    return OpenApiResponse(ErrorSerializer, description=description)
 
 
 def api_exception_handler(exc, context):

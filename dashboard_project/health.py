@@ -7,14 +7,12 @@ import time
 from typing import Any
 
 import psutil
-from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import JsonResponse
 
-from metrics.store import get_database
-
 from .breakers import states as circuit_states
+from .dependencies import ping_mongodb, ping_redis, redis_configured
 
 _CHECK_TIMEOUT = 2.0
 
@@ -33,24 +31,14 @@ async def _timed(check) -> dict[str, Any]:
 
 
 async def _redis() -> dict:
-    if not settings.REDIS_URL:
+    if not redis_configured():
         return {"mode": "not configured (in-process cache and channel layer)"}
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-    )
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
+    await ping_redis(settings.REDIS_SOCKET_TIMEOUT)
     return {}
 
 
 async def _mongodb() -> dict:
-    await sync_to_async(lambda: get_database().command("ping"), thread_sensitive=False)()
+    await ping_mongodb(_CHECK_TIMEOUT)
     return {"mode": "replica set" if settings.MONGODB_URI else "embedded"}
 
 

@@ -167,6 +167,8 @@ HOSPITAL_CURRENCY = env_str("HOSPITAL_CURRENCY", "USD")
 
 # --- The dashboard itself ------------------------------------------------------------------------
 DASHBOARD_MAX_CONNECTIONS = env_int("DASHBOARD_MAX_CONNECTIONS", 1000, minimum=1)
+# Slots that sockets not signed in yet may hold (0 or unset: a tenth of the connections).
+DASHBOARD_MAX_UNAUTHENTICATED = env_int("DASHBOARD_MAX_UNAUTHENTICATED", 0, minimum=0) or None
 DASHBOARD_WATCHED_COLLECTIONS = env_list(
     "DASHBOARD_WATCHED_COLLECTIONS",
     ["patients", "appointments", "rooms", "bills", "workflows", "staff"],
@@ -198,6 +200,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env_str("DASHBOARD_LOGIN_RATE_IP", "20/min"),
         "login_user": env_str("DASHBOARD_LOGIN_RATE_USER", "10/min"),
+        # Historical ranges computed (not served from the cache) per user, REST and WebSocket.
+        "historical": env_str("DASHBOARD_HISTORICAL_RATE", "20/min"),
     },
     "UNAUTHENTICATED_USER": None,
     # Proxies in front (1 behind deploy/nginx.conf): the per-IP login throttle then trusts
@@ -246,6 +250,10 @@ LOGGING = {
     },
 }
 
+# connection_status is repeated this often on every socket (an application-level heartbeat),
+# and the server sends a WebSocket ping this often (a client that stops answering is dropped).
+DASHBOARD_HEARTBEAT_SECONDS = env_float("DASHBOARD_HEARTBEAT_SECONDS", 30.0)
+DASHBOARD_WS_PING_SECONDS = env_float("DASHBOARD_WS_PING_SECONDS", 20.0)
 # How often open WebSocket connections re-read their user's level, departments and active flag.
 DASHBOARD_REVALIDATE_SECONDS = env_float("DASHBOARD_REVALIDATE_SECONDS", 30.0)
 # The address other parts (a load balancer, the instance registry) reach this instance at.

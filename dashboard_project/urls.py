@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from live.api import InstancesView
+from live.api import AsyncApiView, InstancesView
 
 from . import health
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/metrics/", include("metrics.urls")),
     path("api/instances/", InstancesView.as_view(), name="instances"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/asyncapi/", AsyncApiView.as_view(), name="asyncapi"),
     path("health/", health.health, name="health"),
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),

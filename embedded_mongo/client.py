@@ -87,6 +87,10 @@ class EmbeddedDatabase:
         self.client = client
         self.name = name
 
+    @property
+    def engine(self) -> Engine:
+        return self.client._engine
+
     def __getitem__(self, name: str) -> EmbeddedCollection:
         return EmbeddedCollection(self, name)
 

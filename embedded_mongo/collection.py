@@ -3,28 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pymongo import IndexModel
 
 from . import codec
 from .changestream import EmbeddedChangeStream, stream_options
 from .cursors import EmbeddedCommandCursor, EmbeddedCursor
+from .engine import Engine
 from .errors import engine_errors
 from .indexes import UniqueGuard, already_exists, index_spec, information
 from .pipeline import run_pipeline
 from .writes import CollectionWrites, query_filter
 
-if TYPE_CHECKING:
-    from .client import EmbeddedDatabase
+
+class ParentDatabase(Protocol):
+    """What a collection needs of its database (client.EmbeddedDatabase, which makes them)."""
+
+    name: str
+
+    @property
+    def engine(self) -> Engine: ...
 
 
 class EmbeddedCollection(CollectionWrites):
-    def __init__(self, database: EmbeddedDatabase, name: str) -> None:
+    def __init__(self, database: ParentDatabase, name: str) -> None:
         self.database = database
         self.name = name
         self.full_name = f"{database.name}.{name}"
-        self._engine = database.client._engine
+        self._engine = database.engine
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, EmbeddedCollection) and (
@@ -39,7 +46,9 @@ class EmbeddedCollection(CollectionWrites):
 
     # --- reads ------------------------------------------------------------------------------------
     def find(self, filter: Mapping | None = None, projection: Any = None, **options: Any):
-        return EmbeddedCursor(self, query_filter(filter), projection, **options)
+        return EmbeddedCursor(
+            self._engine, lambda: self._mirror, query_filter(filter), projection, **options
+        )
 
     def find_one(self, filter: Any = None, *args: Any, **kwargs: Any) -> dict | None:
         if filter is not None and not isinstance(filter, Mapping):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
+from .engine import Engine
 from .errors import engine_errors
-
-if TYPE_CHECKING:
-    from .collection import EmbeddedCollection
 
 # find() options pymongo takes that change nothing when every result is read at once.
 _NO_EFFECT = {"batch_size", "max_time_ms", "hint", "comment", "allow_disk_use", "no_cursor_timeout"}
@@ -27,7 +25,8 @@ class EmbeddedCursor:
 
     def __init__(
         self,
-        collection: EmbeddedCollection,
+        engine: Engine,
+        mirror: Callable[[], Any],
         filter: dict,
         projection: Any = None,
         sort: Any = None,
@@ -38,7 +37,8 @@ class EmbeddedCursor:
         unknown = set(options) - _NO_EFFECT
         if unknown:
             raise TypeError(f"find() got unexpected keyword arguments: {sorted(unknown)}")
-        self._collection = collection
+        self._engine = engine
+        self._mirror = mirror  # the collection's mongomock mirror, read inside the engine
         self._filter = filter
         self._projection = projection
         self._sort = sort_keys(sort) if sort else None
@@ -73,7 +73,7 @@ class EmbeddedCursor:
     def _load(self) -> Iterator[dict]:
         def operation():
             with engine_errors():
-                cursor = self._collection._mirror.find(self._filter, self._projection)
+                cursor = self._mirror().find(self._filter, self._projection)
                 if self._sort:
                     cursor = cursor.sort(self._sort)
                 if self._skip:
@@ -82,7 +82,7 @@ class EmbeddedCursor:
                     cursor = cursor.limit(self._limit)
                 return list(cursor)
 
-        return iter(self._collection._engine.read(operation))
+        return iter(self._engine.read(operation))
 
     def __iter__(self) -> Iterator[dict]:
         if self._results is None:

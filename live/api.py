@@ -4,11 +4,14 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from redis.exceptions import RedisError
 from rest_framework import serializers
 from rest_framework.exceptions import APIException, PermissionDenied
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import HasDashboardAccess
+from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER
+from dashboard_project.errors import error_response
 
+from . import asyncapi
 from .registry import live_instances
 
 
@@ -24,29 +27,33 @@ class RegistryUnavailable(APIException):
 
 
 class InstancesView(APIView):
-    permission_classes = [HasDashboardAccess]
+    permission_classes = DASHBOARD_USER
 
     @extend_schema(
         summary="Live dashboard instances (service registry)",
         description="Instances that sent a heartbeat in the last 15 s, for a load balancer or a "
         "client picking by least connections or round-robin. Super admins only.",
-        responses=inline_serializer(
-            "InstanceList",
-            {
-                "instances": serializers.ListField(
-                    child=inline_serializer(
-                        "Instance",
-                        {
-                            "id": serializers.CharField(),
-                            "address": serializers.CharField(),
-                            "connections": serializers.IntegerField(),
-                            "startedAt": serializers.DateTimeField(),
-                            "heartbeatAt": serializers.DateTimeField(),
-                        },
+        responses={
+            200: inline_serializer(
+                "InstanceList",
+                {
+                    "instances": serializers.ListField(
+                        child=inline_serializer(
+                            "Instance",
+                            {
+                                "id": serializers.CharField(),
+                                "address": serializers.CharField(),
+                                "connections": serializers.IntegerField(),
+                                "startedAt": serializers.DateTimeField(),
+                                "heartbeatAt": serializers.DateTimeField(),
+                            },
+                        )
                     )
-                )
-            },
-        ),
+                },
+            ),
+            **AUTH_ERRORS,
+            503: error_response("`registry_unavailable`: Redis cannot be reached."),
+        },
     )
     def get(self, request):
         if not request.access.may_view_instances:
@@ -56,3 +63,14 @@ class InstancesView(APIView):
         except RedisError as exc:
             raise RegistryUnavailable() from exc
         return Response({"instances": instances})
+
+
+class AsyncApiView(APIView):
+    """The WebSocket protocol as an AsyncAPI 3.0 document (public, like /api/schema/)."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+
+    @extend_schema(exclude=True)
+    def get(self, request):
+        return Response(asyncapi.document())

@@ -3,17 +3,35 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from metrics.cache import MetricValue
+from dashboard_project import telemetry
+from metrics.selectors import refresh_live_value
+from metrics.values import MetricValue
 
 from .groups import metric_group
-from .hub import message_from_value
 
 logger = logging.getLogger("dashboard.broadcast")
 
 
 async def broadcast_value(value: MetricValue) -> None:
     """Send a metric's base value (all departments) to every server process's hub."""
-    await get_channel_layer().group_send(metric_group(value.metric), message_from_value(value))
+    await get_channel_layer().group_send(metric_group(value.metric), value.to_message())
+
+
+def refresh_after_acknowledgement(sender: Any, **kwargs: Any) -> None:
+    """A new acknowledgement committed: every emergencyAlerts subscriber sees it marked.
+
+    Called in the worker thread that wrote it (metrics.acknowledgements), so the
+    broadcast runs on the server's event loop through async_to_sync.
+    """
+    try:
+        value, _ = refresh_live_value("emergencyAlerts")
+        async_to_sync(broadcast_value)(value)
+    except Exception as exc:  # stored all the same; the next change or poll carries it
+        logger.warning("emergencyAlerts not refreshed after an acknowledgement: %s", exc)
+        return
+    telemetry.broadcasts.labels(metric="emergencyAlerts").inc()

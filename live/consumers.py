@@ -1,33 +1,34 @@
 """Where a message enters: the dashboard WebSocket consumer (an adapter).
 
 It parses frames with live/protocol.py, asks accounts.policy (through the
-Access it holds) and the metric services, and replies. Fan-out of updates is
-the hub's (live/hub.py); this class only receives what its hub groups carry.
+Access it holds) and the metric selectors and services, and replies, one
+`handle_<type>` per client event. Signing in is live/signin.py's; the
+socket's life and its sending side are live/websocket.py's.
 """
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncWebsocketConsumer
-
-from accounts.policy import Access
-from accounts.tokens import validate_access_token
 from dashboard_project import telemetry
+from metrics.acknowledgements import AlertForbidden, AlertNotFound, acknowledge_alert
 from metrics.catalogue import METRICS
-from metrics.service import MetricUnavailable, get_historical, get_live_value, get_snapshot
+from metrics.selectors import (
+    HistoricalThrottled,
+    MetricUnavailable,
+    get_historical,
+    get_snapshot,
+)
 from metrics.timerange import TimeRangeError, parse_time_range
+from metrics.values import iso_utc, now_iso
 
-from . import protocol, revalidation
+from . import protocol
 from .hub import hub
+from .off_loop import off_loop
 from .protocol import ClientMessage, ProtocolError
-from .ratelimit import RefusalWindow, TokenBucket
-from .runtime import slots
-from .services import AlertForbidden, AlertNotFound, acknowledge_alert, iso, off_loop
+from .signin import SigningInSocket
+from .subscriptions import live_order
 
 logger = logging.getLogger("dashboard.ws")
 
@@ -36,92 +37,13 @@ EXPIRY_GRACE_SECONDS = 10.0
 MAX_AUTH_FAILURES = 3
 
 
-class DashboardConsumer(AsyncWebsocketConsumer):
-    # --- connection lifecycle ---------------------------------------------------------------------
-    async def connect(self) -> None:
-        self.access: Access | None = None
-        self.paused = False
-        self.auth_failures = 0
-        self.subscribed: set[str] = set()
-        self.versions: dict[str, int] = {}
-        self.sent: dict[str, dict] = {}
-        self.expires_at: dt.datetime | None = None
-        self.bucket = TokenBucket(rate_per_minute=60, burst=10)
-        self.refusals = RefusalWindow(limit=30, window=60.0)
-        self.timers: dict[str, asyncio.Task] = {}
-        self.has_slot = slots.acquire()
-        await self.accept()
-        if not self.has_slot:
-            telemetry.connections_failed.labels(reason="capacity").inc()
-            await self.close(code=protocol.CLOSE_TRY_AGAIN_LATER)
-            return
-        telemetry.connections_total.inc()
-        telemetry.connections_active.inc()
-        await hub.start()
-        hub.connect(self)
-        await self.send_message(hub.status_message())
-        self._schedule("auth", AUTH_TIMEOUT_SECONDS, self._close_unauthenticated)
-
-    async def disconnect(self, code: int) -> None:
-        for task in self.timers.values():
-            task.cancel()
-        self.timers.clear()
-        if getattr(self, "has_slot", False):
-            hub.disconnect(self)
-            slots.release()
-            telemetry.connections_active.dec()
-            self.has_slot = False
-
-    # --- sending ------------------------------------------------------------------------------------
-    async def send_text(self, text: str) -> None:
-        try:
-            await self.send(text_data=text)
-        except Exception:  # the socket went away between dispatch and send
-            logger.debug("send to a closed socket dropped")
-
-    async def send_message(self, message: dict) -> None:
-        telemetry.messages_out.labels(type=message["type"]).inc()
-        await self.send_text(protocol.encode(message))
-
-    async def deliver(self, metric: str, version: int, text: str, wire: dict) -> None:
-        """An update from the hub: sent unless paused, unsubscribed or older than what was sent."""
-        if self.paused or metric not in self.subscribed or version <= self.versions.get(metric, -1):
-            return
-        self.versions[metric] = version
-        self.sent[metric] = wire
-        telemetry.messages_out.labels(type="dashboard_update").inc()
-        await self.send_text(text)
-
-    async def _send_current(self, metric: str, request_id: str | None = None) -> None:
-        """Send the current value of a subscribed metric, never older than what was sent."""
-        scope = self.access.scope
-        try:
-            value = await off_loop(get_live_value)(metric, scope)
-        except Exception as exc:
-            logger.warning("current value of %s unavailable: %s", metric, exc)
-            await self.send_message(
-                protocol.error(
-                    "metrics_unavailable",
-                    f"{metric} is unavailable right now",
-                    request_id,
-                    metrics=[metric],
-                )
-            )
-            return
-        wire = value.to_update()
-        latest = hub.latest(metric, scope)
-        if latest is not None and latest[0] > value.version:
-            wire = latest[1]
-        if metric not in self.subscribed or wire["version"] <= self.versions.get(metric, -1):
-            return
-        self.versions[metric] = wire["version"]
-        self.sent[metric] = wire
-        await self.send_message(protocol.dashboard_update(metric, wire))
-
+class DashboardConsumer(SigningInSocket):
     # --- receiving ----------------------------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         size = len(bytes_data) if bytes_data is not None else len(text_data.encode("utf-8"))
         if size > protocol.MAX_FRAME_BYTES:
+            # The servers refuse such frames before buffering them (live/servers.py); this
+            # is the same rule for any other ASGI server.
             telemetry.errors.labels(kind="frame_too_big").inc()
             await self.close(code=protocol.CLOSE_TOO_BIG)
             return
@@ -133,6 +55,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 protocol.error("invalid_message", "binary frames are not accepted")
             )
             return
+        message = None
         try:
             message = protocol.parse_client_message(text_data)
             telemetry.messages_in.labels(type=message.type).inc()
@@ -156,7 +79,11 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             telemetry.errors.labels(kind="handler").inc()
             logger.exception("error handling a dashboard message")
             await self.send_message(
-                protocol.error("server_error", "the server could not handle that")
+                protocol.error(
+                    "server_error",
+                    "the server could not handle that",
+                    message.request_id if message else None,
+                )
             )
 
     async def _refuse(self) -> None:
@@ -182,152 +109,35 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                 )
         await getattr(self, f"handle_{message.type}")(message)
 
-    # --- authentication -----------------------------------------------------------------------------
-    async def handle_authenticate(self, message: ClientMessage) -> None:
-        check = await database_sync_to_async(validate_access_token)(message.token)
-        if not check.ok:
-            self.auth_failures += 1
-            telemetry.errors.labels(kind="auth_failed").inc()
-            await self.send_message(protocol.auth_error(check.error, message.request_id))
-            if self.auth_failures >= MAX_AUTH_FAILURES:
-                await self.close(code=protocol.CLOSE_AUTH_FAILED)
-            return
-        was_paused = self.paused
-        self._cancel("auth")
-        self._cancel("grace")
-        self.paused = False
-        self.expires_at = check.expires_at
-        await self._apply_access(check.access)
-        if self.expires_at is not None:
-            delay = (self.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
-            self._schedule("expiry", max(0.0, delay), self._token_expired)
-        self._schedule_revalidation()
-        access = self.access
+    # --- subscriptions ------------------------------------------------------------------------------
+    async def _send_subscriptions(self, request_id: str | None) -> None:
         await self.send_message(
             protocol.with_request_id(
-                {
-                    "type": "authenticated",
-                    "success": True,
-                    "user": {"id": access.user_id, "username": access.username},
-                    "level": access.level,
-                    "departments": sorted(access.departments),
-                    "metrics": access.live_metrics,
-                    "expiresAt": iso(self.expires_at) if self.expires_at else None,
-                },
-                message.request_id,
+                {"type": "subscriptions", "metrics": self.subscriptions.names()}, request_id
             )
         )
-        if was_paused:
-            for metric in sorted(self.subscribed, key=_live_order):
-                await self._send_current(metric)
-
-    async def _apply_access(self, access: Access) -> None:
-        """Take a (re)loaded access: leave what it may no longer see, move to its scope."""
-        previous = self.access
-        self.access = access
-        if previous is None:
-            return
-        changed = False
-        for metric in sorted(self.subscribed, key=_live_order):
-            if not access.can_see(metric):
-                hub.leave(self, metric, previous.scope)
-                self.subscribed.discard(metric)
-                changed = True
-            elif access.scope != previous.scope:
-                hub.leave(self, metric, previous.scope)
-                hub.join(self, metric, access.scope)
-                self.versions.pop(metric, None)
-                changed = True
-        if changed:
-            await self.send_message({"type": "subscriptions", "metrics": self._subscription_list()})
-            for metric in sorted(self.subscribed, key=_live_order):
-                await self._send_current(metric)
-
-    async def _token_expired(self) -> None:
-        self.paused = True
-        await self.send_message(protocol.auth_error("token_expired"))
-        self._schedule("grace", EXPIRY_GRACE_SECONDS, self._close_unauthenticated)
-
-    async def _close_unauthenticated(self) -> None:
-        await self.close(code=protocol.CLOSE_AUTH_FAILED)
-
-    def _schedule_revalidation(self) -> None:
-        if "revalidate" not in self.timers:
-            self.timers["revalidate"] = asyncio.create_task(self._revalidate_loop())
-
-    async def _revalidate_loop(self) -> None:
-        """Re-read the user's level, departments and active flag (CONTRACT: within 60 s)."""
-        delay = revalidation.first_delay()
-        while True:
-            await asyncio.sleep(delay)
-            delay = revalidation.period()
-            if self.access is None:
-                continue
-            try:
-                access = await revalidation.access_reloader.reload(self.access.user_id)
-            except Exception as exc:  # the database is away: keep the access, try next period
-                logger.warning("re-validating user %s failed: %s", self.access.user_id, exc)
-                continue
-            if not access.has_dashboard_access:
-                reason = "user_inactive" if not access.is_active else "no_dashboard_access"
-                await self.send_message(protocol.auth_error(reason))
-                await self.close(code=protocol.CLOSE_ACCESS_REVOKED)
-                return
-            if access != self.access:
-                await self._apply_access(access)
-
-    # --- timers -------------------------------------------------------------------------------------
-    def _schedule(self, name: str, delay: float, action) -> None:
-        self._cancel(name)
-
-        async def run() -> None:
-            await asyncio.sleep(delay)
-            self.timers.pop(name, None)
-            await action()
-
-        self.timers[name] = asyncio.create_task(run())
-
-    def _cancel(self, name: str) -> None:
-        task = self.timers.pop(name, None)
-        if task is not None:
-            task.cancel()
-
-    # --- subscriptions ------------------------------------------------------------------------------
-    def _subscription_list(self) -> list[str]:
-        return sorted(self.subscribed, key=_live_order)
 
     async def handle_subscribe_metrics(self, message: ClientMessage) -> None:
-        unknown = [m for m in message.metrics if m not in METRICS or not METRICS[m].live]
+        unknown = _unknown(message.metrics)
         forbidden = [m for m in message.metrics if m not in unknown and not self.access.can_see(m)]
         new = [
             m
             for m in message.metrics
-            if m not in unknown and m not in forbidden and m not in self.subscribed
+            if m not in unknown and m not in forbidden and self.subscriptions.add(m)
         ]
         for metric in new:
-            self.subscribed.add(metric)
             hub.join(self, metric, self.access.scope)
         await self._refused(unknown, forbidden, message.request_id)
-        await self.send_message(
-            protocol.with_request_id(
-                {"type": "subscriptions", "metrics": self._subscription_list()}, message.request_id
-            )
-        )
-        for metric in sorted(new, key=_live_order):
+        await self._send_subscriptions(message.request_id)
+        for metric in live_order(new):
             await self._send_current(metric, message.request_id)
 
     async def handle_unsubscribe_metrics(self, message: ClientMessage) -> None:
-        unknown = [m for m in message.metrics if m not in METRICS or not METRICS[m].live]
         for metric in message.metrics:
-            if metric in self.subscribed:
-                self.subscribed.discard(metric)
+            if self.subscriptions.discard(metric):
                 hub.leave(self, metric, self.access.scope)
-        await self._refused(unknown, [], message.request_id)
-        await self.send_message(
-            protocol.with_request_id(
-                {"type": "subscriptions", "metrics": self._subscription_list()}, message.request_id
-            )
-        )
+        await self._refused(_unknown(message.metrics), [], message.request_id)
+        await self._send_subscriptions(message.request_id)
 
     async def _refused(self, unknown: list[str], forbidden: list[str], request_id) -> None:
         if unknown:
@@ -344,12 +154,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     # --- data requests ------------------------------------------------------------------------------
     async def handle_request_snapshot(self, message: ClientMessage) -> None:
         snapshot = await off_loop(get_snapshot)(self.access)
-        metrics: dict[str, Any] = snapshot["metrics"]
-        for metric, wire in list(metrics.items()):
-            # Never hand out an older value than one this socket already has.
-            sent = self.sent.get(metric)
-            if sent is not None and sent.get("version", -1) > wire.get("version", -1):
-                metrics[metric] = sent
+        metrics: dict[str, Any] = {
+            metric: self.subscriptions.newest(metric, wire)
+            for metric, wire in snapshot["metrics"].items()
+        }
         await self.send_message(
             protocol.with_request_id(
                 {"type": "metrics_snapshot", "metrics": metrics}, message.request_id
@@ -362,18 +170,25 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             start, end = parse_time_range(start_text, end_text)
         except TimeRangeError as exc:
             raise ProtocolError(exc.code, exc.message, message.request_id) from None
-        result = await off_loop(get_historical)(self.access, start, end)
+        try:
+            result = await off_loop(get_historical)(self.access, start, end)
+        except HistoricalThrottled as exc:
+            raise ProtocolError(
+                "rate_limited", str(exc), message.request_id, retryAfter=exc.retry_after
+            ) from None
         await self.send_message(
             protocol.with_request_id({"type": "historical_data", **result}, message.request_id)
         )
 
     async def handle_acknowledge_alert(self, message: ClientMessage) -> None:
-        if not self.access.may_act:
+        if not self.access.privileged:
             raise ProtocolError(
                 "forbidden", "this user may not acknowledge alerts", message.request_id
             )
         try:
-            acknowledgement = await off_loop(acknowledge_alert)(self.access, message.alert_id)
+            acknowledgement = await off_loop(acknowledge_alert)(
+                access=self.access, alert_id=message.alert_id
+            )
         except AlertNotFound:
             raise ProtocolError(
                 "alert_not_found", "no open emergency alert with that id", message.request_id
@@ -388,24 +203,17 @@ class DashboardConsumer(AsyncWebsocketConsumer):
                     "type": "alert_acknowledged",
                     "alertId": acknowledgement.alert_id,
                     "acknowledgedBy": acknowledgement.acknowledged_by_username,
-                    "acknowledgedAt": iso(acknowledgement.acknowledged_at),
+                    "acknowledgedAt": iso_utc(acknowledgement.acknowledged_at),
                 },
                 message.request_id,
             )
         )
-        from .pipeline import refresh_and_broadcast
-
-        await refresh_and_broadcast(["emergencyAlerts"], force=True)
 
     async def handle_ping(self, message: ClientMessage) -> None:
         await self.send_message(
-            protocol.with_request_id(
-                {"type": "pong", "serverTime": protocol.now_iso()}, message.request_id
-            )
+            protocol.with_request_id({"type": "pong", "serverTime": now_iso()}, message.request_id)
         )
 
 
-def _live_order(metric: str) -> int:
-    from metrics.catalogue import LIVE_METRICS
-
-    return LIVE_METRICS.index(metric) if metric in LIVE_METRICS else len(LIVE_METRICS)
+def _unknown(names: tuple[str, ...]) -> list[str]:
+    return [name for name in names if name not in METRICS or not METRICS[name].live]

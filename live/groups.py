@@ -6,16 +6,9 @@ Inside a process, sockets are grouped per metric x scope (see live/hub.py), so
 a socket only ever receives values computed over the departments it may see.
 """
 
-from metrics.scope import Scope
-
 GROUP_PREFIX = "dashboard"
 
 
 def metric_group(metric: str) -> str:
     """The channel-layer group that carries `metric`'s base value to every server process."""
     return f"{GROUP_PREFIX}.metric.{metric}"
-
-
-def local_group(metric: str, scope: Scope) -> tuple[str, str]:
-    """A process-local group: the sockets that receive `metric` over `scope`."""
-    return metric, scope.key

@@ -10,31 +10,29 @@ that metric x scope. A consumer never sees a value older than one it has.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from collections import defaultdict
-from typing import Any, Protocol
+from typing import Protocol
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from dashboard_project import telemetry
-from dashboard_project.breakers import mongodb_breaker, redis_breaker
-from metrics.cache import MetricValue
 from metrics.catalogue import LIVE_METRICS
 from metrics.scope import Scope
-from metrics.service import project_value
+from metrics.selectors import project_value
+from metrics.values import CHANNEL_MESSAGE_TYPE, MetricValue
 
 from . import protocol
 from .groups import metric_group
+from .monitor import REDIS_UNAVAILABLE, DependencyMonitor
 from .runtime import instance_id
 
 logger = logging.getLogger("dashboard.hub")
 
-HEARTBEAT_SECONDS = 30.0
-# How often the hub checks that the channel layer (Redis) and MongoDB answer.
-MONITOR_SECONDS = 2.0
-PROBE_TIMEOUT = 1.5
-PROBE_FAILURES_TO_DEGRADE = 2
+# Problems under which pushed updates may not arrive (the rest leave values stale).
+DEGRADING = frozenset({REDIS_UNAVAILABLE})
+
 # The in-memory layer forgets group members after group_expiry; re-joining keeps the hub in.
 REJOIN_SECONDS = 600.0
 
@@ -42,28 +40,6 @@ REJOIN_SECONDS = 600.0
 class Subscriber(Protocol):
     async def deliver(self, metric: str, version: int, text: str, wire: dict) -> None: ...
     async def send_text(self, text: str) -> None: ...
-
-
-def value_from_message(message: dict) -> MetricValue:
-    return MetricValue(
-        metric=message["metric"],
-        data=message["data"],
-        version=message["version"],
-        updated_at=dt.datetime.fromisoformat(message["updatedAt"].replace("Z", "+00:00")),
-        stale=message.get("stale", False),
-    )
-
-
-def message_from_value(value: MetricValue) -> dict[str, Any]:
-    """The channel-layer message that carries a base value to every server process."""
-    return {
-        "type": "metric.update",
-        "metric": value.metric,
-        "data": value.data,
-        "version": value.version,
-        "updatedAt": value.updated_at.isoformat(),
-        "stale": value.stale,
-    }
 
 
 class Hub:
@@ -77,15 +53,18 @@ class Hub:
         self._channel: str | None = None
         self._tasks: list[asyncio.Task] = []
         self._start_lock: asyncio.Lock | None = None
-        self.layer_ok = True
-        self.source_ok = True
-        self._layer_streak = FailureStreak()
-        self._source_streak = FailureStreak()
-        self.status_detail: str | None = None
+        # What stands between this process and live values (live/monitor.py codes).
+        self.problems: frozenset[str] = frozenset()
         self._last_poll: dict[str, float] = {}
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
+        """Subscribe to the metric groups and start the loops; never raises.
+
+        If the channel layer (Redis) is unreachable, the hub starts anyway (sockets
+        are served, degraded, with polled values) and the reader subscribes as soon
+        as the layer answers.
+        """
         if self._tasks:
             return
         if self._start_lock is None:
@@ -93,20 +72,31 @@ class Hub:
         async with self._start_lock:
             if self._tasks:
                 return
-            layer = get_channel_layer()
-            self._channel = await layer.new_channel("hub.")
-            await self._join_groups()
+            await self._subscribe()
             self._tasks = [
                 asyncio.create_task(self._read_loop(), name="hub-reader"),
                 asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat"),
                 asyncio.create_task(self._rejoin_loop(), name="hub-rejoin"),
-                asyncio.create_task(self._monitor_loop(), name="hub-monitor"),
+                asyncio.create_task(DependencyMonitor(self).run(), name="hub-monitor"),
             ]
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         self._tasks = []
+
+    async def _subscribe(self) -> bool:
+        """A channel of this process's own, in every metric group; False if the layer failed."""
+        layer = get_channel_layer()
+        try:
+            if self._channel is None:
+                self._channel = await layer.new_channel("hub.")
+            await self._join_groups()
+        except Exception as exc:
+            logger.warning("hub cannot subscribe to the channel layer yet: %s", exc)
+            self._channel = None
+            return False
+        return True
 
     async def _join_groups(self) -> None:
         layer = get_channel_layer()
@@ -116,6 +106,8 @@ class Hub:
     async def _rejoin_loop(self) -> None:
         while True:
             await asyncio.sleep(REJOIN_SECONDS)
+            if self._channel is None:
+                continue  # the reader subscribes first
             try:
                 await self._join_groups()
             except Exception:
@@ -132,18 +124,17 @@ class Hub:
                 self._members[metric][scope_key].discard(subscriber)
 
     @property
-    def connection_count(self) -> int:
-        return len(self._connections)
+    def layer_ok(self) -> bool:
+        return REDIS_UNAVAILABLE not in self.problems
 
     def status(self) -> str:
-        if not self.layer_ok:
+        if self.problems & DEGRADING:
             return "degraded"
-        if not self.source_ok:
-            return "stale"
-        return "connected"
+        return "stale" if self.problems else "connected"
 
     def status_message(self) -> dict:
-        return protocol.connection_status(self.status(), instance_id(), self.status_detail)
+        detail = ",".join(sorted(self.problems)) or None
+        return protocol.connection_status(self.status(), instance_id(), detail)
 
     async def announce(self) -> None:
         """Send the current connection_status to every local socket (serialized once)."""
@@ -158,7 +149,7 @@ class Hub:
 
     async def _heartbeat_loop(self) -> None:
         while True:
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(settings.DASHBOARD_HEARTBEAT_SECONDS)
             await self.announce()
 
     # --- subscriptions ----------------------------------------------------------------------------
@@ -180,6 +171,10 @@ class Hub:
         layer = get_channel_layer()
         backoff = 0.5
         while True:
+            if self._channel is None and not await self._subscribe():
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
             try:
                 message = await layer.receive(self._channel)
             except asyncio.CancelledError:
@@ -190,46 +185,23 @@ class Hub:
                 backoff = min(backoff * 2, 10.0)
                 continue
             backoff = 0.5
-            if message.get("type") == "metric.update":
+            if message.get("type") == CHANNEL_MESSAGE_TYPE:
                 try:
-                    await self.dispatch(value_from_message(message))
+                    await self.dispatch(MetricValue.from_message(message))
                 except Exception:
                     logger.exception("could not dispatch an update of %s", message.get("metric"))
 
     # --- degradation --------------------------------------------------------------------------------
-    async def _monitor_loop(self) -> None:
-        while True:
-            await asyncio.sleep(MONITOR_SECONDS)
-            try:
-                layer_answered, source_answered = await asyncio.gather(
-                    _probe_layer(), _probe_source()
-                )
-                layer_ok = self._layer_streak.record(layer_answered)
-                source_ok = self._source_streak.record(source_answered)
-                _drive(redis_breaker, answered=layer_answered, down=not layer_ok)
-                _drive(mongodb_breaker, answered=source_answered, down=not source_ok)
-                await self.set_health(layer_ok, source_ok)
-                if not self.layer_ok:
-                    await self.poll(due_only=True)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                logger.exception("hub monitor failed")
-
-    async def set_health(self, layer_ok: bool, source_ok: bool) -> None:
-        """Record the dependencies' state; announce every change to the local sockets."""
-        if (layer_ok, source_ok) == (self.layer_ok, self.source_ok):
+    async def set_problems(self, problems: frozenset[str]) -> None:
+        """Record what stands in the way; announce every change to the local sockets."""
+        if problems == self.problems:
             return
-        was_healthy = self.layer_ok and self.source_ok
-        self.layer_ok, self.source_ok = layer_ok, source_ok
-        problems = []
-        if not layer_ok:
-            problems.append("channel layer (Redis) unavailable: values are polled every tier TTL")
-        if not source_ok:
-            problems.append("MongoDB unreachable: values are the last known ones")
-        self.status_detail = "; ".join(problems) or None
-        logger.warning("dashboard status: %s (%s)", self.status(), self.status_detail or "all well")
-        if layer_ok and source_ok and not was_healthy:
+        was_healthy = not self.problems
+        self.problems = problems
+        logger.warning(
+            "dashboard status: %s (%s)", self.status(), ",".join(sorted(problems)) or "all well"
+        )
+        if not problems and not was_healthy:
             # Pushed updates may have been lost meanwhile: bring every socket to current values.
             await self._send_to_all(
                 protocol.encode(protocol.connection_status("recovered", instance_id()))
@@ -240,9 +212,9 @@ class Hub:
     async def poll(self, due_only: bool) -> None:
         """Read each locally subscribed metric and push what changed (the fallback when Redis is down)."""
         from metrics.catalogue import METRICS
-        from metrics.service import get_live_base
+        from metrics.selectors import get_live_base
 
-        from .services import off_loop
+        from .off_loop import off_loop
 
         loop = asyncio.get_running_loop()
         for metric, groups in list(self._members.items()):
@@ -283,62 +255,6 @@ class Hub:
             self._latest[key] = (scoped.version, wire, text)
             for subscriber in list(subscribers):
                 await subscriber.deliver(base.metric, scoped.version, text, wire)
-
-
-async def _probe_layer() -> bool:
-    from django.conf import settings
-
-    if not settings.REDIS_URL:
-        return True  # the in-process layer cannot be unreachable
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(
-        settings.REDIS_URL, socket_timeout=PROBE_TIMEOUT, socket_connect_timeout=PROBE_TIMEOUT
-    )
-    try:
-        ok = bool(await asyncio.wait_for(client.ping(), PROBE_TIMEOUT))
-    except Exception:
-        ok = False
-    finally:
-        await client.aclose()
-    return ok
-
-
-async def _probe_source() -> bool:
-    from metrics.store import get_database
-
-    try:
-        await asyncio.wait_for(
-            asyncio.to_thread(lambda: get_database().command("ping")), PROBE_TIMEOUT
-        )
-        ok = True
-    except Exception:
-        ok = False
-    return ok
-
-
-class FailureStreak:
-    """A dependency counts as down after `threshold` failed probes in a row, up after one success.
-
-    One slow answer on a busy event loop (thousands of sockets being written to)
-    is not an outage; two in a row, four seconds apart, are treated as one.
-    """
-
-    def __init__(self, threshold: int = PROBE_FAILURES_TO_DEGRADE) -> None:
-        self.threshold, self.failures = threshold, 0
-
-    def record(self, ok: bool) -> bool:
-        self.failures = 0 if ok else self.failures + 1
-        return self.failures < self.threshold
-
-
-def _drive(breaker, *, answered: bool, down: bool) -> None:
-    """The probe is the authority on reachability: an answer closes the breaker at once, a
-    dependency counted down opens it; a single failed probe leaves it as the calls set it."""
-    if answered and breaker.current_state != "closed":
-        breaker.close()
-    elif down and breaker.current_state != "open":
-        breaker.open()
 
 
 def _same_value(a: dict, b: dict) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import uuid
 
-import redis.asyncio as aioredis
 from django.conf import settings
+
+from dashboard_project.dependencies import async_redis
 
 from .runtime import instance_id
 
@@ -34,11 +35,7 @@ class RedisLease:
         self.key = key or f"{settings.DASHBOARD_CHANNEL_PREFIX}:listener:lease"
         self.ttl_ms = int(ttl * 1000)
         self.owner = f"{instance_id()}:{uuid.uuid4().hex[:8]}"
-        self._redis = aioredis.Redis.from_url(
-            url,
-            socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-            socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-        )
+        self._redis = async_redis(url)
         self.held = False
 
     @property

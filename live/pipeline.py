@@ -7,10 +7,10 @@ from collections.abc import Iterable
 
 from dashboard_project import telemetry
 from metrics.catalogue import LIVE_METRICS
-from metrics.service import refresh_live_value
+from metrics.selectors import refresh_live_value
 
 from .broadcast import broadcast_value
-from .services import off_loop
+from .off_loop import off_loop
 
 logger = logging.getLogger("dashboard.pipeline")
 

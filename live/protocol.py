@@ -8,11 +8,12 @@ serialized once with `encode`.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from metrics.values import now_iso
 
 MAX_FRAME_BYTES = 16 * 1024
 MAX_REQUEST_ID = 64
@@ -166,10 +167,6 @@ def parse_client_message(text: str) -> ClientMessage:
 def encode(message: dict) -> str:
     """Serialize a server message (once; the same text goes to every socket it is for)."""
     return orjson.dumps(message, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def with_request_id(message: dict, request_id: str | None) -> dict:

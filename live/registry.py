@@ -7,15 +7,15 @@ and pick one by round-robin or by least connections (`pick_instance`).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import itertools
 import json
 import logging
 from typing import Any
 
-import redis
-import redis.asyncio as aioredis
 from django.conf import settings
+
+from dashboard_project.dependencies import async_redis, sync_redis
+from metrics.values import now_iso
 
 from .runtime import instance_id
 
@@ -36,18 +36,14 @@ def _record(address: str, connections: int, started_at: str) -> dict[str, Any]:
         "address": address,
         "connections": connections,
         "startedAt": started_at,
-        "heartbeatAt": dt.datetime.now(dt.UTC).isoformat(),
+        "heartbeatAt": now_iso(),
     }
 
 
 async def announce_forever(address: str, connection_count) -> None:
     """Register this instance and refresh it every HEARTBEAT_SECONDS until cancelled."""
-    client = aioredis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-    )
-    started_at = dt.datetime.now(dt.UTC).isoformat()
+    client = async_redis()
+    started_at = now_iso()
     key = _prefix() + instance_id()
     try:
         while True:
@@ -69,11 +65,7 @@ def live_instances() -> list[dict[str, Any]]:
     """Every instance whose heartbeat has not expired, ordered by id."""
     if not settings.REDIS_URL:
         return []
-    client = redis.Redis.from_url(
-        settings.REDIS_URL,
-        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-    )
+    client = sync_redis()
     try:
         keys = sorted(client.scan_iter(match=_prefix() + "*", count=100))
         values = client.mget(keys) if keys else []

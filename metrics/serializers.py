@@ -7,12 +7,6 @@ from rest_framework import serializers
 from .catalogue import TTL_SECONDS
 
 
-class ErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="Stable error code, e.g. time_range_order.")
-    message = serializers.CharField()
-    detail = serializers.JSONField(required=False)
-
-
 class CatalogueEntrySerializer(serializers.Serializer):
     name = serializers.CharField()
     tier = serializers.ChoiceField(choices=[tier.value for tier in TTL_SECONDS])

@@ -108,10 +108,6 @@ def ensure_indexes(database: Any) -> None:
         database[collection].create_indexes(models)
 
 
-def is_embedded() -> bool:
-    return not settings.MONGODB_URI
-
-
 def reset_client() -> None:
     """Forget the process's client (tests and settings changes)."""
     global _client

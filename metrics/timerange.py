@@ -66,13 +66,6 @@ def hour_boundaries(start: dt.datetime, end: dt.datetime) -> list[dt.datetime]:
     return boundaries
 
 
-def iso_utc(moment: dt.datetime) -> str:
-    """Fixed-width UTC ISO 8601 (milliseconds, as BSON dates keep), so strings sort as instants do."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def iso_local(moment: dt.datetime) -> str:
     """ISO 8601 with the hospital's offset at that instant."""
     return moment.astimezone(hospital_zone()).isoformat()

@@ -1,25 +1,21 @@
-"""The metrics REST API: thin adapters over metrics.service (JWT, HasDashboardAccess)."""
+"""The metrics REST API: thin adapters over metrics.selectors (JWT, HasDashboardAccess)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import APIException, Throttled
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import HasDashboardAccess
+from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER
+from dashboard_project.errors import error_response
 
-from . import service
+from . import selectors
 from .catalogue import METRICS
-from .serializers import (
-    CatalogueSerializer,
-    ErrorSerializer,
-    HistoricalSerializer,
-    SnapshotSerializer,
-)
+from .serializers import CatalogueSerializer, HistoricalSerializer, SnapshotSerializer
 from .timerange import TimeRangeError, parse_time_range
 
 
@@ -34,24 +30,16 @@ class BadTimeRange(APIException):
     default_code = "invalid_time_range"
 
 
-# IsAuthenticated first: an anonymous caller gets 401 not_authenticated, not 403.
-PERMISSIONS = [IsAuthenticated, HasDashboardAccess]
-ERRORS = {
-    401: OpenApiResponse(ErrorSerializer, description="No or invalid access token."),
-    403: OpenApiResponse(
-        ErrorSerializer, description="`no_dashboard_access`: the user has no level."
-    ),
-}
-UNAVAILABLE = {503: OpenApiResponse(ErrorSerializer, description="`metrics_unavailable`.")}
+UNAVAILABLE = {503: error_response("`metrics_unavailable`: MongoDB is unreachable, nothing known.")}
 
 
 class CatalogueView(APIView):
-    permission_classes = PERMISSIONS
+    permission_classes = DASHBOARD_USER
 
     @extend_schema(
         operation_id="metrics_catalogue",
         summary="Every metric: name, tier, cache lifetime, and whether the caller may see it",
-        responses={200: CatalogueSerializer, **ERRORS},
+        responses={200: CatalogueSerializer, **AUTH_ERRORS},
     )
     def get(self, request: Request) -> Response:
         access = request.access
@@ -72,22 +60,22 @@ class CatalogueView(APIView):
 
 
 class SnapshotView(APIView):
-    permission_classes = PERMISSIONS
+    permission_classes = DASHBOARD_USER
 
     @extend_schema(
         operation_id="metrics_snapshot",
         summary="The caller's critical and standard metrics, over the caller's departments",
-        responses={200: SnapshotSerializer, **ERRORS, **UNAVAILABLE},
+        responses={200: SnapshotSerializer, **AUTH_ERRORS, **UNAVAILABLE},
     )
     def get(self, request: Request) -> Response:
         try:
-            return Response(service.get_snapshot(request.access))
-        except service.MetricUnavailable as exc:
+            return Response(selectors.get_snapshot(request.access))
+        except selectors.MetricUnavailable as exc:
             raise MetricsUnavailable(str(exc)) from None
 
 
 class HistoricalView(APIView):
-    permission_classes = PERMISSIONS
+    permission_classes = DASHBOARD_USER
 
     @extend_schema(
         operation_id="metrics_historical",
@@ -95,22 +83,29 @@ class HistoricalView(APIView):
         parameters=[
             OpenApiParameter(
                 "start",
-                str,
+                OpenApiTypes.DATETIME,
                 required=True,
-                description="ISO 8601 with an offset, e.g. 2026-03-08T00:00:00-05:00.",
+                description="ISO 8601 with an offset, e.g. 2026-03-08T00:00:00-05:00 "
+                "(`+` as `%2B` in a query string).",
             ),
-            OpenApiParameter("end", str, required=True, description="ISO 8601 with an offset."),
+            OpenApiParameter(
+                "end",
+                OpenApiTypes.DATETIME,
+                required=True,
+                description="ISO 8601 with an offset; after start, at most 31 days later.",
+            ),
         ],
         responses={
             200: HistoricalSerializer,
-            400: OpenApiResponse(
-                ErrorSerializer,
-                description=(
-                    "`invalid_time_range`, `time_range_order`, `time_range_too_long` or "
-                    "`time_range_in_future`."
-                ),
+            400: error_response(
+                "`invalid_time_range`, `time_range_order`, `time_range_too_long` or "
+                "`time_range_in_future`."
             ),
-            **ERRORS,
+            **AUTH_ERRORS,
+            429: error_response(
+                "`throttled`: too many ranges computed for this user lately (cached ranges "
+                "never count); `retryAfter` seconds."
+            ),
             **UNAVAILABLE,
         },
     )
@@ -122,6 +117,8 @@ class HistoricalView(APIView):
         except TimeRangeError as exc:
             raise BadTimeRange(exc.message, exc.code) from None
         try:
-            return Response(service.get_historical(request.access, start, end))
-        except service.MetricUnavailable as exc:
+            return Response(selectors.get_historical(request.access, start, end))
+        except selectors.MetricUnavailable as exc:
             raise MetricsUnavailable(str(exc)) from None
+        except selectors.HistoricalThrottled as exc:
+            raise Throttled(exc.retry_after, str(exc)) from None

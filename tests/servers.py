@@ -157,9 +157,13 @@ class LiveServer:
 
     def token(self, username: str) -> str:
         """An access token for a demo user, through the real login endpoint."""
+        return self.login(username, DEMO_PASSWORDS[username])
+
+    def login(self, username: str, password: str) -> str:
+        """An access token through the real login endpoint."""
         import json
 
-        body = json.dumps({"username": username, "password": DEMO_PASSWORDS[username]}).encode()
+        body = json.dumps({"username": username, "password": password}).encode()
         request = urllib.request.Request(
             self.url + "/api/auth/token/", data=body, headers={"Content-Type": "application/json"}
         )

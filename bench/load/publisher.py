@@ -66,9 +66,9 @@ class HubPublisher:
     def __init__(self) -> None:
         from live.broadcast import broadcast_value
         from live.protocol import dashboard_update, encode
-        from metrics.cache import MetricValue
         from metrics.scope import Scope
-        from metrics.service import project_value
+        from metrics.selectors import project_value
+        from metrics.values import MetricValue
 
         self.base_version = 0
         self.broadcast = broadcast_value

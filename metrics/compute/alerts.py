@@ -13,7 +13,7 @@ from typing import Any
 
 from metrics.models import AlertAcknowledgement
 from metrics.scope import Scope
-from metrics.timerange import iso_utc
+from metrics.values import iso_utc
 
 from .parts import ACTIVE, base_value, department_of, group_rows, id_text, parts_in
 

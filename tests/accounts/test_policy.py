@@ -140,7 +140,7 @@ def test_alerts_may_be_acknowledged_only_where_section_3_allows(make_user, kind,
     assert (access.can_acknowledge(inside), access.can_acknowledge(OUTSIDE)) == ACKNOWLEDGE[
         (kind, dept_set)
     ]
-    assert access.may_act is (kind in ("super_admin", "admin"))
+    assert access.privileged is (kind in ("super_admin", "admin"))
 
 
 @pytest.mark.parametrize("metric", sorted(HISTORICAL))
@@ -149,7 +149,7 @@ def test_historical_rows_hide_revenue_from_viewers_only(make_user, kind, dept_se
     access = _access(make_user, kind, dept_set)
 
     assert set(access.hidden_fields(metric)) == HIDDEN_IN_HISTORICAL[kind]
-    assert access.sees_revenue is (kind != "viewer")
+    assert access.privileged is (kind != "viewer")
 
 
 @pytest.mark.parametrize("metric", sorted(ALL_METRICS - HISTORICAL))

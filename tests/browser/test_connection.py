@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from metrics.scope import Scope
-from metrics.service import compute_metric
+from metrics.selectors import compute_metric
 
 from .conftest import SERVER_DOWN_MESSAGES, admit_patient, count
 

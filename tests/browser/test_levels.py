@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from metrics.scope import Scope
-from metrics.service import compute_metric
+from metrics.selectors import compute_metric
 
 from .conftest import DESKTOP, PHONE, TABLET, TILES_FOR, count, open_emergencies
 

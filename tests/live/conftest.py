@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import DashboardProfile, Department
+from live.admission import admission
 from live.hub import hub
-from live.runtime import slots
 
 DEPARTMENTS = {"ER": "Emergency", "CARD": "Cardiology", "NEURO": "Neurology"}
 
@@ -24,7 +24,7 @@ async def fresh_hub():
     hub.__init__()
     channel_layers.backends.clear()
     # Sockets a test left open (the server closed them; the communicator never said so).
-    slots.active = 0
+    admission.reset()
     yield hub
     await hub.stop()
     hub.__init__()
@@ -59,12 +59,19 @@ def token_for(user, lifetime: dt.timedelta | None = None) -> str:
     return str(token)
 
 
-async def connect(origin: bytes = b"http://127.0.0.1") -> WebsocketCommunicator:
+def communicator_for(
+    origin: bytes = b"http://127.0.0.1", host: bytes = b"127.0.0.1"
+) -> WebsocketCommunicator:
+    """A communicator on the real ASGI application, not connected yet."""
     from dashboard_project.asgi import application
 
-    communicator = WebsocketCommunicator(
-        application, "/ws/dashboard/", headers=[(b"origin", origin), (b"host", b"127.0.0.1")]
+    return WebsocketCommunicator(
+        application, "/ws/dashboard/", headers=[(b"origin", origin), (b"host", host)]
     )
+
+
+async def connect(origin: bytes = b"http://127.0.0.1") -> WebsocketCommunicator:
+    communicator = communicator_for(origin)
     connected, _ = await communicator.connect()
     assert connected
     status = await communicator.receive_json_from()

@@ -10,11 +10,12 @@ import pytest
 from channels.db import database_sync_to_async
 
 from accounts.models import DashboardProfile
-from live import consumers, protocol
+from live import protocol, signin
+from live import websocket as socket_module
 from metrics.catalogue import LIVE_METRICS
-from metrics.service import refresh_live_value
+from metrics.selectors import refresh_live_value
 
-from .conftest import authenticated, connect, receive_until, token_for
+from .conftest import authenticated, communicator_for, connect, receive_until, token_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NOW = dt.datetime.now(dt.UTC)
@@ -47,14 +48,18 @@ async def test_connect_sends_connection_status_first():
     await communicator.disconnect()
 
 
-async def test_foreign_origin_is_refused():
-    from channels.testing import WebsocketCommunicator
-
-    from dashboard_project.asgi import application
-
-    communicator = WebsocketCommunicator(
-        application, "/ws/dashboard/", headers=[(b"origin", b"http://evil.example")]
-    )
+@pytest.mark.parametrize(
+    "origin, host",
+    [
+        (b"http://evil.example", b"127.0.0.1"),
+        (b"http://[::1].evil.com", b"127.0.0.1"),
+        (b"http://127.0.0.1/path", b"127.0.0.1"),
+        (b"null", b"127.0.0.1"),
+        (b"http://127.0.0.1", b"evil.com"),
+    ],
+)
+async def test_foreign_origin_or_host_is_refused(origin, host):
+    communicator = communicator_for(origin, host)
     connected, _ = await communicator.connect()
     assert not connected
     await communicator.disconnect()
@@ -112,7 +117,7 @@ async def test_three_failed_authentications_close_with_4001(token):
 
 
 async def test_no_authentication_in_time_closes_with_4001(monkeypatch):
-    monkeypatch.setattr(consumers, "AUTH_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr(socket_module, "AUTH_TIMEOUT_SECONDS", 0.2)
     communicator = await connect()
     output = await communicator.receive_output(timeout=2)
     assert output == {"type": "websocket.close", "code": 4001}
@@ -295,24 +300,29 @@ async def test_rate_limit_then_close_with_1008():
     assert (await communicator.receive_output())["code"] == 1008
 
 
-async def test_connections_over_the_limit_close_with_1013(settings):
+async def test_connections_over_the_limit_close_with_1013(settings, make_user):
     settings.DASHBOARD_MAX_CONNECTIONS = 1
-    first = await connect()
-    from channels.testing import WebsocketCommunicator
-
-    from dashboard_project.asgi import application
-
-    second = WebsocketCommunicator(
-        application, "/ws/dashboard/", headers=[(b"origin", b"http://127.0.0.1")]
-    )
+    user = await database_sync_to_async(make_user)("full", "viewer")
+    first = await authenticated(user)
+    second = communicator_for()
     connected, _ = await second.connect()
     assert connected
     assert (await second.receive_output())["code"] == 1013
     await first.disconnect()
 
 
+async def test_a_newcomer_evicts_the_oldest_socket_not_signed_in(settings):
+    settings.DASHBOARD_MAX_CONNECTIONS = 10  # one slot for sockets not signed in
+    waiting = await connect()
+    newcomer = await connect()
+    assert (await waiting.receive_output())["code"] == 1013
+    await newcomer.send_json_to({"type": "ping"})
+    assert (await newcomer.receive_json_from())["code"] == "not_authenticated"
+    await newcomer.disconnect()
+
+
 async def test_token_expiry_pauses_until_a_fresh_authenticate(make_user, monkeypatch):
-    monkeypatch.setattr(consumers, "EXPIRY_GRACE_SECONDS", 5)
+    monkeypatch.setattr(signin, "EXPIRY_GRACE_SECONDS", 5)
     user = await database_sync_to_async(make_user)("tim", "super_admin")
     communicator = await authenticated(user, lifetime=dt.timedelta(seconds=1))
     expired = await receive_until(communicator, lambda m: m["type"] == "auth_error", timeout=4)
@@ -327,7 +337,7 @@ async def test_token_expiry_pauses_until_a_fresh_authenticate(make_user, monkeyp
 
 
 async def test_token_expiry_grace_then_4001(make_user, monkeypatch):
-    monkeypatch.setattr(consumers, "EXPIRY_GRACE_SECONDS", 0.3)
+    monkeypatch.setattr(signin, "EXPIRY_GRACE_SECONDS", 0.3)
     user = await database_sync_to_async(make_user)("tom", "super_admin")
     communicator = await authenticated(user, lifetime=dt.timedelta(seconds=1))
     assert (await communicator.receive_json_from(timeout=4))["error"] == "token_expired"
@@ -435,10 +445,8 @@ async def test_acknowledgement_is_shown_to_every_subscriber_and_idempotent(make_
     await watching.disconnect()
 
 
-async def test_heartbeat_repeats_connection_status(monkeypatch):
-    from live import hub as hub_module
-
-    monkeypatch.setattr(hub_module, "HEARTBEAT_SECONDS", 0.2)
+async def test_heartbeat_repeats_connection_status(settings):
+    settings.DASHBOARD_HEARTBEAT_SECONDS = 0.2
     communicator = await connect()
     beat = await communicator.receive_json_from(timeout=2)
     assert beat["type"] == "connection_status" and beat["status"] == "connected"

@@ -12,7 +12,7 @@ import websockets
 
 from metrics import store
 from metrics.scope import Scope
-from metrics.service import compute_metric
+from metrics.selectors import compute_metric
 from tests.servers import LiveServer
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,8 @@ from channels.db import database_sync_to_async
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from live import consumers, protocol
+from live import protocol
+from live import websocket as socket_module
 
 from .conftest import authenticated
 
@@ -73,7 +74,7 @@ def check_reply(message: dict) -> None:
 @pytest.mark.slow
 async def test_random_frames_never_break_the_connection(make_user, caplog, monkeypatch):
     # The rate limit would answer most frames; it has its own test.
-    monkeypatch.setattr(consumers.TokenBucket, "take", lambda self: True)
+    monkeypatch.setattr(socket_module.TokenBucket, "take", lambda self: True)
     user = await database_sync_to_async(make_user)("fuzz", "admin", ["ER"])
     communicator = await authenticated(user)
     sent = 0

@@ -14,7 +14,7 @@ from live.listener import ChangeListener
 from live.models import ListenerCheckpoint
 from metrics import store
 from metrics.scope import Scope
-from metrics.service import compute_metric
+from metrics.selectors import compute_metric
 
 from .conftest import authenticated, receive_until
 
@@ -258,8 +258,21 @@ async def test_history_lost_forces_a_full_resync(make_user, listeners, settings)
     store.reset_client()
     db = store.get_database()
     first = await listeners(name="lost")
+
+    @database_sync_to_async
+    def checkpoint() -> dict | None:
+        row = ListenerCheckpoint.objects.filter(name="lost").first()
+        return row.resume_token if row else None
+
+    async def checkpoint_other_than(previous: dict | None) -> dict:
+        async with asyncio.timeout(10):
+            while (token := await checkpoint()) in (None, previous):
+                await asyncio.sleep(0.05)
+        return token
+
+    started = await checkpoint_other_than(None)
     db.patients.insert_one(patient())
-    await asyncio.sleep(0.3)
+    await checkpoint_other_than(started)  # a position after the insert, soon trimmed away
     await listeners.stop(first)
     db.patients.insert_many([patient("NEURO") for _ in range(300)])  # trims the old history
     before = telemetry.resyncs.labels(reason="code_286")._value.get()
@@ -270,6 +283,9 @@ async def test_history_lost_forces_a_full_resync(make_user, listeners, settings)
     await listeners(name="lost")
     final = await expect_recount(client, "patientCount")
     assert final["data"]["total"] == 301
+    async with asyncio.timeout(10):  # the restarted listener finds its position trimmed away
+        while telemetry.resyncs.labels(reason="code_286")._value.get() < before + 1:
+            await asyncio.sleep(0.05)
     assert telemetry.resyncs.labels(reason="code_286")._value.get() == before + 1
     await client.disconnect()
 

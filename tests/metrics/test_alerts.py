@@ -9,7 +9,7 @@ from bson import ObjectId
 
 from metrics.models import AlertAcknowledgement
 from metrics.scope import Scope
-from metrics.service import compute_metric
+from metrics.selectors import compute_metric
 
 T0 = dt.datetime(2026, 3, 8, 12, 0, tzinfo=dt.UTC)
 

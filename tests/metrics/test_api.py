@@ -9,7 +9,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from metrics.scope import Scope
-from metrics.service import compute_metric
+from metrics.selectors import compute_metric
 
 pytestmark = pytest.mark.django_db
 
@@ -98,9 +98,43 @@ def test_the_catalogue_says_what_each_level_may_see(make_user, client_for):
     }
 
 
-def test_callers_without_a_token_or_a_level_are_refused_with_a_code(make_user, client_for):
-    anonymous = APIClient().get("/api/metrics/snapshot/")
+@pytest.mark.parametrize(
+    "path",
+    ["/api/metrics/", "/api/metrics/snapshot/", "/api/metrics/historical/", "/api/instances/"],
+)
+def test_anonymous_callers_get_401_everywhere(path):
+    anonymous = APIClient().get(path)
     assert anonymous.status_code == 401 and anonymous.json()["code"] == "not_authenticated"
+
+
+def test_historical_computations_are_throttled_per_user(hospital, make_user, client_for, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "historical": "2/min",
+        },
+    }
+    from rest_framework.settings import api_settings
+
+    api_settings.reload()
+    try:
+        client = client_for(make_user("curious", "viewer"))
+        for hours in (3, 4):
+            assert client.get("/api/metrics/historical/", range_params(hours)).status_code == 200
+        cached = client.get("/api/metrics/historical/", range_params(3))
+        assert cached.status_code == 200  # already computed: free
+        refused = client.get("/api/metrics/historical/", range_params(5))
+        assert refused.status_code == 429
+        assert refused.json()["code"] == "throttled" and refused.json()["retryAfter"] >= 1
+        assert int(refused["Retry-After"]) >= 1
+        other = client_for(make_user("other", "viewer"))
+        assert other.get("/api/metrics/historical/", range_params(6)).status_code == 200
+    finally:
+        api_settings.reload()
+
+
+def test_callers_without_a_level_are_refused_with_a_code(make_user, client_for):
     no_level = client_for(make_user("nobody", None)).get("/api/metrics/snapshot/")
     assert no_level.status_code == 403 and no_level.json()["code"] == "no_dashboard_access"
 
@@ -238,6 +272,31 @@ def test_the_schema_documents_the_three_endpoints_and_their_responses():
     def response_schema(path, code="200"):
         content = paths[path]["get"]["responses"][code]["content"]["application/json"]["schema"]
         return components[content["$ref"].rsplit("/", 1)[1]]
+
+    parameters = {p["name"]: p for p in paths["/api/metrics/historical/"]["get"]["parameters"]}
+    assert parameters["start"]["schema"] == {"type": "string", "format": "date-time"}
+    assert set(paths["/api/metrics/historical/"]["get"]["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "403",
+        "429",
+        "503",
+    }
+    assert set(paths["/api/auth/token/"]["post"]["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "403",
+        "429",
+    }
+    assert set(paths["/api/auth/token/refresh/"]["post"]["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "403",
+    }
+    assert set(paths["/api/auth/logout/"]["post"]["responses"]) == {"204", "400", "401"}
 
     catalogue = response_schema("/api/metrics/")
     assert "metrics" in catalogue["properties"]

@@ -12,16 +12,17 @@ from django.test import override_settings
 
 from dashboard_project import telemetry
 from dashboard_project.breakers import mongodb_breaker
-from metrics import cache, service
-from metrics.cache import MetricUnavailable, MetricValue
+from metrics import cache, selectors
+from metrics.cache import MetricUnavailable
 from metrics.scope import Scope
-from metrics.service import (
+from metrics.selectors import (
     get_historical,
     get_live_value,
     get_snapshot,
     project_value,
     refresh_live_value,
 )
+from metrics.values import MetricValue, next_version
 
 from .conftest import admit, viewer
 
@@ -42,7 +43,7 @@ def clock(monkeypatch):
             self.now += seconds
 
     fake = Clock()
-    monkeypatch.setattr(cache, "clock", fake)
+    monkeypatch.setattr(cache.layers, "clock", fake)
     return fake
 
 
@@ -50,13 +51,13 @@ def clock(monkeypatch):
 def computations(monkeypatch):
     """Counts base computations (by metric) that reach MongoDB."""
     calls: list[str] = []
-    real = service.compute_base
+    real = selectors.compute_base
 
     def counting(metric, *, now=None):
         calls.append(metric)
         return real(metric, now=now)
 
-    monkeypatch.setattr(service, "compute_base", counting)
+    monkeypatch.setattr(selectors, "compute_base", counting)
     return calls
 
 
@@ -104,14 +105,14 @@ def test_the_standard_tier_lives_30_seconds(hospital_db, clock, computations):
 def test_concurrent_misses_compute_once(hospital_db, monkeypatch):
     admit(hospital_db, n=3)
     calls, gate = [], threading.Event()
-    real = service.compute_base
+    real = selectors.compute_base
 
     def slow(metric, *, now=None):
         calls.append(metric)
         gate.wait(5)
         return real(metric, now=now)
 
-    monkeypatch.setattr(service, "compute_base", slow)
+    monkeypatch.setattr(selectors, "compute_base", slow)
     results, errors = [], []
 
     def read(scope):
@@ -158,7 +159,7 @@ def test_mongodb_unreachable_serves_the_last_known_value_marked_stale(hospital_d
         assert stale.stale is True
         assert stale.data == {"total": 2, "byDepartment": {"ER": 2}}
         assert stale.version == fresh.version and stale.updated_at == fresh.updated_at
-        assert stale.to_wire()["stale"] is True
+        assert stale.to_update()["stale"] is True
         with pytest.raises(MetricUnavailable) as caught:
             get_live_value("roomOccupancy", ALL)  # never computed: nothing to fall back on
         assert caught.value.metrics == ["roomOccupancy"]
@@ -204,7 +205,7 @@ def closed_port() -> int:
 
 
 def test_a_failing_l2_is_skipped_counted_and_logged_once(hospital_db, clock, caplog, monkeypatch):
-    monkeypatch.setattr(cache, "_l2_log_at", 0.0)
+    monkeypatch.setattr(cache._shared, "_logged_at", 0.0)
     errors = telemetry.errors.labels(kind="cache_l2")
     before = errors._value.get()
     broken = {
@@ -269,7 +270,7 @@ def test_a_primed_value_is_served_by_this_process(hospital_db, computations):
     primed = MetricValue(
         "patientCount",
         {"departments": {"NEURO": 7}, "unassigned": None},
-        cache.next_version(),
+        next_version(),
         dt.datetime.now(dt.UTC),
     )
     cache.prime_local(primed)
@@ -300,10 +301,11 @@ def test_project_value_keeps_version_time_and_staleness():
         "pendingCents": 0,
         "byDepartment": {},
     }
-    assert scoped.to_wire() == {
+    assert scoped.to_update() == {
         "data": scoped.data,
         "updatedAt": "2026-03-08T00:00:00.000Z",
         "stale": True,
+        "version": 42,
     }
 
 

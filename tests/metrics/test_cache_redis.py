@@ -8,9 +8,9 @@ import pytest
 import redis
 from django.test import override_settings
 
-from metrics import cache, service
+from metrics import cache, selectors
 from metrics.scope import Scope
-from metrics.service import get_historical, get_live_value, refresh_live_value
+from metrics.selectors import get_historical, get_live_value, refresh_live_value
 
 from .conftest import admit, viewer
 
@@ -44,9 +44,9 @@ def test_values_are_shared_through_redis_and_invalidated_by_pattern(
     client, prefix = redis_cache
     admit(hospital_db, "ER", 2)
     computed = []
-    real = service.compute_base
+    real = selectors.compute_base
     monkeypatch.setattr(
-        service,
+        selectors,
         "compute_base",
         lambda metric, *, now=None: computed.append(metric) or real(metric, now=now),
     )
@@ -61,6 +61,7 @@ def test_values_are_shared_through_redis_and_invalidated_by_pattern(
         "metric:staffActivity:all",
         "lastknown:metric:staffActivity:all",
         "metric:historical:all:20260308T000000Z:20260309T000000Z",
+        "throttle_historical_1",  # the range was computed: it counts against the user's budget
     }
     assert 0 < client.ttl(f"{prefix}:1:metric:patientCount:all") <= 5
     assert client.ttl(f"{prefix}:1:lastknown:metric:patientCount:all") == -1  # no expiry
@@ -76,6 +77,7 @@ def test_values_are_shared_through_redis_and_invalidated_by_pattern(
         "lastknown:metric:patientCount:all",
         "lastknown:metric:staffActivity:all",
         "metric:historical:all:20260308T000000Z:20260309T000000Z",
+        "throttle_historical_1",
     }
     assert cache.invalidate("hourlyStats") == 1
     assert get_live_value("patientCount", Scope.all()).data["total"] == 3

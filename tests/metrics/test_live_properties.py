@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from metrics.catalogue import LIVE_METRICS
 from metrics.models import AlertAcknowledgement
 from metrics.scope import Scope
-from metrics.service import compute_metric
+from metrics.selectors import compute_metric
 
 from .conftest import empty_store
 from .states import CODES, TIME_ZONE, ZONE, hospital_states

@@ -16,7 +16,7 @@ from pymongo import MongoClient
 
 from metrics import store
 from metrics.scope import Scope
-from metrics.service import compute_metric
+from metrics.selectors import compute_metric
 from tests.redis_server import RedisServer
 from tests.servers import LiveServer
 from tests.store.support import MONGODB_TEST_URI
@@ -148,6 +148,14 @@ async def test_redis_dies_and_returns_under_a_stream_of_changes(tmp_path, hospit
         refusal = await asyncio.to_thread(instances, server, token)
         assert refusal == (503, "registry_unavailable")
         received_while_down = len(client.totals())
+        # New sockets are accepted meanwhile, degraded from their first message, and served.
+        async with websockets.connect(server.ws_url, origin=server.url) as late:
+            first = json.loads(await late.recv())
+            assert (first["type"], first["status"]) == ("connection_status", "degraded")
+            await late.send(json.dumps({"type": "authenticate", "token": token}))
+            await late.send(json.dumps({"type": "subscribe_metrics", "metrics": ["patientCount"]}))
+            kinds = [json.loads(await late.recv())["type"] for _ in range(3)]
+            assert kinds == ["authenticated", "subscriptions", "dashboard_update"]
         # Degraded but live: the consumers poll at the critical tier's TTL (5 s).
         assert await wait_for(lambda: len(client.totals()) > received_while_down, 15)
 

@@ -67,11 +67,11 @@ class Command(BaseCommand):
 
             loop.create_task(hub.start())
             if settings.REDIS_URL:
+                from live.admission import admission
                 from live.registry import announce_forever
-                from live.runtime import slots
 
                 address = settings.DASHBOARD_PUBLIC_ADDRESS or f"{host}:{port}"
-                loop.create_task(announce_forever(address, lambda: slots.active))
+                loop.create_task(announce_forever(address, lambda: admission.active))
             if run_listener:
                 from live.listener import build_listener
 
@@ -99,6 +99,8 @@ class Command(BaseCommand):
                     simulator.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     simulator.kill()
+
+        from live.servers import run_daphne, run_uvicorn
 
         run = run_uvicorn if server == "uvicorn" else run_daphne
         try:
@@ -139,63 +141,3 @@ def _banner(host: str, port: int) -> str:
         if logins:
             lines.append("Demo logins: " + ", ".join(logins))
     return "\n".join(lines)
-
-
-def run_daphne(host: str, port: int, ready, shutdown) -> None:
-    from daphne.server import Server  # installs Twisted's asyncio reactor
-    from twisted.internet import defer, reactor
-
-    from dashboard_project.asgi import application
-
-    reactor.addSystemEventTrigger(
-        "before", "shutdown", lambda: defer.Deferred.fromFuture(asyncio.ensure_future(shutdown()))
-    )
-    Server(
-        application=application,
-        endpoints=[f"tcp:port={port}:interface={host}"],
-        signal_handlers=True,
-        ready_callable=ready,
-        websocket_timeout=-1,
-        # Generous handshake limits: when thousands of dashboards reconnect at once (a
-        # deploy, a network blip), a busy loop must not refuse them for being slow.
-        websocket_handshake_timeout=20,
-        websocket_connect_timeout=60,
-        ping_interval=20,
-        ping_timeout=30,
-        application_close_timeout=5,
-    ).run()
-
-
-def run_uvicorn(host: str, port: int, ready, shutdown) -> None:
-    import uvicorn
-
-    from dashboard_project.asgi import application
-
-    class DashboardServer(uvicorn.Server):
-        async def startup(self, sockets=None) -> None:
-            await super().startup(sockets=sockets)
-            ready()
-
-        async def shutdown(self, sockets=None) -> None:
-            await shutdown()
-            await super().shutdown(sockets=sockets)
-
-    config = uvicorn.Config(
-        application,
-        host=host,
-        port=port,
-        lifespan="off",  # the ASGI router has no lifespan handler; startup() does its work
-        loop="uvloop",
-        http="httptools",
-        ws="websockets-sansio",
-        # No permessage-deflate: it would compress the same broadcast frame once per socket
-        # and undo serializing it once.
-        ws_per_message_deflate=False,
-        ws_max_size=1024 * 1024,  # as daphne; the consumer itself refuses frames over 16 KiB
-        ws_ping_interval=20,
-        ws_ping_timeout=30,
-        timeout_graceful_shutdown=5,
-        access_log=False,
-        log_level="warning",
-    )
-    DashboardServer(config).run()

@@ -14,13 +14,16 @@ from typing import Any
 from django.utils import timezone
 
 from . import cache
-from .cache import MetricUnavailable, MetricValue
+from .cache import MetricUnavailable
 from .catalogue import HISTORICAL_METRICS, METRICS
 from .compute import compute_base, compute_historical, compute_metric, project
 from .scope import Scope
+from .throttling import historical_wait
 from .timerange import iso_local, whole_hours
+from .values import MetricValue, next_version
 
 __all__ = [
+    "HistoricalThrottled",
     "MetricUnavailable",
     "MetricValue",
     "compute_metric",
@@ -37,7 +40,7 @@ HISTORICAL_TTL = METRICS["hourlyStats"].ttl
 
 def _computed(name: str, compute) -> MetricValue:
     """A fresh value: its version taken before the computation starts, its time the start's."""
-    version = cache.next_version()
+    version = next_version()
     started = timezone.now()
     return MetricValue(name, compute(started), version, started)
 
@@ -100,12 +103,29 @@ def get_snapshot(access: Any) -> dict:
     return {"metrics": metrics}
 
 
+class HistoricalThrottled(Exception):
+    """The user had too many ranges computed lately; `retry_after` seconds until the next."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many historical ranges computed: retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
 def get_historical(access: Any, start: dt.datetime, end: dt.datetime) -> dict:
-    """hourlyStats and departmentMetrics over [start, end) widened to whole local hours, for `access`."""
+    """hourlyStats and departmentMetrics over [start, end) widened to whole local hours, for `access`.
+
+    A range not in the cache counts against the user's budget (metrics/throttling.py);
+    over it, HistoricalThrottled.
+    """
     start, end = whole_hours(start, end)
     scope = access.scope
+    key = cache.historical_key(scope.key, start, end)
+    if cache.peek(key) is None:
+        wait = historical_wait(access.user_id)
+        if wait is not None:
+            raise HistoricalThrottled(wait)
     value = cache.read_through(
-        cache.historical_key(scope.key, start, end),
+        key,
         HISTORICAL_TTL,
         lambda: _compute_historical(start, end, scope),
         keep_last_known=False,

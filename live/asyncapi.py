@@ -1,0 +1,249 @@
+"""The socket protocol as an AsyncAPI 3.0 document, served at /api/asyncapi/.
+
+Every message in both directions has a JSON Schema here, built from the same
+constants the server uses (event names, error codes, close codes, metric
+names), and the metric values' schemas are the ones the OpenAPI document
+(drf-spectacular, /api/schema/) describes for REST: one definition of each
+value for both APIs. The conformance tests validate every message the server
+sends against this document, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from metrics.catalogue import LIVE_METRICS
+
+from . import protocol
+
+REQUEST_ID = {"type": "string", "maxLength": protocol.MAX_REQUEST_ID}
+INSTANT = {"type": "string", "format": "date-time"}
+METRIC_NAMES = {
+    "type": "array",
+    "minItems": 1,
+    "maxItems": protocol.MAX_METRIC_NAMES,
+    "items": {"type": "string", "minLength": 1, "maxLength": protocol.MAX_NAME_LENGTH},
+}
+LIVE_METRIC = {"type": "string", "enum": list(LIVE_METRICS)}
+# The OpenAPI component holding each live metric's `data`.
+DATA_SCHEMAS = {
+    "patientCount": "PatientCount",
+    "emergencyAlerts": "EmergencyAlerts",
+    "roomOccupancy": "RoomOccupancy",
+    "todayAppointments": "TodayAppointments",
+    "revenue": "Revenue",
+    "staffActivity": "StaffActivity",
+}
+UPDATE_FIELDS = {
+    "updatedAt": INSTANT,
+    "stale": {"type": "boolean"},
+    "version": {"type": "integer"},
+}
+CLOSE_CODES = {
+    protocol.CLOSE_POLICY_VIOLATION: "30 messages refused by the rate limit within a minute",
+    protocol.CLOSE_TOO_BIG: f"a frame over {protocol.MAX_FRAME_BYTES} bytes",
+    protocol.CLOSE_TRY_AGAIN_LATER: "the server is full, or a newer socket needed the slot of "
+    "this one, which had not authenticated",
+    protocol.CLOSE_AUTH_FAILED: "no authenticate within 10 s, three failed ones, or an expired "
+    "token not renewed within 10 s",
+    protocol.CLOSE_ACCESS_REVOKED: "the user lost dashboard access (after an auth_error)",
+}
+
+
+def _message(kind: str, fields: dict[str, Any], required: tuple[str, ...] = ()) -> dict:
+    """An object schema: `type` fixed to `kind`, the fields given, an optional requestId."""
+    return {
+        "type": "object",
+        "properties": {"type": {"const": kind}, **fields, "requestId": REQUEST_ID},
+        "required": ["type", *required],
+        "additionalProperties": False,
+    }
+
+
+def client_messages() -> dict[str, dict]:
+    return {
+        "authenticate": _message(
+            "authenticate", {"token": {"type": "string", "minLength": 1}}, ("token",)
+        ),
+        "subscribe_metrics": _message("subscribe_metrics", {"metrics": METRIC_NAMES}, ("metrics",)),
+        "unsubscribe_metrics": _message(
+            "unsubscribe_metrics", {"metrics": METRIC_NAMES}, ("metrics",)
+        ),
+        "request_snapshot": _message("request_snapshot", {}),
+        "request_historical": _message(
+            "request_historical",
+            {
+                "timeRange": {
+                    "type": "object",
+                    "properties": {"start": INSTANT, "end": INSTANT},
+                    "required": ["start", "end"],
+                }
+            },
+            ("timeRange",),
+        ),
+        "acknowledge_alert": _message(
+            "acknowledge_alert",
+            {"alertId": {"type": "string", "minLength": 1, "maxLength": 64}},
+            ("alertId",),
+        ),
+        "ping": _message("ping", {}),
+    }
+
+
+def _ref(component: str) -> dict:
+    return {"$ref": f"#/components/schemas/{component}"}
+
+
+def server_messages() -> dict[str, dict]:
+    updates = [
+        _message(
+            "dashboard_update",
+            {"metric": {"const": metric}, "data": _ref(DATA_SCHEMAS[metric]), **UPDATE_FIELDS},
+            ("metric", "data", *UPDATE_FIELDS),
+        )
+        for metric in LIVE_METRICS
+    ]
+    return {
+        "connection_status": _message(
+            "connection_status",
+            {
+                "status": {"enum": ["connected", "degraded", "stale", "recovered"]},
+                "instance": {"type": "string"},
+                "serverTime": INSTANT,
+                "detail": {"type": "string"},
+            },
+            ("status", "instance", "serverTime"),
+        ),
+        "authenticated": _message(
+            "authenticated",
+            {
+                "success": {"const": True},
+                "user": {
+                    "type": "object",
+                    "properties": {"id": {"type": "integer"}, "username": {"type": "string"}},
+                    "required": ["id", "username"],
+                    "additionalProperties": False,
+                },
+                "level": {"enum": ["super_admin", "admin", "viewer"]},
+                "departments": {"type": "array", "items": {"type": "string"}},
+                "metrics": {"type": "array", "items": LIVE_METRIC},
+                "expiresAt": {"type": ["string", "null"], "format": "date-time"},
+            },
+            ("success", "user", "level", "departments", "metrics", "expiresAt"),
+        ),
+        "auth_error": _message(
+            "auth_error", {"error": {"enum": sorted(protocol.AUTH_ERRORS)}}, ("error",)
+        ),
+        "subscriptions": _message(
+            "subscriptions", {"metrics": {"type": "array", "items": LIVE_METRIC}}, ("metrics",)
+        ),
+        "dashboard_update": {"oneOf": updates},
+        "metrics_snapshot": _message(
+            "metrics_snapshot", {"metrics": _ref("SnapshotMetrics")}, ("metrics",)
+        ),
+        "historical_data": _message(
+            "historical_data",
+            {
+                "timeRange": _ref("TimeRange"),
+                "hourlyStats": {"type": "array", "items": _ref("HourlyStat")},
+                "departmentMetrics": {"type": "array", "items": _ref("DepartmentMetric")},
+            },
+            ("timeRange", "hourlyStats", "departmentMetrics"),
+        ),
+        "alert_acknowledged": _message(
+            "alert_acknowledged",
+            {
+                "alertId": {"type": "string"},
+                "acknowledgedBy": {"type": "string"},
+                "acknowledgedAt": INSTANT,
+            },
+            ("alertId", "acknowledgedBy", "acknowledgedAt"),
+        ),
+        "error": _message(
+            "error",
+            {
+                "code": {"enum": sorted(protocol.ERROR_CODES)},
+                "message": {"type": "string"},
+                "retryAfter": {"type": "number", "minimum": 0},
+                "metrics": {"type": "array", "items": {"type": "string"}},
+            },
+            ("code", "message"),
+        ),
+        "pong": _message("pong", {"serverTime": INSTANT}, ("serverTime",)),
+    }
+
+
+def _any_of(names) -> dict:
+    return {"oneOf": [{"$ref": f"#/components/messages/{name}/payload"} for name in names]}
+
+
+def _openapi_components() -> dict[str, Any]:
+    """The metric value schemas of the OpenAPI document, as JSON Schema (nullable -> a type list)."""
+    from drf_spectacular.generators import SchemaGenerator
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    return _json_schema(components)
+
+
+def _json_schema(node: Any) -> Any:
+    if isinstance(node, dict):
+        converted = {key: _json_schema(value) for key, value in node.items() if key != "nullable"}
+        if node.get("nullable") and "type" in node:
+            converted["type"] = [node["type"], "null"]
+        return converted
+    if isinstance(node, list):
+        return [_json_schema(item) for item in node]
+    return node
+
+
+@cache
+def document() -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of /ws/dashboard/ (built once per process)."""
+    receive, send = client_messages(), server_messages()
+    # Server messages under their type, client messages under client_<type>.
+    messages = {kind: {"name": kind, "payload": schema} for kind, schema in send.items()}
+    messages |= {f"client_{kind}": {"name": kind, "payload": s} for kind, s in receive.items()}
+    channel_messages = {name: {"$ref": f"#/components/messages/{name}"} for name in messages}
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Hospital live dashboard: WebSocket protocol",
+            "version": "1.0.0",
+            "description": "JSON text frames on /ws/dashboard/, each an object with a `type`. "
+            "Flow, limits and close codes: the README's WebSocket API section.",
+        },
+        "defaultContentType": "application/json",
+        "channels": {
+            "dashboard": {
+                "address": "/ws/dashboard/",
+                "messages": channel_messages,
+                "description": "Close codes: "
+                + "; ".join(f"{code}: {why}" for code, why in CLOSE_CODES.items()),
+                "x-close-codes": {str(code): why for code, why in CLOSE_CODES.items()},
+            }
+        },
+        "operations": {
+            "receiveClientMessage": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/dashboard"},
+                "messages": [
+                    {"$ref": f"#/channels/dashboard/messages/client_{kind}"} for kind in receive
+                ],
+            },
+            "sendServerMessage": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/dashboard"},
+                "messages": [{"$ref": f"#/channels/dashboard/messages/{kind}"} for kind in send],
+            },
+        },
+        "components": {
+            "messages": messages,
+            "schemas": {
+                **_openapi_components(),
+                # Any message one side may send: what a client (or a test) validates against.
+                "ServerMessage": _any_of(send),
+                "ClientMessage": _any_of(f"client_{kind}" for kind in receive),
+            },
+        },
+    }

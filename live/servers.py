@@ -1,0 +1,105 @@
+"""The two ASGI servers `manage.py serve` runs, configured so that both speak the same protocol.
+
+Both refuse a frame over 16 KiB while reading its header, before buffering it
+(close 1009), and both send every close code the README documents. daphne
+needs help for the second: autobahn, underneath it, lets an application close
+only with 1000 or 3000-4999 and raises on 1008, 1009 or 1013 (the client got
+1011 and the consumer never finished); `ClosingWebSocketProtocol` sends those
+codes as RFC 6455 allows a server to. autobahn would also drop the TCP
+connection on an oversized frame without a close frame (`failByDrop`); the
+dashboard's clients are told why instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from django.conf import settings
+
+from .protocol import MAX_FRAME_BYTES
+
+# Codes a server may send (RFC 6455 section 7.4.1, 1013 from the IANA registry) that
+# autobahn's application-level close refuses.
+_SERVER_CLOSE_CODES = frozenset({1001, 1008, 1009, 1011, 1013})
+
+
+def run_daphne(
+    host: str, port: int, ready: Callable[[], None], shutdown: Callable[[], Awaitable[None]]
+) -> None:
+    from daphne.server import Server  # installs Twisted's asyncio reactor
+    from daphne.ws_protocol import WebSocketProtocol
+    from twisted.internet import defer, reactor
+
+    from dashboard_project.asgi import application
+
+    class ClosingWebSocketProtocol(WebSocketProtocol):
+        def serverClose(self, code=None):
+            if code in _SERVER_CLOSE_CODES:
+                self.sendCloseFrame(code=code, isReply=False)
+            else:
+                super().serverClose(code=code)
+
+    def configured_ready() -> None:
+        # The factory exists once run() starts and no connection is made before this call.
+        server.ws_factory.protocol = ClosingWebSocketProtocol
+        server.ws_factory.setProtocolOptions(failByDrop=False)
+        ready()
+
+    reactor.addSystemEventTrigger(
+        "before", "shutdown", lambda: defer.Deferred.fromFuture(asyncio.ensure_future(shutdown()))
+    )
+    server = Server(
+        application=application,
+        endpoints=[f"tcp:port={port}:interface={host}"],
+        signal_handlers=True,
+        ready_callable=configured_ready,
+        websocket_timeout=-1,
+        # Generous handshake limits: when thousands of dashboards reconnect at once (a
+        # deploy, a network blip), a busy loop must not refuse them for being slow.
+        websocket_handshake_timeout=20,
+        websocket_connect_timeout=60,
+        websocket_max_message_size=MAX_FRAME_BYTES,
+        websocket_max_frame_size=MAX_FRAME_BYTES,
+        ping_interval=settings.DASHBOARD_WS_PING_SECONDS,
+        ping_timeout=30,
+        application_close_timeout=5,
+    )
+    server.run()
+
+
+def run_uvicorn(
+    host: str, port: int, ready: Callable[[], None], shutdown: Callable[[], Awaitable[None]]
+) -> None:
+    import uvicorn
+
+    from dashboard_project.asgi import application
+
+    class DashboardServer(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets=sockets)
+            ready()
+
+        async def shutdown(self, sockets=None) -> None:
+            await shutdown()
+            await super().shutdown(sockets=sockets)
+
+    config = uvicorn.Config(
+        application,
+        host=host,
+        port=port,
+        lifespan="off",  # the ASGI router has no lifespan handler; startup() does its work
+        loop="uvloop",
+        http="httptools",
+        ws="websockets-sansio",
+        # No permessage-deflate: it would compress the same broadcast frame once per socket
+        # and undo serializing it once.
+        ws_per_message_deflate=False,
+        ws_max_size=MAX_FRAME_BYTES,
+        ws_ping_interval=settings.DASHBOARD_WS_PING_SECONDS,
+        ws_ping_timeout=30,
+        timeout_graceful_shutdown=5,
+        access_log=False,
+        log_level="warning",
+    )
+    DashboardServer(config).run()

@@ -1,0 +1,69 @@
+"""One socket's subscriptions and the newest value of each metric it was sent.
+
+The never-older rule lives here and only here: a value reaches a socket only
+if the socket is subscribed to its metric and its version is newer than the
+last one sent for that metric on that socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from metrics.catalogue import LIVE_METRICS
+
+_ORDER = {name: position for position, name in enumerate(LIVE_METRICS)}
+
+
+def live_order(metrics: Iterable[str]) -> list[str]:
+    """Critical metrics first, in the catalogue's order."""
+    return sorted(metrics, key=lambda name: _ORDER.get(name, len(_ORDER)))
+
+
+class SocketSubscriptions:
+    def __init__(self) -> None:
+        self._metrics: set[str] = set()
+        # metric -> the wire form (data, updatedAt, stale, version) last sent on this socket
+        self._sent: dict[str, dict] = {}
+
+    def __contains__(self, metric: str) -> bool:
+        return metric in self._metrics
+
+    def names(self) -> list[str]:
+        """The subscribed metrics, critical first (the `subscriptions` reply)."""
+        return live_order(self._metrics)
+
+    def add(self, metric: str) -> bool:
+        """Subscribe; False if already subscribed."""
+        if metric in self._metrics:
+            return False
+        self._metrics.add(metric)
+        return True
+
+    def discard(self, metric: str) -> bool:
+        """Unsubscribe; False if not subscribed."""
+        if metric not in self._metrics:
+            return False
+        self._metrics.discard(metric)
+        self._sent.pop(metric, None)
+        return True
+
+    def restart_versions(self, metric: str) -> None:
+        """The socket's departments changed: the next value is a different series, always sent."""
+        self._sent.pop(metric, None)
+
+    def wants(self, metric: str, version: int) -> bool:
+        """Would a value of `metric` at `version` reach this socket?"""
+        sent = self._sent.get(metric)
+        return metric in self._metrics and (sent is None or version > sent["version"])
+
+    def record(self, metric: str, wire: dict) -> bool:
+        """Take `wire` as sent if it passes the never-older rule; True when it should be sent."""
+        if not self.wants(metric, wire["version"]):
+            return False
+        self._sent[metric] = wire
+        return True
+
+    def newest(self, metric: str, wire: dict) -> dict:
+        """`wire`, or what this socket already has if that is newer (snapshots never go back)."""
+        sent = self._sent.get(metric)
+        return sent if sent is not None and sent["version"] > wire["version"] else wire
