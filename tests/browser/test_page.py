@@ -163,27 +163,27 @@ def test_the_time_range_picker_asks_for_the_chosen_hours(open_page):
     start = end - dt.timedelta(hours=6)
     page.get_by_label("From", exact=True).fill(start.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("To", exact=True).fill(end.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     expect(rows).to_have_count(6)
     expect(page.locator("#history-range")).not_to_contain_text("Loading")
 
     # A range the server would refuse is explained before it is sent.
     page.get_by_label("From", exact=True).fill(end.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("To", exact=True).fill(start.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     expect(page.locator("#history-error")).to_have_text("The start must be before the end.")
     page.get_by_label("From", exact=True).fill(
         (end - dt.timedelta(days=40)).strftime("%Y-%m-%dT%H:%M")
     )
     page.get_by_label("To", exact=True).fill(end.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     expect(page.locator("#history-error")).to_have_text("Choose a range of at most 31 days.")
     # An end in the future is refused here, as the server would refuse it.
     page.get_by_label("From", exact=True).fill(start.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("To", exact=True).fill(
         (end + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
     )
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     expect(page.locator("#history-error")).to_contain_text(
         re.compile(r"^The range cannot end in the future: choose an end no later than ")
     )

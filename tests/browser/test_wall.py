@@ -227,6 +227,37 @@ def test_batched_updates_newer_versions_and_close_codes(open_page, server):
     expect(dashboard.tile("patientCount").locator('[data-role="headline"]')).to_have_text("4,321")
     assert dashboard.headline("staffActivity") == staff_before
 
+    # A week with one burst: the scale is clipped so the other hours stay readable, and says so.
+    start = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    rows = [
+        {
+            "hour": (start - dt.timedelta(hours=167 - i)).isoformat(),
+            "newPatients": 3 + i % 5,
+            "appointments": 2 + i % 3,
+            "completedAppointments": 1,
+            "emergencies": 0,
+            "revenueCents": 500_000,
+        }
+        for i in range(168)
+    ]
+    rows[-1]["newPatients"] = 400
+    routes["page"].send(
+        json.dumps(
+            {
+                "type": "historical_data",
+                "timeRange": {"start": rows[0]["hour"], "end": start.isoformat()},
+                "hourlyStats": rows,
+                "departmentMetrics": [],
+            }
+        )
+    )
+    note = page.locator("#note-activity")
+    expect(note).to_contain_text("Scale clipped at 10 so the other hours stay readable")
+    expect(note).to_contain_text("1 hour goes above it (highest: New patients 400")
+    note.get_by_role("button", name="Show the full scale").click()
+    expect(note.get_by_role("button", name="Clip the peaks")).to_be_focused()
+    expect(page.locator("#note-revenue")).to_be_hidden()
+
     # 1013: the server is full; the page says so and tries again.
     routes["page"].close(code=1013, reason="full")
     expect(page.locator("#connection-detail")).to_contain_text("Server full.")
