@@ -1,16 +1,9 @@
 // The dashboard's WebSocket (/ws/dashboard/): authenticate, keep the socket alive, and reconnect
 // for as long as the page is open: five quick attempts with exponential backoff, then about
-// every 30 s (with jitter, so that a ward of wall displays does not knock all at once).
+// every 30 s (timing.js).
 
 import { Outbox } from "./outbox.js";
-
-export const RECONNECT_ATTEMPTS = 5;
-const BACKOFF_BASE_MS = 1_000;
-const BACKOFF_MAX_MS = 16_000;
-export const SLOW_RETRY_MS = 30_000;
-// The server sends connection_status every 30 s: after this much silence, ping; then give up.
-const QUIET_PING_MS = 70_000;
-const QUIET_GIVE_UP_MS = 90_000;
+import { Heartbeat, RECONNECT_ATTEMPTS, SLOW_RETRY_MS, listen, reconnectDelay, shut } from "./timing.js";
 const CLOSE_AUTH_FAILED = 4001; // authentication failed or timed out: renew the token, reconnect
 const CLOSE_ACCESS_REVOKED = 4003; // back to sign-in
 
@@ -22,25 +15,18 @@ const CLOSE_ACCESS_REVOKED = 4003; // back to sign-in
  */
 export class Connection {
   constructor({ url, token, handlers }) {
-    this.url = url;
-    this.token = token;
-    this.handlers = handlers;
-    this.ws = null;
-    this.wanted = false;
-    this.attempt = 0;
-    this.everConnected = false;
-    this.socketReady = false;
-    this.renewToken = false;
-    this.closeCode = null;
-    this.serverStatus = "connected";
-    this.serverDetail = null;
-    this.reconnectTimer = null;
-    this.nextRetryAt = null;
-    this.watchdog = null;
-    this.lastHeard = 0;
-    this.pinged = false;
+    Object.assign(this, { url, token, handlers, ws: null, wanted: false, attempt: 0, state: null });
+    Object.assign(this, { everConnected: false, socketReady: false, renewToken: false, closeCode: null });
+    Object.assign(this, { serverStatus: "connected", serverDetail: null, reconnectTimer: null, nextRetryAt: null });
+    this.heartbeat = new Heartbeat({
+      ping: () => this.authenticated && Boolean(this.send({ type: "ping" })),
+      giveUp: () => {
+        // A silent socket (sleeping laptop, dead proxy): drop it and reconnect.
+        this.close(4000, "no heartbeat");
+        this.dropped();
+      },
+    });
     this.outbox = new Outbox();
-    this.state = null;
   }
 
   get authenticated() {
@@ -53,11 +39,11 @@ export class Connection {
     this.open();
   }
 
-  /** Close for good (sign-out): no reconnect, nothing kept to send. */
-  stop() {
+  /** Close for good (sign-out, access refused): no reconnect, nothing kept to send. */
+  stop(reason = "signed out") {
     this.wanted = false;
     clearTimeout(this.reconnectTimer);
-    this.close(1000, "signed out");
+    this.close(1000, reason);
     this.outbox.clear();
     this.nextRetryAt = null;
     this.setState("offline");
@@ -74,11 +60,6 @@ export class Connection {
   /** Queue a client message; returns its requestId. */
   send(message) {
     return this.outbox.add(message);
-  }
-
-  /** Alert ids whose acknowledgement has not been answered yet (kept across reconnects). */
-  acknowledging() {
-    return this.outbox.acknowledging();
   }
 
   /** Authenticate again on the open socket with a fresh access token. */
@@ -103,99 +84,53 @@ export class Connection {
     this.ws = ws;
     this.socketReady = false;
     this.outbox.attach(ws);
-    ws.addEventListener("open", () => {
-      if (this.ws !== ws) return;
-      this.heard();
-      this.startWatchdog();
-      this.sendAuthenticate();
+    listen(ws, {
+      isCurrent: () => this.ws === ws,
+      onOpen: () => {
+        this.heartbeat.start();
+        this.sendAuthenticate();
+      },
+      onMessage: (message) => {
+        this.heartbeat.heard();
+        if (message) this.receive(message);
+      },
+      onClose: (event) => this.closed(event),
     });
-    ws.addEventListener("message", (event) => {
-      if (this.ws !== ws) return;
-      this.heard();
-      let message;
-      try {
-        message = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      if (message && typeof message.type === "string") this.receive(message);
-    });
-    ws.addEventListener("close", (event) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      this.stopWatchdog();
-      this.outbox.detach();
-      if (event.code === CLOSE_ACCESS_REVOKED) {
-        this.wanted = false;
-        this.outbox.clear();
-        this.nextRetryAt = null;
-        this.setState("offline");
-        this.handlers.onAuthProblem("access_revoked");
-        return;
-      }
-      if (event.code === CLOSE_AUTH_FAILED) this.renewToken = true;
-      this.closeCode = event.code;
-      this.dropped();
-    });
-    // "error" is always followed by "close", which does the work.
+  }
+
+  /** The server (or the network) closed the socket. */
+  closed(event) {
+    this.ws = null;
+    this.heartbeat.stop();
+    this.outbox.detach();
+    if (event.code === CLOSE_ACCESS_REVOKED) {
+      this.stop("access revoked");
+      this.handlers.onAuthProblem("access_revoked");
+      return;
+    }
+    if (event.code === CLOSE_AUTH_FAILED) this.renewToken = true;
+    this.closeCode = event.code;
+    this.dropped();
   }
 
   /** Close the current socket without reacting to its close event. */
   close(code = 1000, reason = "") {
     const ws = this.ws;
     this.ws = null;
-    this.stopWatchdog();
+    this.heartbeat.stop();
     this.outbox.detach();
-    if (ws && (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)) {
-      try {
-        ws.close(code, reason);
-      } catch {
-        // Already closing.
-      }
-    }
+    shut(ws, code, reason);
   }
 
   /** The socket is gone: try again, quickly at first, then about every 30 s, for good. */
   dropped() {
     if (!this.wanted) return;
     this.attempt += 1;
-    let delay;
-    if (this.attempt <= RECONNECT_ATTEMPTS) {
-      const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.attempt - 1));
-      delay = Math.round(base * (0.85 + Math.random() * 0.3));
-    } else {
-      delay = Math.round(SLOW_RETRY_MS * (0.8 + Math.random() * 0.3));
-    }
+    const delay = reconnectDelay(this.attempt);
     this.nextRetryAt = Date.now() + delay;
     this.setState(this.attempt <= RECONNECT_ATTEMPTS ? "reconnecting" : "offline");
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => this.open(), delay);
-  }
-
-  // --- liveness ----------------------------------------------------------------------------------
-  heard() {
-    this.lastHeard = performance.now();
-    this.pinged = false;
-  }
-
-  startWatchdog() {
-    this.stopWatchdog();
-    this.watchdog = setInterval(() => {
-      const quiet = performance.now() - this.lastHeard;
-      if (quiet > QUIET_GIVE_UP_MS) {
-        // A silent socket (sleeping laptop, dead proxy): drop it and reconnect.
-        this.close(4000, "no heartbeat");
-        this.dropped();
-      } else if (quiet > QUIET_PING_MS && !this.pinged && this.authenticated) {
-        this.pinged = true;
-        this.send({ type: "ping" });
-      }
-    }, 5_000);
-  }
-
-  stopWatchdog() {
-    clearInterval(this.watchdog);
-    this.watchdog = null;
   }
 
   /** Send `authenticate` first in line; the token may be renewed first (after a 4001). */
@@ -240,11 +175,7 @@ export class Connection {
           this.outbox.authenticated = false;
           this.handlers.onAuthProblem(message.error);
         } else {
-          this.wanted = false;
-          this.close(1000, "access refused");
-          this.outbox.clear();
-          this.nextRetryAt = null;
-          this.setState("offline");
+          this.stop("access refused");
           this.handlers.onAuthProblem(message.error);
         }
         break;

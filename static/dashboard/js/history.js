@@ -199,8 +199,8 @@ export class History {
     } else {
       this.revenue.destroy();
     }
-    this.drawDepartments(this.data.departmentMetrics || [], withRevenue);
-    this.drawTable(rows, withRevenue);
+    drawDepartments(this.data.departmentMetrics || [], withRevenue, this.currency(), this.period);
+    drawTable(rows, withRevenue, this.currency());
   }
 
   drawSummary(rows, withRevenue) {
@@ -212,45 +212,45 @@ export class History {
         h("dt", {}, label, h("span", { class: "summary-period" }, h("span", { class: "visually-hidden", text: ", " }), this.period)),
         h("dd", { text: value }))));
   }
+}
 
-  drawDepartments(rows, withRevenue) {
-    const columns = DEPARTMENT_COLUMNS.filter((c) => withRevenue || !c.money);
-    const currency = this.currency();
-    const byCode = new Map(rows.map((row) => [row.departmentId, row]));
-    // Every department the page knows, zero where the range has nothing for it.
-    const all = allDepartments(rows.map((row) => row.departmentId).filter(Boolean))
-      .map((code) => byCode.get(code) || { departmentId: code, name: departmentNames.get(code) });
-    const max = Object.fromEntries(columns.map((c) =>
-      [c.key, Math.max(1, ...all.map((row) => Number(row[c.key]) || 0))]));
-    const head = h("thead", {}, h("tr", {},
-      h("th", { scope: "col", text: "Department" }),
-      columns.map((c) => h("th", { scope: "col", class: "num", text: c.label }))));
-    const body = h("tbody", {}, all.length ? all.map((row) => h("tr", { dataset: { department: row.departmentId } },
-      h("th", { scope: "row" },
-        h("span", { class: "dept-code", text: row.departmentId }),
-        row.name ? h("span", { class: "dept-name", text: row.name }) : null),
-      columns.map((c) => {
-        const value = Number(row[c.key]) || 0;
-        const fill = h("span", { class: `bar-fill tone-${c.tone}` });
-        fill.style.width = barWidth(value / max[c.key]);
-        return h("td", { class: "num" },
-          h("span", { class: "cell-bar" },
-            h("span", { class: "bar-track", "aria-hidden": "true" }, fill),
-            h("span", { class: "cell-value", text: c.money ? formatMoney(value, currency, "whole") : formatCount(value) })));
-      }))) : h("tr", {}, h("td", { colspan: columns.length + 1, class: "empty", text: "No departments" })));
-    byId("department-title").textContent = `By department, ${this.period}`;
-    byId("department-table").replaceChildren(
-      h("caption", { class: "visually-hidden", text: `Activity by department, ${this.period}` }), head, body);
-  }
+/** The department table: every department the page knows, zero where the range has none. */
+function drawDepartments(rows, withRevenue, currency, period) {
+  const columns = DEPARTMENT_COLUMNS.filter((c) => withRevenue || !c.money);
+  const byCode = new Map(rows.map((row) => [row.departmentId, row]));
+  // Every department the page knows, zero where the range has nothing for it.
+  const all = allDepartments(rows.map((row) => row.departmentId).filter(Boolean))
+    .map((code) => byCode.get(code) || { departmentId: code, name: departmentNames.get(code) });
+  const max = Object.fromEntries(columns.map((c) =>
+    [c.key, Math.max(1, ...all.map((row) => Number(row[c.key]) || 0))]));
+  const head = h("thead", {}, h("tr", {},
+    h("th", { scope: "col", text: "Department" }),
+    columns.map((c) => h("th", { scope: "col", class: "num", text: c.label }))));
+  const body = h("tbody", {}, all.length ? all.map((row) => h("tr", { dataset: { department: row.departmentId } },
+    h("th", { scope: "row" },
+      h("span", { class: "dept-code", text: row.departmentId }),
+      row.name ? h("span", { class: "dept-name", text: row.name }) : null),
+    columns.map((c) => {
+      const value = Number(row[c.key]) || 0;
+      const fill = h("span", { class: `bar-fill tone-${c.tone}` });
+      fill.style.width = barWidth(value / max[c.key]);
+      return h("td", { class: "num" },
+        h("span", { class: "cell-bar" },
+          h("span", { class: "bar-track", "aria-hidden": "true" }, fill),
+          h("span", { class: "cell-value", text: c.money ? formatMoney(value, currency, "whole") : formatCount(value) })));
+    }))) : h("tr", {}, h("td", { colspan: columns.length + 1, class: "empty", text: "No departments" })));
+  byId("department-title").textContent = `By department, ${period}`;
+  byId("department-table").replaceChildren(
+    h("caption", { class: "visually-hidden", text: `Activity by department, ${period}` }), head, body);
+}
 
-  drawTable(rows, withRevenue) {
-    const columns = [...ACTIVITY_SERIES, ...(withRevenue ? [{ key: "revenueCents", label: "Revenue paid", money: true }] : [])];
-    const currency = this.currency();
-    byId("hourly-table").replaceChildren(
-      h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Hour" }),
-        columns.map((c) => h("th", { scope: "col", class: "num", text: c.label })))),
-      h("tbody", {}, [...rows].reverse().map((row) => h("tr", {},
-        h("th", { scope: "row", text: hourFormat.format(row.at) }),
-        columns.map((c) => h("td", { class: "num", text: c.money ? formatMoney(Number(row[c.key]) || 0, currency, "whole") : formatCount(Number(row[c.key]) || 0) }))))));
-  }
+/** Every hour's row, newest first: the charts' data for anyone who cannot use them. */
+function drawTable(rows, withRevenue, currency) {
+  const columns = [...ACTIVITY_SERIES, ...(withRevenue ? [{ key: "revenueCents", label: "Revenue paid", money: true }] : [])];
+  byId("hourly-table").replaceChildren(
+    h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Hour" }),
+      columns.map((c) => h("th", { scope: "col", class: "num", text: c.label })))),
+    h("tbody", {}, [...rows].reverse().map((row) => h("tr", {},
+      h("th", { scope: "row", text: hourFormat.format(row.at) }),
+      columns.map((c) => h("td", { class: "num", text: c.money ? formatMoney(Number(row[c.key]) || 0, currency, "whole") : formatCount(Number(row[c.key]) || 0) }))))));
 }

@@ -62,13 +62,6 @@ export class Outbox {
     this.flush();
   }
 
-  /** Ids of the alerts whose acknowledgement is queued or awaiting its answer. */
-  acknowledging() {
-    return new Set([...this.pending, ...this.queue]
-      .filter((m) => m.type === "acknowledge_alert")
-      .map((m) => String(m.alertId)));
-  }
-
   flush() {
     clearTimeout(this.timer);
     const ws = this.ws;
