@@ -1,4 +1,9 @@
-"""Django admin: a user's dashboard level and departments on its own page; departments."""
+"""Django admin: a user's dashboard level and departments first on its page; departments.
+
+Django's own model permissions are about editing these admin pages, not about
+what the dashboard shows: those of the dashboard's internal records are
+hidden, and the rest say so where they are chosen.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Permission
 from django.db.models import Q
 from django.utils import timezone
 
@@ -14,15 +20,44 @@ from .models import DashboardProfile, Department, Level
 User = get_user_model()
 
 
+# Records the dashboard keeps for itself (acknowledgements, the listener's checkpoint): no admin
+# page edits them, so permissions on them mean nothing and are not offered.
+INTERNAL_APPS = ("metrics", "live")
+# Permissions on these apps' models only let a staff user edit those records in this admin.
+DASHBOARD_APPS = ("accounts",)
+
+LEVEL_HELP = (
+    "What the dashboard shows this user, and what an empty department list means. "
+    "Super admin: every department, whatever is chosen below. "
+    "Admin: only the departments chosen below; with none chosen, it sees nothing. "
+    "Viewer: read-only, no revenue; the departments chosen below, or every department "
+    "when none is chosen. No level: no dashboard access at all."
+)
+PERMISSIONS_HELP = (
+    "Django admin permissions: what a staff user may view or edit on these admin pages. "
+    "They grant no dashboard access; that is the Dashboard access section at the top."
+)
+
+
 class DashboardProfileForm(forms.ModelForm):
     class Meta:
         model = DashboardProfile
         fields = ("level", "departments")
         help_texts = {
-            "level": "No level: no dashboard access at all.",
-            "departments": "Admins see only these departments (none: nothing). Viewers see these, "
-            "or every department when none is chosen. Super admins always see every department.",
+            "level": LEVEL_HELP,
+            "departments": "Empty means nothing for an admin and everything for a viewer "
+            "(see the level above).",
         }
+
+
+class PermissionChoice(forms.ModelMultipleChoiceField):
+    """Django's permissions, the dashboard's own explained as admin-only."""
+
+    def label_from_instance(self, permission: Permission) -> str:
+        label = super().label_from_instance(permission)
+        if permission.content_type.app_label in DASHBOARD_APPS:
+            return f"{label} (editing these admin pages: grants no dashboard access)"
+        return label
 
 
 class DashboardProfileInline(admin.StackedInline):
@@ -60,6 +95,14 @@ admin.site.unregister(User)
 @admin.register(User)
 class DashboardUserAdmin(UserAdmin):
     inlines = (DashboardProfileInline,)
+    # The change page shows Dashboard access first, above Django's own fieldsets.
+    change_form_template = "admin/accounts/user_change_form.html"
+    fieldsets = tuple(
+        (name, {**options, "description": PERMISSIONS_HELP})
+        if "user_permissions" in options["fields"]
+        else (name, options)
+        for name, options in UserAdmin.fieldsets
+    )
     list_display = (*UserAdmin.list_display, "dashboard_level", "dashboard_departments")
     list_filter = (
         DashboardLevelFilter,
@@ -67,6 +110,16 @@ class DashboardUserAdmin(UserAdmin):
         *UserAdmin.list_filter,
     )
     search_fields = ("username", "first_name", "last_name", "email")
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "user_permissions":
+            kwargs["form_class"] = PermissionChoice
+            kwargs["queryset"] = (
+                Permission.objects.exclude(content_type__app_label__in=INTERNAL_APPS)
+                .select_related("content_type")
+                .order_by("content_type__app_label", "content_type__model", "codename")
+            )
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def get_queryset(self, request):
         return (

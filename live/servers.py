@@ -87,7 +87,9 @@ def run_daphne(
         # deploy, a network blip), a busy loop must not refuse them for being slow.
         websocket_handshake_timeout=20,
         websocket_connect_timeout=60,
-        websocket_max_message_size=MAX_FRAME_BYTES,
+        # The frame limit only: autobahn holds its message limit against what the server sends
+        # too, and would silently drop every reply over 16 KiB (a week of trends). A message
+        # of several small frames is measured by the consumer.
         websocket_max_frame_size=MAX_FRAME_BYTES,
         ping_interval=settings.DASHBOARD_WS_PING_SECONDS,
         ping_timeout=30,

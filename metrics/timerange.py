@@ -76,8 +76,8 @@ def parse_time_range(
 ) -> tuple[dt.datetime, dt.datetime]:
     """Validate a requested range; returns aware UTC datetimes or raises TimeRangeError.
 
-    Both ends are ISO 8601 with an offset; start < end; at most 31 days; start
-    no later than an hour from now.
+    Both ends are ISO 8601 with an offset; start < end; at most 31 days; neither
+    end more than an hour from now (the hour in progress may be asked for whole).
     """
     start_at = _parse(start, "start")
     end_at = _parse(end, "end")
@@ -85,8 +85,11 @@ def parse_time_range(
         raise TimeRangeError("time_range_order", "start must be before end")
     if end_at - start_at > MAX_RANGE:
         raise TimeRangeError("time_range_too_long", "the range may cover at most 31 days")
-    if start_at > (now or timezone.now()) + FUTURE_SLACK:
+    latest = (now or timezone.now()) + FUTURE_SLACK
+    if start_at > latest:
         raise TimeRangeError("time_range_in_future", "start is more than an hour in the future")
+    if end_at > latest:
+        raise TimeRangeError("time_range_in_future", "end is more than an hour in the future")
     return start_at, end_at
 
 

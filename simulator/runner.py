@@ -1,10 +1,15 @@
-"""The pacing loop: hospital events at a steady number of changes per second, until told to stop.
+"""The loop: the hospital's events when its day says they are due, and routine record keeping
+between them, at a steady number of changes per second, until told to stop.
 
-The schedule is absolute (change n is due at start + n / rate on a monotonic
-clock), so the rate does not drift with the time each write takes. When
-writes are slower than the rate the loop runs flat out and the summary shows
-the rate achieved; it never builds up more than a second of backlog, so a
-pause is not followed by a burst.
+The hospital's events (`simulator.day`) follow hospital time alone, so the
+rate never makes the hospital busier; every change they write counts
+towards the rate, and routine record keeping fills the rest. Its schedule is
+absolute (change n is due at start + n / rate on a monotonic clock), so the
+rate does not drift with the time each write takes. When writes are slower
+than the rate the loop runs flat out and the summary shows the rate
+achieved; it never builds up more than a second of backlog, so a pause is
+not followed by a burst. When the rate is below the hospital's own pace,
+the hospital's events still happen when due.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ import datetime as dt
 import logging
 import random
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,12 +25,15 @@ from typing import Any
 
 from pymongo.errors import PyMongoError
 
-from .activity import EVENTS, Event
+from .activity import HOSPITAL_EVENTS, ROUTINE, Event
+from .clock import Clock, RealClock
+from .day import RATES, DayPlan
 
 logger = logging.getLogger("simulator")
 
 MAX_BACKLOG = 1.0  # seconds of changes the loop may catch up on
 ERROR_PAUSE = 1.0  # seconds to wait after a failed write (the store may be restarting)
+TICK = 5.0  # seconds of hospital time between two looks at the day plan
 
 
 @dataclass
@@ -66,8 +73,12 @@ def run(
     tz: dt.tzinfo = dt.UTC,
     report: Callable[[Tally], None] | None = None,
     report_every: float = 10.0,
-    events: dict[str, tuple[Event, float]] = EVENTS,
-    clock: Callable[[], float] = time.monotonic,
+    routine: dict[str, tuple[Event, float]] = ROUTINE,
+    hospital: dict[str, Event] = HOSPITAL_EVENTS,
+    rates: dict[str, Callable] | None = None,
+    clocked: dict[str, float] | None = None,
+    clock: Clock | None = None,
+    tick: float = TICK,
 ) -> Tally:
     """Write hospital activity into `db` at `rate` changes per second.
 
@@ -75,22 +86,51 @@ def run(
     the last stretch every `report_every` seconds and returns the whole run.
     The run opens with one event of each kind, in random order, so that even
     a short run exercises every kind of write (insert, update, replace, delete).
+    `hospital` (the events by name), `rates` and `clocked` replace the day
+    plan's (empty: routine only), and `clock` the real clock (a
+    `SimulatedClock` runs a day in seconds).
     """
     if rate <= 0:
         raise ValueError("rate must be positive")
     rng = random.Random(seed)
+    # The hospital draws from its own generator: the same seed gives the same day at any rate.
+    plan = DayPlan(
+        db, random.Random(rng.random()), rates=RATES if rates is None else rates, clocked=clocked
+    )
+    clock = clock or RealClock()
     stop = stop or threading.Event()
-    kinds = list(events)
-    weights = [weight for _, weight in events.values()]
-    opening = kinds[:]
+    kinds = list(routine)
+    weights = [weight for _, weight in routine.values()]
+    opening = [*plan.kinds, *kinds]
     rng.shuffle(opening)
-    start = clock()
+    start = clock.monotonic()
     deadline = start + duration if duration is not None else float("inf")
     total, stretch = Tally(), Tally()
-    stretch_start = start
-    due = start  # when the next change is due
+    stretch_start = next_tick = due = start  # due: when the next routine change is
+
+    def attempt(kind: str, event: Event) -> int:
+        """One event, counted; a failed write is logged and waited out."""
+        try:
+            changes = event(db, rng if kind in routine else plan.rng, clock.now(tz))
+        except PyMongoError as exc:
+            logger.warning("simulator: %s failed: %s", kind, exc)
+            for tally in (total, stretch):
+                tally.errors += 1
+            clock.wait(ERROR_PAUSE, stop)
+            return 0
+        for tally in (total, stretch):
+            tally.events += 1
+            if changes:
+                tally.by_kind[kind] += changes
+        if kind not in routine:
+            plan.record(kind, changes)
+        return changes
+
+    def event_of(kind: str) -> Event:
+        return routine[kind][0] if kind in routine else hospital[kind]
+
     while not stop.is_set():
-        now = clock()
+        now = clock.monotonic()
         if now >= deadline:
             break
         if now - stretch_start >= report_every:
@@ -98,23 +138,23 @@ def run(
             if report is not None:
                 report(stretch)
             stretch, stretch_start = Tally(), now
-        if now < due:
-            stop.wait(min(due, deadline, stretch_start + report_every) - now)
+        if opening or now >= next_tick:
+            kinds_due = [opening.pop()] if opening else plan.due(clock.now(tz))
+            if not opening:
+                next_tick = max(next_tick + tick, now)
+            for kind in kinds_due:
+                changes = attempt(kind, event_of(kind))
+                due = max(due + changes / rate, clock.monotonic() - MAX_BACKLOG)
             continue
-        kind = opening.pop() if opening else rng.choices(kinds, weights)[0]
-        try:
-            changes = events[kind][0](db, rng, dt.datetime.now(tz))
-        except PyMongoError as exc:
-            logger.warning("simulator: %s failed: %s", kind, exc)
-            for tally in (total, stretch):
-                tally.errors += 1
-            stop.wait(ERROR_PAUSE)
-            due = clock()
+        if now < due or not kinds:
+            clock.wait(
+                min(due if kinds else next_tick, next_tick, deadline, stretch_start + report_every)
+                - now,
+                stop,
+            )
             continue
-        for tally in (total, stretch):
-            tally.events += 1
-            if changes:
-                tally.by_kind[kind] += changes
-        due = max(due + changes / rate, clock() - MAX_BACKLOG)
-    total.seconds = clock() - start
+        kind = rng.choices(kinds, weights)[0]
+        changes = attempt(kind, routine[kind][0])
+        due = max(due + changes / rate, clock.monotonic() - MAX_BACKLOG)
+    total.seconds = clock.monotonic() - start
     return total

@@ -17,13 +17,25 @@ def turn_over_room(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """A room moves on: cleaned, repaired, taken by a short stay (ER, OR, consult) or vacated."""
     t = now.astimezone(UTC)
     fields = ("status", "capacity", "occupiedBeds")
-    waiting = {**ACTIVE, "status": {"$in": ["cleaning", "maintenance"]}}
-    short_stay = {**ACTIVE, "type": {"$in": SHORT_STAY_TYPES}}
+    rooms = list(
+        db.rooms.find(
+            {
+                **ACTIVE,
+                "$or": [
+                    {"status": {"$in": ["cleaning", "maintenance"]}},
+                    {"type": {"$in": SHORT_STAY_TYPES}},
+                ],
+            },
+            dict.fromkeys(("type", *fields), 1),
+        )
+    )
+    waiting = [room for room in rooms if room["status"] in ("cleaning", "maintenance")]
+    short_stay = [room for room in rooms if room["type"] in SHORT_STAY_TYPES]
     # Cleaners get to a room as often as short stays start or end, so few rooms wait long.
     first, second = (waiting, short_stay) if rng.random() < 0.6 else (short_stay, waiting)
-    room = pick(db.rooms, first, rng, *fields) or pick(db.rooms, second, rng, *fields)
-    if room is None:
+    if not (first or second):
         return 0
+    room = rng.choice(first or second)
     status, beds = room["status"], 0
     if status in ("cleaning", "maintenance"):
         new = "available"
@@ -83,36 +95,6 @@ def void_bill(db: Any, rng: random.Random, now: dt.datetime) -> int:
     return transition(
         db.bills, rng, ACTIVE, "status", "pending", "void", now.astimezone(UTC), "voidedAt"
     )
-
-
-# --- staff --------------------------------------------------------------------------------------
-# What may happen to someone picked at random, by status: each person moves at
-# the same rate, which keeps about 55 % on duty, 8 % on break, 37 % off.
-SHIFT_MOVES = {
-    "on_duty": {"on_break": 0.15, "off_duty": 0.2},
-    "on_break": {"on_duty": 1.0},
-    "off_duty": {"on_duty": 0.3},
-}
-
-
-def change_shift(db: Any, rng: random.Random, now: dt.datetime) -> int:
-    """Someone takes a break, comes back, clocks in or out, or is just seen at work."""
-    person = pick(db.staff, ACTIVE, rng, "status")
-    if person is None:
-        return 0
-    status, roll = person["status"], rng.random()
-    for new, chance in SHIFT_MOVES.get(status, {}).items():
-        if roll < chance:
-            status = new
-            break
-        roll -= chance
-    else:
-        if status == "off_duty":
-            return 0  # at home: not seen
-    return db.staff.update_one(
-        {"_id": person["_id"], "status": person["status"]},
-        {"$set": {"status": status, "lastSeenAt": now.astimezone(UTC)}},
-    ).modified_count
 
 
 # --- deletions ----------------------------------------------------------------------------------

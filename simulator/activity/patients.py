@@ -14,7 +14,6 @@ from .common import ACTIVE, UTC, aware, new_bill, new_patient, pick
 MAX_OPEN_EMERGENCIES = 12
 # Where the ER's admitted patients go, relative: the wards with the most beds.
 ADMITTING = {"CARD": 3, "NEURO": 2, "ORTHO": 2, "PED": 2, "ONC": 2}
-TYPICAL_OPEN_EMERGENCIES = 8  # at this many, every resolve_emergency resolves one
 NEXT_STAGE = {
     "triage": "consultation",
     "consultation": "diagnostics",
@@ -112,33 +111,37 @@ def _vacate_bed(db: Any, room_id: Any, t: dt.datetime) -> int:
     return db.rooms.update_one(guard, update).modified_count
 
 
-def _ready_to_go(db: Any, rng: random.Random) -> dict | None:
-    """A patient whose pathway says they can leave: mostly at `discharge`, some seen and done early.
-
-    Going through pathways discharges people at a rate proportional to how many
-    are in, so the census stays level; an open emergency is never discharged.
-    """
+def _ready_to_go(db: Any, rng: random.Random, status: str) -> dict | None:
+    """A patient of `status` whose pathway says they can leave: mostly at `discharge`, some seen
+    and done early. An open emergency is never discharged."""
     early = {"$in": ["consultation", "diagnostics", "treatment"]}
     stages = ["discharge", early] if rng.random() < 0.7 else [early, "discharge"]
     for stage in stages:
-        flow = pick(
-            db.workflows,
-            {**ACTIVE, "stage": stage, "priority": {"$ne": "emergency"}},
-            rng,
-            "patientId",
-        )
-        if flow is not None:
-            return db.patients.find_one(
-                {"_id": flow["patientId"], **ACTIVE, "status": {"$in": ["admitted", "outpatient"]}},
-                {"status": 1, "departmentId": 1, "admittedAt": 1, "roomId": 1},
+        flows = list(
+            db.workflows.find(
+                {**ACTIVE, "stage": stage, "priority": {"$ne": "emergency"}}, {"patientId": 1}
             )
+        )
+        rng.shuffle(flows)
+        for start in range(0, min(len(flows), 200), 50):
+            ids = [flow["patientId"] for flow in flows[start : start + 50]]
+            found = list(
+                db.patients.find(
+                    {"_id": {"$in": ids}, **ACTIVE, "status": status},
+                    {"status": 1, "departmentId": 1, "admittedAt": 1, "roomId": 1},
+                )
+            )
+            if found:
+                return rng.choice(found)
     return None
 
 
-def discharge_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
-    """A patient goes home: a bed frees up, the pathway closes and a bill is raised."""
+def discharge_patient(
+    db: Any, rng: random.Random, now: dt.datetime, status: str = "admitted"
+) -> int:
+    """A patient (of `status`) goes home: a bed frees up, the pathway closes, a bill is raised."""
     t = now.astimezone(UTC)
-    patient = _ready_to_go(db, rng)
+    patient = _ready_to_go(db, rng, status)
     if (
         patient is None
         or not db.patients.update_one(
@@ -162,6 +165,11 @@ def discharge_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
         bill = new_bill(rng, patient, t, visit_fee(rng, code), "Visit", 0.5)
     db.bills.insert_one(bill)
     return changes + 1
+
+
+def send_home(db: Any, rng: random.Random, now: dt.datetime) -> int:
+    """An outpatient has been seen and goes home: the pathway closes and the visit is billed."""
+    return discharge_patient(db, rng, now, status="outpatient")
 
 
 # --- workflows ----------------------------------------------------------------------------------
@@ -204,12 +212,12 @@ def raise_emergency(db: Any, rng: random.Random, now: dt.datetime) -> int:
 def resolve_emergency(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """An emergency is over: its pathway is resolved and care goes on in a new, urgent one.
 
-    Each open emergency ends at the same rate, so the more there are, the more
-    end: the count settles around a handful instead of wandering to 0 or the cap.
+    The day plan lets each open emergency end at the same rate, so the more
+    there are, the more end: the count settles around a handful.
     """
     t = now.astimezone(UTC)
     flows = list(db.workflows.find(OPEN_EMERGENCY, {"patientId": 1, "departmentId": 1}))
-    if not flows or rng.random() >= len(flows) / TYPICAL_OPEN_EMERGENCIES:
+    if not flows:
         return 0
     flow = rng.choice(flows)
     if not db.workflows.update_one(

@@ -168,3 +168,33 @@ def test_a_department_code_must_look_like_a_code(staff, db):
     assert response.status_code == 200
     assert "code" in response.context["adminform"].form.errors
     assert not Department.objects.filter(name="X").exists()
+
+
+def test_the_user_page_shows_dashboard_access_first_and_explains_an_empty_list(staff, make_user):
+    ada = make_user("ada", level="admin", departments=["ER"])
+
+    page = staff.get(f"/admin/auth/user/{ada.pk}/change/").content.decode()
+
+    access = page.index('name="dashboard_profile-0-level"')
+    assert access < page.index('name="username"') < page.index('name="user_permissions"')
+    assert "Admin: only the departments chosen below; with none chosen, it sees nothing." in page
+    assert "Viewer: read-only, no revenue; the departments chosen below, or every department" in (
+        page
+    )
+    assert "They grant no dashboard access" in page
+
+
+def test_django_permissions_on_dashboard_records_are_hidden_or_explained(staff, make_user):
+    ada = make_user("ada", level="viewer")
+
+    page = staff.get(f"/admin/auth/user/{ada.pk}/change/")
+
+    choices = dict(page.context["adminform"].form.fields["user_permissions"].choices)
+    labels = [str(label) for label in choices.values()]
+    assert not [label for label in labels if "alert acknowledgement" in label.lower()]
+    assert not [label for label in labels if "listener checkpoint" in label.lower()]
+    ours = [label for label in labels if "dashboard access" in label]
+    assert ours and all(
+        label.endswith("(editing these admin pages: grants no dashboard access)") for label in ours
+    )
+    assert any(label.startswith("Authentication and Authorization | user |") for label in labels)

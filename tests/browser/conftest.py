@@ -37,12 +37,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 DESKTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 768, "height": 1024}
-# Live tiles in the order the page shows them.
+PHONE = {"width": 390, "height": 844}
+# Live tiles in the order the page shows them: the emergency panel first.
 ALL_TILES = [
-    "patientCount",
     "emergencyAlerts",
+    "patientCount",
     "roomOccupancy",
     "todayAppointments",
     "revenue",
@@ -137,6 +139,33 @@ def raise_emergency(department: str) -> str:
     return str(result.inserted_id)
 
 
+def only_emergencies(ages: list[dt.timedelta], department: str = "ER") -> list[str]:
+    """Resolve every open emergency, then open one per age (started that long ago); their ids."""
+    db = store.get_database()
+    now = dt.datetime.now(dt.UTC)
+    db.workflows.update_many(
+        {"priority": "emergency", "resolvedAt": None},
+        {"$set": {"stage": "done", "resolvedAt": now, "updatedAt": now}},
+    )
+    ids = []
+    for age in ages:
+        started = now - age
+        result = db.workflows.insert_one(
+            {
+                "patientId": ObjectId(),
+                "departmentId": department,
+                "stage": "treatment",
+                "priority": "emergency",
+                "startedAt": started,
+                "updatedAt": started,
+                "resolvedAt": None,
+                "isActive": True,
+            }
+        )
+        ids.append(str(result.inserted_id))
+    return ids
+
+
 def open_emergencies(departments: set[str] | None = None) -> list[dict]:
     """Open emergency workflows straight from the store (what the alerts tile lists)."""
     query = {"isActive": True, "priority": "emergency", "resolvedAt": None}
@@ -177,14 +206,19 @@ class Dashboard:
         """Every tile the user may see shows a value and the trends are drawn."""
         tiles = TILES_FOR[username]
         page = self.page
-        page.locator('#tiles .tile[data-state="ready"]').nth(len(tiles) - 1).wait_for()
+        page.locator('#dashboard-view .tile[data-state="ready"]').nth(len(tiles) - 1).wait_for()
         page.locator("#chart-activity canvas").wait_for()
         page.wait_for_function(
             "() => !document.getElementById('history').hasAttribute('aria-busy')"
         )
 
     def tile(self, metric: str):
-        return self.page.locator(f'#tiles .tile[data-metric="{metric}"]')
+        return self.page.locator(f'#dashboard-view .tile[data-metric="{metric}"]')
+
+    def shown_tiles(self) -> list[str]:
+        return self.page.locator("#dashboard-view .tile").evaluate_all(
+            "els => els.map(e => e.dataset.metric)"
+        )
 
     def row_value(self, metric: str, key: str) -> str:
         return self.tile(metric).locator(f'[data-key="{key}"] .bar-value').inner_text()
@@ -198,6 +232,31 @@ class Dashboard:
     def settle(self) -> None:
         """No highlight left on screen (for screenshots)."""
         self.page.wait_for_function("() => !document.querySelector('.is-changed')", timeout=10_000)
+
+    def status_fits(self) -> bool:
+        """The connection's sentence is shown whole (not cut with an ellipsis)."""
+        return self.page.locator("#connection-detail").evaluate(
+            "el => el.textContent.length > 0 && el.scrollWidth <= el.clientWidth + 1"
+        )
+
+    def overflow(self) -> int:
+        """How many pixels the page is wider than the window (0: nothing overflows)."""
+        return self.page.evaluate(
+            "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+
+    def axe(self) -> list[str]:
+        """Serious and critical axe-core violations of the page as it is (axe injected through
+        the DevTools protocol, so the page's Content-Security-Policy does not apply to it)."""
+        page = self.page
+        if not page.evaluate("() => typeof window.axe === 'object'"):
+            page.evaluate(AXE.read_text())
+        results = page.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
+            ".map(v => `${v.impact} ${v.id}: ${v.nodes.map(n => n.target.join(' ')).join(', ')}`)"
+        )
+        return results
 
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from metrics.scope import Scope
 from metrics.selectors import compute_metric
 
-from .conftest import DESKTOP, TABLET, TILES_FOR, count, open_emergencies
+from .conftest import DESKTOP, PHONE, TABLET, TILES_FOR, count, open_emergencies
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,21 +25,22 @@ ACCOUNT = {
 
 
 @pytest.mark.parametrize("username", ["superadmin", "admin", "viewer"])
-def test_each_level_sees_its_tiles_filled_with_the_true_values(open_page, username):
+def test_each_level_sees_its_tiles_filled_with_the_true_values_at_every_width(open_page, username):
     scope = SCOPES[username]
     patients = compute_metric("patientCount", scope)
     rooms = compute_metric("roomOccupancy", scope)
     staff = compute_metric("staffActivity", scope)
     appointments = compute_metric("todayAppointments", scope)
 
-    for viewport, name in ((DESKTOP, "desktop"), (TABLET, "tablet")):
+    for viewport, name in ((DESKTOP, "desktop"), (TABLET, "tablet"), (PHONE, "phone")):
         dashboard = open_page(viewport)
         page = dashboard.page
         dashboard.sign_in(username)
         dashboard.wait_until_filled(username)
 
-        shown = page.locator("#tiles .tile").evaluate_all("els => els.map(e => e.dataset.metric)")
-        assert shown == TILES_FOR[username]
+        # The emergency panel first (on a phone too), then the other tiles.
+        assert dashboard.shown_tiles() == TILES_FOR[username]
+        assert dashboard.overflow() == 0, f"the page is wider than {viewport['width']} px"
         level, departments = ACCOUNT[username]
         expect(page.locator("#user-name")).to_have_text(username)
         expect(page.locator("#user-level")).to_have_text(level)
@@ -58,7 +59,19 @@ def test_each_level_sees_its_tiles_filled_with_the_true_values(open_page, userna
         assert count(dashboard.headline("staffActivity")) == staff["byStatus"].get("on_duty", 0)
         for tile in TILES_FOR[username]:
             expect(dashboard.tile(tile).locator(".tile-time")).not_to_have_text("")
-            expect(dashboard.tile(tile).locator(".badge-stale")).to_be_hidden()
+            expect(dashboard.tile(tile).locator(".badge-not-live")).to_be_hidden()
+            expect(dashboard.tile(tile)).to_have_attribute("data-live", "true")
+        # Every breakdown lists every department of the user's, zero or not.
+        codes = sorted(patients["byDepartment"])
+        for tile in ("patientCount", "roomOccupancy", "todayAppointments", "staffActivity"):
+            keys = (
+                dashboard.tile(tile)
+                .locator(".bar-row")
+                .evaluate_all("els => els.map(e => e.dataset.key)")
+            )
+            assert keys == codes, tile
+        if name != "tablet":
+            assert dashboard.axe() == [], f"axe at {name} width"
 
         dashboard.settle()
         dashboard.screenshot(f"dashboard-{username}-{name}")

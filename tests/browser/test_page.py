@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import urllib.error
 import urllib.request
 
@@ -102,6 +103,11 @@ def test_everything_is_reachable_by_keyboard_with_a_visible_focus(open_page):
     page.keyboard.type("admin-demo")
     page.keyboard.press("Enter")
     dashboard.wait_until_filled("admin")
+    # The first Tab after signing in starts at the top: the skip link, then Sign out.
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUS)["text"] == "Skip to content"
+    page.keyboard.press("Tab")
+    assert page.evaluate(FOCUS)["text"] == "Sign out"
 
     # From the top of a fresh load of the signed-in page.
     page.reload()
@@ -157,22 +163,32 @@ def test_the_time_range_picker_asks_for_the_chosen_hours(open_page):
     start = end - dt.timedelta(hours=6)
     page.get_by_label("From", exact=True).fill(start.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("To", exact=True).fill(end.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     expect(rows).to_have_count(6)
     expect(page.locator("#history-range")).not_to_contain_text("Loading")
 
     # A range the server would refuse is explained before it is sent.
     page.get_by_label("From", exact=True).fill(end.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_label("To", exact=True).fill(start.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     expect(page.locator("#history-error")).to_have_text("The start must be before the end.")
     page.get_by_label("From", exact=True).fill(
         (end - dt.timedelta(days=40)).strftime("%Y-%m-%dT%H:%M")
     )
     page.get_by_label("To", exact=True).fill(end.strftime("%Y-%m-%dT%H:%M"))
-    page.get_by_role("button", name="Show").click()
+    page.get_by_role("button", name="Show", exact=True).click()
     expect(page.locator("#history-error")).to_have_text("Choose a range of at most 31 days.")
+    # An end in the future is refused here, as the server would refuse it.
+    page.get_by_label("From", exact=True).fill(start.strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("To", exact=True).fill(
+        (end + dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.get_by_role("button", name="Show", exact=True).click()
+    expect(page.locator("#history-error")).to_contain_text(
+        re.compile(r"^The range cannot end in the future: choose an end no later than ")
+    )
     expect(rows).to_have_count(6)
+    expect(page.locator("#history-summary")).to_contain_text("New patients")
 
     page.get_by_text("Last 24 hours").click()
     expect(page.locator("#history-error")).to_be_hidden()

@@ -58,3 +58,11 @@ def test_everything_the_page_loads_is_served_from_static(page):
 def test_only_get_is_allowed(client, settings):
     settings.ALLOWED_HOSTS = ["testserver"]
     assert client.post("/").status_code == 405
+
+
+def test_the_favicon_is_found_where_browsers_look_for_it(client, settings):
+    settings.ALLOWED_HOSTS = ["testserver"]
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"] == "/static/dashboard/favicon.svg"
+    assert finders.find("dashboard/favicon.svg")

@@ -62,9 +62,18 @@ def test_a_range_may_cover_31_days_and_no_more():
     assert code_of("2026-02-05T00:00:00Z", "2026-03-08T00:00:01Z") == "time_range_too_long"
 
 
-def test_start_may_be_up_to_an_hour_ahead_of_now():
-    parse_time_range("2026-03-08T13:00:00Z", "2026-03-08T14:00:00Z", now=NOW)
+def test_neither_end_may_be_more_than_an_hour_ahead_of_now():
+    # The hour in progress may be asked for whole: NOW is 12:00, so up to 13:00.
+    parse_time_range("2026-03-08T11:00:00Z", "2026-03-08T13:00:00Z", now=NOW)
+    parse_time_range("2026-03-08T12:30:00Z", "2026-03-08T13:00:00Z", now=NOW)
+    assert code_of("2026-03-08T11:00:00Z", "2026-03-08T13:00:01Z") == "time_range_in_future"
+    assert code_of("2026-03-07T14:00:00Z", "2026-03-09T14:00:00Z") == "time_range_in_future"
     assert code_of("2026-03-08T13:00:01Z", "2026-03-08T14:00:00Z") == "time_range_in_future"
+
+
+def test_a_future_end_is_refused_with_its_own_message():
+    with pytest.raises(TimeRangeError, match="end is more than an hour in the future"):
+        parse_time_range("2026-03-08T00:00:00Z", "2026-03-08T18:00:00Z", now=NOW)
 
 
 @given(

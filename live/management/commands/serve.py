@@ -20,6 +20,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 logger = logging.getLogger("dashboard.serve")
+# Start-up logs a screenful (the listener's first resync, the simulator): say where to go again
+# once it has settled, so the address and logins are on screen when someone looks.
+BANNER_AGAIN_SECONDS = 8
 
 
 class Command(BaseCommand):
@@ -81,6 +84,11 @@ class Command(BaseCommand):
         )
         simulator = self._start_simulator(simulate) if simulate > 0 else None
         started: dict = {}
+        banner = _banner(host, port)
+
+        def say_banner():
+            self.stdout.write(banner, ending="\n")
+            self.stdout.flush()
 
         def ready():
             loop = asyncio.get_event_loop()
@@ -97,8 +105,9 @@ class Command(BaseCommand):
 
                 started["listener"] = build_listener()
                 started["listener_task"] = loop.create_task(started["listener"].run())
-            self.stdout.write(f"Dashboard: http://{host}:{port}/", ending="\n")
-            self.stdout.flush()
+            if not worker:  # a worker's instance is announced by its supervisor
+                say_banner()
+                loop.call_later(BANNER_AGAIN_SECONDS, say_banner)
 
         async def shutdown():
             """Inside the loop, before it stops: the listener flushes, saves its checkpoint and
@@ -135,7 +144,7 @@ class Command(BaseCommand):
 
         base = ["--host", host, "--port", str(port), "--server", server, "--listener", listener]
         simulator = self._start_simulator(simulate) if simulate > 0 else None
-        self.stdout.write(f"Dashboard: http://{host}:{port}/ ({workers} {server} workers)")
+        self.stdout.write(f"{_banner(host, port)}\n{workers} {server} workers")
         self.stdout.flush()
         try:
             Supervisor(worker_command(base), workers).run(address)
@@ -151,3 +160,27 @@ class Command(BaseCommand):
             cwd=settings.BASE_DIR,
             env=os.environ.copy(),
         )
+
+
+def _banner(host: str, port: int) -> str:
+    """The address, and in demo mode (DEBUG) the demo logins that exist."""
+    lines = [f"Dashboard: http://{host}:{port}/"]
+    if settings.DEBUG:
+        from django.contrib.auth import get_user_model
+        from django.db import DatabaseError
+
+        from accounts.demo import DEMO_USERS
+
+        names = {user.username for user in DEMO_USERS}
+        try:
+            present = set(
+                get_user_model()
+                .objects.filter(username__in=names, is_active=True)
+                .values_list("username", flat=True)
+            )
+        except DatabaseError:  # not migrated yet: no logins to show
+            present = set()
+        logins = [f"{u.username} / {u.password}" for u in DEMO_USERS if u.username in present]
+        if logins:
+            lines.append("Demo logins: " + ", ".join(logins))
+    return "\n".join(lines)

@@ -101,6 +101,19 @@ export function formatAge(value, now = Date.now()) {
   return dayClock.format(date);
 }
 
+/** How long something has been open: "4 min", "2 h 5 min", then whole hours ("56 h"). */
+export function formatDuration(since, now = Date.now()) {
+  const date = since instanceof Date ? since : parseTime(since);
+  if (!date) return "";
+  const minutes = Math.max(0, Math.floor((now - date.getTime()) / 60_000));
+  if (minutes < 1) return "under a minute";
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours >= 10) return `${hours} h`;
+  const rest = minutes % 60;
+  return rest ? `${hours} h ${rest} min` : `${hours} h`;
+}
+
 /** "checked_in" → "Checked in". */
 export function humanize(key) {
   const text = String(key).replace(/_/g, " ");

@@ -1,8 +1,10 @@
-// Trends: the time-range picker, the hourly charts (uPlot) and the department table, all fed by
-// `request_historical` / `historical_data`.
+// Trends: the time-range picker, totals over the range, the hourly charts and the department
+// table, all fed by `request_historical` / `historical_data`. Every figure says its period.
 
-import { byId, clear, formatCount, formatMoney, h, isoWithOffset, parseTime, toLocalInput } from "./dom.js";
-import { barWidth, departmentNames } from "./tiles.js";
+import { HourlyChart } from "./charts.js";
+import { allDepartments, departmentNames, learnNames } from "./departments.js";
+import { byId, formatCount, formatMoney, h, isoWithOffset, parseTime, toLocalInput } from "./dom.js";
+import { barWidth } from "./tile.js";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -16,19 +18,25 @@ const ACTIVITY_SERIES = [
   { key: "completedAppointments", label: "Completed", color: "#7c3aed" },
   { key: "emergencies", label: "Emergencies", color: "#b91c1c" },
 ];
-const REVENUE_COLOR = "#0f766e";
+const SUMMARY = [
+  { key: "newPatients", label: "New patients" },
+  { key: "appointments", label: "Appointments scheduled" },
+  { key: "completedAppointments", label: "Appointments completed" },
+  { key: "emergencies", label: "Emergencies started" },
+];
 const DEPARTMENT_COLUMNS = [
   { key: "newPatients", label: "New patients", tone: "blue" },
   { key: "appointments", label: "Appointments", tone: "teal" },
   { key: "emergencies", label: "Emergencies", tone: "red" },
-  { key: "revenueCents", label: "Revenue", tone: "teal", money: true },
+  { key: "revenueCents", label: "Revenue paid", tone: "teal", money: true },
 ];
 const RANGE_ERRORS = {
   invalid_time_range: "That is not a valid date and time.",
   time_range_order: "The start must be before the end.",
   time_range_too_long: "Choose a range of at most 31 days.",
-  time_range_in_future: "The range must not start in the future.",
+  time_range_in_future: "The range cannot end in the future.",
 };
+const PERIODS = { "24h": "last 24 h", "7d": "last 7 days" };
 
 const rangeFormat = new Intl.DateTimeFormat(undefined, {
   month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
@@ -36,6 +44,14 @@ const rangeFormat = new Intl.DateTimeFormat(undefined, {
 const hourFormat = new Intl.DateTimeFormat(undefined, {
   weekday: "short", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
 });
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+
+/** The start of the next whole hour: a range may end with the hour in progress, not later. */
+function latestEnd(now) {
+  const end = new Date(now);
+  end.setMinutes(0, 0, 0);
+  return end.getTime() === now.getTime() ? end : new Date(end.getTime() + HOUR_MS);
+}
 
 export class History {
   constructor({ send, currency }) {
@@ -43,7 +59,7 @@ export class History {
     this.currency = currency; // () => the currency revenue is shown in
     this.requestId = null;
     this.data = null;
-    this.charts = {};
+    this.period = PERIODS["24h"];
     this.refreshTimer = null;
     this.form = byId("range-form");
     this.customFields = byId("range-custom-fields");
@@ -52,6 +68,13 @@ export class History {
     this.status = byId("history-range");
     this.error = byId("history-error");
     this.section = byId("history");
+    this.activity = new HourlyChart("activity", { yLabel: "Count per hour", formatValue: formatCount, legend: true });
+    this.revenue = new HourlyChart("revenue", {
+      yLabel: "Paid per hour",
+      formatValue: (value) => formatMoney(value * 100, this.currency(), "compact"),
+      fill: "rgba(15, 118, 110, 0.12)",
+      floor: 1,
+    });
     this.form.addEventListener("change", (event) => {
       if (event.target.name === "range") this.rangeChosen();
     });
@@ -59,8 +82,8 @@ export class History {
       event.preventDefault();
       this.request();
     });
-    this.resizer = new ResizeObserver(() => this.resize());
-    for (const id of ["chart-activity", "chart-revenue"]) this.resizer.observe(byId(id));
+    const resizer = new ResizeObserver(() => [this.activity, this.revenue].forEach((c) => c.resize()));
+    for (const id of ["chart-activity", "chart-revenue"]) resizer.observe(byId(id));
   }
 
   get choice() {
@@ -72,9 +95,8 @@ export class History {
     this.customFields.hidden = !custom;
     if (custom) {
       if (!this.startInput.value || !this.endInput.value) {
-        const end = new Date();
-        end.setMinutes(0, 0, 0);
-        this.endInput.value = toLocalInput(new Date(end.getTime() + HOUR_MS));
+        const end = latestEnd(new Date());
+        this.endInput.value = toLocalInput(end);
         this.startInput.value = toLocalInput(new Date(end.getTime() - 2 * DAY_MS));
       }
       this.startInput.focus();
@@ -83,7 +105,7 @@ export class History {
     }
   }
 
-  /** The range to ask for, or an error message. */
+  /** The range to ask for, or an error message (the server's rules, checked before sending). */
   range() {
     const now = new Date();
     if (this.choice === "24h") return { start: new Date(now.getTime() - DAY_MS), end: now };
@@ -95,7 +117,10 @@ export class History {
     }
     if (start >= end) return { error: RANGE_ERRORS.time_range_order };
     if (end - start > MAX_RANGE_MS) return { error: RANGE_ERRORS.time_range_too_long };
-    if (start > now) return { error: RANGE_ERRORS.time_range_in_future };
+    const latest = latestEnd(now);
+    if (end > latest) {
+      return { error: `The range cannot end in the future: choose an end no later than ${timeOnly.format(latest)} today.` };
+    }
     return { start, end };
   }
 
@@ -113,6 +138,7 @@ export class History {
       type: "request_historical",
       timeRange: { start: isoWithOffset(range.start), end: isoWithOffset(range.end) },
     });
+    this.pendingPeriod = PERIODS[this.choice] || null;
     clearTimeout(this.refreshTimer);
     if (this.choice !== "custom") this.refreshTimer = setTimeout(() => this.request(), AUTO_REFRESH_MS);
   }
@@ -131,21 +157,17 @@ export class History {
 
   received(message, request) {
     // Only the answer to the latest request counts (an older one may arrive after it).
-    if (request && request.requestId !== this.requestId) return false;
+    if (request && request.requestId !== this.requestId) return;
     this.section.removeAttribute("aria-busy");
     this.showError(null);
     this.data = message;
-    let learned = false;
-    for (const row of message.departmentMetrics || []) {
-      if (row.departmentId && row.name && departmentNames.get(row.departmentId) !== row.name) {
-        departmentNames.set(row.departmentId, row.name);
-        learned = true;
-      }
-    }
+    learnNames(message.departmentMetrics);
     const range = message.timeRange || {};
-    this.status.textContent = this.describe(parseTime(range.start), parseTime(range.end));
+    const start = parseTime(range.start);
+    const end = parseTime(range.end);
+    this.period = this.pendingPeriod || (start && end ? `${rangeFormat.format(start)} – ${rangeFormat.format(end)}` : "the range");
+    this.status.textContent = this.describe(start, end);
     this.draw();
-    return learned;
   }
 
   describe(start, end) {
@@ -170,149 +192,65 @@ export class History {
     this.section.classList.toggle("has-revenue", withRevenue);
     byId("chart-card-revenue").hidden = !withRevenue;
     this.drawSummary(rows, withRevenue);
-    this.drawActivity(rows);
-    if (withRevenue) this.drawRevenue(rows);
-    else this.destroy("revenue");
-    this.drawDepartments(this.data.departmentMetrics || [], withRevenue);
-    this.drawTable(rows, withRevenue);
+    const x = rows.map((row) => row.at.getTime() / 1000);
+    this.activity.draw(x, ACTIVITY_SERIES.map((s) => ({ ...s, values: rows.map((row) => Number(row[s.key]) || 0) })));
+    if (withRevenue) {
+      this.revenue.draw(x, [{ label: "Revenue paid", color: "#0f766e", values: rows.map((row) => (Number(row.revenueCents) || 0) / 100) }]);
+    } else {
+      this.revenue.destroy();
+    }
+    drawDepartments(this.data.departmentMetrics || [], withRevenue, this.currency(), this.period);
+    drawTable(rows, withRevenue, this.currency());
   }
 
   drawSummary(rows, withRevenue) {
     const sum = (key) => rows.reduce((total, row) => total + (Number(row[key]) || 0), 0);
-    const items = ACTIVITY_SERIES.map((s) => [s.label, formatCount(sum(s.key))]);
-    if (withRevenue) items.push(["Revenue", formatMoney(sum("revenueCents"), this.currency(), "whole")]);
+    const items = SUMMARY.map((s) => [s.label, formatCount(sum(s.key))]);
+    if (withRevenue) items.push(["Revenue paid", formatMoney(sum("revenueCents"), this.currency(), "whole")]);
     byId("history-summary").replaceChildren(...items.map(([label, value]) =>
-      h("div", { class: "summary-item" }, h("dt", { text: label }), h("dd", { text: value }))));
+      h("div", { class: "summary-item" },
+        h("dt", {}, label, h("span", { class: "summary-period" }, h("span", { class: "visually-hidden", text: ", " }), this.period)),
+        h("dd", { text: value }))));
   }
+}
 
-  drawActivity(rows) {
-    const x = rows.map((row) => row.at.getTime() / 1000);
-    const data = [x, ...ACTIVITY_SERIES.map((s) => rows.map((row) => Number(row[s.key]) || 0))];
-    this.plot("activity", data, ACTIVITY_SERIES.map((s) => ({
-      label: s.label, stroke: s.color, width: 2, points: { show: rows.length <= 48, size: 5 },
-    })), (value) => formatCount(value));
-    this.legend("activity", ACTIVITY_SERIES);
-  }
+/** The department table: every department the page knows, zero where the range has none. */
+function drawDepartments(rows, withRevenue, currency, period) {
+  const columns = DEPARTMENT_COLUMNS.filter((c) => withRevenue || !c.money);
+  const byCode = new Map(rows.map((row) => [row.departmentId, row]));
+  // Every department the page knows, zero where the range has nothing for it.
+  const all = allDepartments(rows.map((row) => row.departmentId).filter(Boolean))
+    .map((code) => byCode.get(code) || { departmentId: code, name: departmentNames.get(code) });
+  const max = Object.fromEntries(columns.map((c) =>
+    [c.key, Math.max(1, ...all.map((row) => Number(row[c.key]) || 0))]));
+  const head = h("thead", {}, h("tr", {},
+    h("th", { scope: "col", text: "Department" }),
+    columns.map((c) => h("th", { scope: "col", class: "num", text: c.label }))));
+  const body = h("tbody", {}, all.length ? all.map((row) => h("tr", { dataset: { department: row.departmentId } },
+    h("th", { scope: "row" },
+      h("span", { class: "dept-code", text: row.departmentId }),
+      row.name ? h("span", { class: "dept-name", text: row.name }) : null),
+    columns.map((c) => {
+      const value = Number(row[c.key]) || 0;
+      const fill = h("span", { class: `bar-fill tone-${c.tone}` });
+      fill.style.width = barWidth(value / max[c.key]);
+      return h("td", { class: "num" },
+        h("span", { class: "cell-bar" },
+          h("span", { class: "bar-track", "aria-hidden": "true" }, fill),
+          h("span", { class: "cell-value", text: c.money ? formatMoney(value, currency, "whole") : formatCount(value) })));
+    }))) : h("tr", {}, h("td", { colspan: columns.length + 1, class: "empty", text: "No departments" })));
+  byId("department-title").textContent = `By department, ${period}`;
+  byId("department-table").replaceChildren(
+    h("caption", { class: "visually-hidden", text: `Activity by department, ${period}` }), head, body);
+}
 
-  drawRevenue(rows) {
-    const x = rows.map((row) => row.at.getTime() / 1000);
-    const currency = this.currency();
-    const data = [x, rows.map((row) => (Number(row.revenueCents) || 0) / 100)];
-    this.plot("revenue", data, [{
-      label: "Revenue", stroke: REVENUE_COLOR, width: 2, fill: "rgba(15, 118, 110, 0.12)", points: { show: false },
-    }], (value) => formatMoney(value * 100, currency, "compact"));
-  }
-
-  plot(name, data, series, formatValue) {
-    const target = byId(`chart-${name}`);
-    if (typeof window.uPlot !== "function") {
-      clear(target).append(h("p", { class: "empty", text: "Charts are unavailable in this browser." }));
-      return;
-    }
-    const shown = this.charts[name] ? this.charts[name].series.slice(1).map((s) => s.show) : null;
-    this.destroy(name);
-    if (!data[0].length) {
-      clear(target).append(h("p", { class: "empty", text: "No data in this range." }));
-      return;
-    }
-    clear(target);
-    const readout = byId(`readout-${name}`);
-    const axis = { stroke: "#334155", grid: { stroke: "#e2e8f0", width: 1 }, ticks: { stroke: "#cbd5e1", width: 1 }, font: "12px system-ui, sans-serif" };
-    const options = {
-      width: Math.max(240, target.clientWidth),
-      height: 220,
-      legend: { show: false },
-      cursor: { drag: { x: false, y: false }, points: { size: 7 } },
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(max * 1.1, name === "revenue" ? 1 : 4)] } },
-      axes: [axis, { ...axis, size: 56, values: (u, ticks) => ticks.map(formatValue) }],
-      series: [{}, ...series.map((s, i) => ({ ...s, show: shown ? shown[i] !== false : true }))],
-      hooks: {
-        setCursor: [(u) => {
-          const index = u.cursor.idx;
-          if (index === null || index === undefined) {
-            readout.textContent = "";
-            return;
-          }
-          const when = hourFormat.format(new Date(u.data[0][index] * 1000));
-          const values = u.series.slice(1).filter((s) => s.show)
-            .map((s) => `${s.label} ${formatValue(u.data[u.series.indexOf(s)][index])}`);
-          readout.textContent = `${when} · ${values.join(" · ")}`;
-        }],
-      },
-    };
-    this.charts[name] = new window.uPlot(options, data, target);
-  }
-
-  /** A keyboard-usable legend: each series is a toggle button. */
-  legend(name, series) {
-    const container = byId(`legend-${name}`);
-    const chart = this.charts[name];
-    container.replaceChildren(...series.map((s, i) => {
-      const shown = !chart || chart.series[i + 1].show;
-      const button = h("button", {
-        type: "button",
-        class: "legend-toggle",
-        "aria-pressed": String(shown),
-        onclick: () => {
-          const current = this.charts[name];
-          if (!current) return;
-          const show = !current.series[i + 1].show;
-          current.setSeries(i + 1, { show });
-          button.setAttribute("aria-pressed", String(show));
-        },
-      }, h("span", { class: "swatch" }), s.label);
-      button.firstChild.style.background = s.color;
-      return button;
-    }));
-  }
-
-  destroy(name) {
-    if (this.charts[name]) {
-      this.charts[name].destroy();
-      delete this.charts[name];
-    }
-  }
-
-  resize() {
-    for (const [name, chart] of Object.entries(this.charts)) {
-      const width = Math.max(240, byId(`chart-${name}`).clientWidth);
-      if (Math.abs(chart.width - width) > 1) chart.setSize({ width, height: chart.height });
-    }
-  }
-
-  drawDepartments(rows, withRevenue) {
-    const columns = DEPARTMENT_COLUMNS.filter((c) => withRevenue || !c.money);
-    const currency = this.currency();
-    const max = Object.fromEntries(columns.map((c) =>
-      [c.key, Math.max(1, ...rows.map((row) => Number(row[c.key]) || 0))]));
-    const table = byId("department-table");
-    const head = h("thead", {}, h("tr", {},
-      h("th", { scope: "col", text: "Department" }),
-      columns.map((c) => h("th", { scope: "col", class: "num", text: c.label }))));
-    const body = h("tbody", {}, rows.length ? rows.map((row) => h("tr", { dataset: { department: row.departmentId } },
-      h("th", { scope: "row" },
-        h("span", { class: "dept-code", text: row.departmentId }),
-        row.name ? h("span", { class: "dept-name", text: row.name }) : null),
-      columns.map((c) => {
-        const value = Number(row[c.key]) || 0;
-        const fill = h("span", { class: `bar-fill tone-${c.tone}` });
-        fill.style.width = barWidth(value / max[c.key]);
-        return h("td", { class: "num" },
-          h("span", { class: "cell-bar" },
-            h("span", { class: "bar-track", "aria-hidden": "true" }, fill),
-            h("span", { class: "cell-value", text: c.money ? formatMoney(value, currency, "whole") : formatCount(value) })));
-      }))) : h("tr", {}, h("td", { colspan: columns.length + 1, class: "empty", text: "No departments" })));
-    table.replaceChildren(h("caption", { class: "visually-hidden", text: "Activity by department over the chosen range" }), head, body);
-  }
-
-  drawTable(rows, withRevenue) {
-    const columns = [...ACTIVITY_SERIES, ...(withRevenue ? [{ key: "revenueCents", label: "Revenue", money: true }] : [])];
-    const currency = this.currency();
-    byId("hourly-table").replaceChildren(
-      h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Hour" }),
-        columns.map((c) => h("th", { scope: "col", class: "num", text: c.label })))),
-      h("tbody", {}, [...rows].reverse().map((row) => h("tr", {},
-        h("th", { scope: "row", text: hourFormat.format(row.at) }),
-        columns.map((c) => h("td", { class: "num", text: c.money ? formatMoney(Number(row[c.key]) || 0, currency, "whole") : formatCount(Number(row[c.key]) || 0) }))))));
-  }
+/** Every hour's row, newest first: the charts' data for anyone who cannot use them. */
+function drawTable(rows, withRevenue, currency) {
+  const columns = [...ACTIVITY_SERIES, ...(withRevenue ? [{ key: "revenueCents", label: "Revenue paid", money: true }] : [])];
+  byId("hourly-table").replaceChildren(
+    h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Hour" }),
+      columns.map((c) => h("th", { scope: "col", class: "num", text: c.label })))),
+    h("tbody", {}, [...rows].reverse().map((row) => h("tr", {},
+      h("th", { scope: "row", text: hourFormat.format(row.at) }),
+      columns.map((c) => h("td", { class: "num", text: c.money ? formatMoney(Number(row[c.key]) || 0, currency, "whole") : formatCount(Number(row[c.key]) || 0) }))))));
 }

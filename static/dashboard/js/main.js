@@ -1,9 +1,11 @@
 // The page: sign-in, then the live dashboard over one WebSocket.
 
 import { Connection } from "./connection.js";
-import { byId, formatClock } from "./dom.js";
+import { forgetDepartments, limitTo } from "./departments.js";
+import { byId } from "./dom.js";
 import { History } from "./history.js";
 import { Session } from "./session.js";
+import { describe } from "./status.js";
 import { Tiles } from "./tiles.js";
 
 const LEVELS = { super_admin: "Super admin", admin: "Admin", viewer: "Viewer" };
@@ -14,37 +16,19 @@ const SESSION_ENDED = {
   no_dashboard_access: "This account has no dashboard access.",
   access_revoked: "Your dashboard access has changed. Sign in again to continue.",
 };
-const STATES = {
-  connecting: { label: "Connecting", detail: "Opening the live connection…" },
-  connected: { label: "Live", detail: "Values update as they change." },
-  degraded: { label: "Degraded", detail: "Updates may be slower than usual." },
-  stale: { label: "Stale", detail: "The hospital database is not answering; values may be out of date." },
-  reconnecting: { label: "Reconnecting", detail: "" },
-  offline: { label: "Offline", detail: "The live connection is closed." },
-};
+const TITLE = "Hospital operations";
 
-const ui = {
-  loginView: byId("login-view"),
-  loginForm: byId("login-form"),
-  loginError: byId("login-error"),
-  loginButton: byId("login-submit"),
-  username: byId("username"),
-  password: byId("password"),
-  dashboard: byId("dashboard-view"),
-  account: byId("account"),
-  userName: byId("user-name"),
-  userLevel: byId("user-level"),
-  userDepartments: byId("user-departments"),
-  logout: byId("logout"),
-  connection: byId("connection"),
-  connectionLabel: byId("connection-label"),
-  connectionDetail: byId("connection-detail"),
-  retry: byId("retry"),
-  notice: byId("notice"),
-  tiles: byId("tiles"),
-};
+const ui = Object.fromEntries([
+  "login-view", "login-form", "login-error", "login-submit", "username", "password", "dashboard-view",
+  "account", "user-name", "user-level", "user-departments", "logout", "connection", "connection-label",
+  "connection-detail", "retry", "notice", "tiles", "emergencies", "topbar",
+].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), byId(id)]));
 
 const state = { user: null, level: null, departments: [], metrics: [], invalidTokens: 0, currency: "USD" };
+const mayAct = () => state.level === "super_admin" || state.level === "admin";
+let status = { live: false, blocked: true };
+let notLiveSince = null;
+let countdown = null;
 
 const session = new Session({
   onRefreshed: () => connection.reauthenticate(),
@@ -53,27 +37,21 @@ const session = new Session({
 
 const connection = new Connection({
   url: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws/dashboard/`,
-  token: async () => {
-    if (session.accessExpiring()) await session.refresh();
+  token: async ({ renew = false } = {}) => {
+    if (renew || session.accessExpiring()) await session.refresh();
     return session.access;
   },
-  handlers: {
-    onState: showConnection,
-    onAuthenticated: authenticated,
-    onMessage: received,
-    onAuthProblem: authProblem,
-  },
+  handlers: { onState: showConnection, onAuthenticated: authenticated, onMessage: received, onAuthProblem: authProblem },
 });
 
-const tiles = new Tiles(ui.tiles, {
-  mayAct: () => state.level === "super_admin" || state.level === "admin",
+const tiles = new Tiles({ emergencies: ui.emergencies, grid: ui.tiles }, {
+  mayAct,
   send: (message) => connection.send(message),
+  connected: () => connection.authenticated,
+  actionsBlocked: () => status.blocked,
 });
 
-const history = new History({
-  send: (message) => connection.send(message),
-  currency: () => state.currency,
-});
+const history = new History({ send: (message) => connection.send(message), currency: () => state.currency });
 
 // --- signing in and out ----------------------------------------------------------------------
 ui.loginForm.addEventListener("submit", async (event) => {
@@ -85,20 +63,22 @@ ui.loginForm.addEventListener("submit", async (event) => {
     (username ? ui.password : ui.username).focus();
     return;
   }
-  ui.loginButton.disabled = true;
-  ui.loginButton.textContent = "Signing in…";
+  ui.loginSubmit.disabled = true;
+  ui.loginSubmit.textContent = "Signing in…";
   loginError(null);
   try {
     await session.login(username, password);
     ui.password.value = "";
     showDashboard();
+    // Keyboard users start from the top of the page: the skip link, then Sign out.
+    ui.topbar.focus({ preventScroll: true });
   } catch (error) {
     loginError(error.message);
     ui.password.select();
     ui.password.focus();
   } finally {
-    ui.loginButton.disabled = false;
-    ui.loginButton.textContent = "Sign in";
+    ui.loginSubmit.disabled = false;
+    ui.loginSubmit.textContent = "Sign in";
   }
 });
 
@@ -112,7 +92,7 @@ ui.logout.addEventListener("click", async () => {
 
 ui.retry.addEventListener("click", () => connection.retry());
 window.addEventListener("online", () => {
-  if (connection.state === "offline" && session.active) connection.retry();
+  if (session.active && ["offline", "reconnecting"].includes(connection.state)) connection.retry();
 });
 
 function loginError(text, tone = "error") {
@@ -123,9 +103,8 @@ function loginError(text, tone = "error") {
 
 function showDashboard() {
   ui.loginView.hidden = true;
-  ui.dashboard.hidden = false;
+  ui.dashboardView.hidden = false;
   ui.connection.hidden = false;
-  document.title = "Hospital operations · Live";
   connection.start();
 }
 
@@ -134,12 +113,13 @@ function signedOut(message, isProblem = true) {
   history.stop();
   session.forget();
   tiles.reset();
+  forgetDepartments();
   Object.assign(state, { user: null, level: null, departments: [], metrics: [], invalidTokens: 0 });
-  ui.dashboard.hidden = true;
+  ui.dashboardView.hidden = true;
   ui.account.hidden = true;
   ui.connection.hidden = true;
   ui.loginView.hidden = false;
-  document.title = "Hospital operations · Sign in";
+  document.title = `${TITLE} · Sign in`;
   loginError(message, isProblem ? "error" : "info");
   ui.username.focus();
 }
@@ -147,47 +127,57 @@ function signedOut(message, isProblem = true) {
 // --- the socket's messages -------------------------------------------------------------------
 function authenticated(message, fresh) {
   state.invalidTokens = 0;
+  const departments = message.departments || [];
+  const scopeChanged = message.level !== state.level || departments.join() !== state.departments.join();
   state.user = message.user;
   state.level = message.level;
-  state.departments = message.departments || [];
+  state.departments = departments;
   const metrics = Array.isArray(message.metrics) ? message.metrics : [];
   const added = metrics.filter((m) => !state.metrics.includes(m));
   state.metrics = metrics;
-  showAccount();
+  // A super admin sees every department, a viewer with none too; the rest only their own.
+  const all = state.level === "super_admin" || (state.level === "viewer" && !departments.length);
+  limitTo(all ? null : departments);
+  if (scopeChanged) tiles.resetVersions();
+  showAccount(all);
   tiles.show(metrics);
   notice(null);
   // A new socket starts empty: subscribe to everything, then make the values whole.
   const subscribe = fresh ? metrics : added;
   if (subscribe.length) connection.send({ type: "subscribe_metrics", metrics: subscribe });
   if (fresh) {
-    tiles.reconnected();
     connection.send({ type: "request_snapshot" });
     history.request();
   }
 }
 
+function applyUpdate(update) {
+  if (!update || typeof update.metric !== "string") return;
+  if (update.metric === "revenue" && update.data && update.data.currency) state.currency = update.data.currency;
+  tiles.update(update.metric, update);
+}
+
 function received(message, request) {
   switch (message.type) {
     case "dashboard_update":
-      remember(message.metric, message.data);
-      tiles.update(message.metric, message);
+      applyUpdate(message);
+      break;
+    case "dashboard_updates":
+      for (const update of Array.isArray(message.updates) ? message.updates : []) applyUpdate(update);
       break;
     case "metrics_snapshot":
-      for (const [metric, value] of Object.entries(message.metrics || {})) {
-        remember(metric, value && value.data);
-        tiles.update(metric, value);
-      }
+      for (const [metric, value] of Object.entries(message.metrics || {})) applyUpdate({ ...value, metric });
       break;
     case "subscriptions":
       // The server's word on what this user gets (access can change while connected).
       tiles.show(state.metrics.filter((m) => (message.metrics || []).includes(m)));
       break;
     case "historical_data":
-      if (history.received(message, request)) tiles.redraw();
+      history.received(message, request);
       break;
     case "alert_acknowledged": {
-      const tile = tiles.get("emergencyAlerts");
-      if (tile) tile.acknowledged(message);
+      const panel = tiles.get("emergencyAlerts");
+      if (panel) panel.acknowledged(message);
       break;
     }
     case "error":
@@ -203,22 +193,18 @@ function failed(message, request) {
   if (type === "request_historical") {
     history.failed(message, request);
   } else if (type === "acknowledge_alert") {
-    const tile = tiles.get("emergencyAlerts");
+    const panel = tiles.get("emergencyAlerts");
     const text = message.code === "alert_not_found"
-      ? "That alert is already resolved."
+      ? "That alert was resolved before the acknowledgement reached the server."
       : message.code === "forbidden"
         ? "You may not acknowledge that alert."
-        : message.message || "The alert could not be acknowledged.";
-    if (tile) tile.failed(request.alertId, text);
+        : `The alert could not be acknowledged: ${message.message || "the server refused it"}.`;
+    if (panel) panel.failed(request.alertId, text);
   } else if (message.code === "metrics_unavailable") {
     notice("Some values cannot be loaded right now; they will fill in when the data source answers.");
   } else if (message.code !== "unknown_metric" && message.code !== "forbidden") {
     notice(message.message || "The server could not handle a request.");
   }
-}
-
-function remember(metric, data) {
-  if (metric === "revenue" && data && data.currency) state.currency = data.currency;
 }
 
 function authProblem(reason) {
@@ -234,41 +220,29 @@ function authProblem(reason) {
 }
 
 // --- what the person sees of the connection and the account ----------------------------------
-let countdown = null;
-
-function showConnection({ state: current, detail, attempt, attempts, nextRetryAt }) {
-  const info = STATES[current] || STATES.offline;
-  ui.connection.dataset.state = current;
-  ui.connectionLabel.textContent = info.label;
-  ui.retry.hidden = current !== "offline" || !session.active;
+function showConnection(info) {
   clearInterval(countdown);
-  let text = info.detail;
-  if (current === "connected" && detail === "recovered") text = "Back to normal.";
-  else if (detail && current !== "connected") text = `${info.detail} (${detail})`;
-  if (current === "reconnecting") {
-    const describe = () => {
-      const seconds = nextRetryAt ? Math.max(0, Math.ceil((nextRetryAt - Date.now()) / 1000)) : 0;
-      ui.connectionDetail.textContent = seconds > 0
-        ? `Connection lost. Attempt ${attempt} of ${attempts} in ${seconds} s.`
-        : `Connection lost. Attempt ${attempt} of ${attempts}…`;
-    };
-    describe();
-    countdown = setInterval(describe, 1_000);
-    return;
-  }
-  if (current === "offline" && session.active) {
-    text = `Could not reconnect after ${attempts} attempts. Values shown are from ${formatClock(new Date())} or earlier.`;
-  }
-  ui.connectionDetail.textContent = text;
-  ui.connectionDetail.title = text;
+  const render = () => {
+    status = describe(info, mayAct());
+    ui.connection.dataset.state = info.state;
+    ui.connectionLabel.textContent = status.label;
+    ui.connectionDetail.textContent = status.text;
+    ui.connectionDetail.title = status.title;
+    ui.retry.hidden = !["offline", "reconnecting"].includes(info.state) || !session.active || info.nextRetryAt === null && info.state === "offline";
+  };
+  render();
+  if (info.nextRetryAt) countdown = setInterval(render, 1_000);
+  if (status.live) notLiveSince = null;
+  else if (!notLiveSince) notLiveSince = new Date();
+  tiles.setLive({ live: status.live || info.state === "connecting", badge: status.badge, since: notLiveSince });
+  document.title = `${status.label} · ${TITLE}`;
 }
 
-function showAccount() {
+function showAccount(all) {
   ui.account.hidden = false;
   ui.userName.textContent = state.user ? state.user.username : "";
   ui.userLevel.textContent = LEVELS[state.level] || state.level || "";
   ui.userLevel.dataset.level = state.level || "";
-  const all = state.level === "super_admin" || (state.level === "viewer" && !state.departments.length);
   ui.userDepartments.textContent = all
     ? "All departments"
     : state.departments.length ? state.departments.join(", ") : "No departments";
@@ -280,8 +254,5 @@ function notice(text) {
 }
 
 // --- start -------------------------------------------------------------------------------------
-if (session.restore()) {
-  showDashboard();
-} else {
-  ui.username.focus();
-}
+if (session.restore()) showDashboard();
+else ui.username.focus();

@@ -1,0 +1,236 @@
+"""The hospital's day: how often each event happens at each hour, whatever the simulator's rate.
+
+Each hospital event is a Poisson process whose rate follows the local hour
+(arrivals peak in the morning, discharges around noon, clinics and the
+billing office keep office hours) and the hospital's state (each outpatient
+is admitted or sent home at a rate per person, each pending bill is paid at a
+rate per bill, staff clock in until the shift is staffed). The rates are
+calibrated on the seeded hospital (`simulator.seed`), so its levels hold
+over a day: the patients in care, the beds, the pending bills, a handful of
+open emergencies, and revenue paid per hour as a hospital's is.
+
+The simulator's `--rate` only decides how much routine record keeping fills
+the time between these events (`simulator.activity.routine`): it never
+makes the hospital itself busier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .activity import CLOCKED
+from .history import HOURLY
+
+HOUR = 3600.0
+# A paused simulator does not make up for more than this much missed time at once.
+MAX_CATCH_UP = dt.timedelta(hours=1)
+
+
+def shape(*weights: float) -> tuple[float, ...]:
+    """24 relative weights by local hour, scaled to average 1."""
+    mean = sum(weights) / len(weights)
+    return tuple(w / mean for w in weights)
+
+
+ARRIVALS = shape(*HOURLY)
+DAYTIME = shape(3, 2, 2, 2, 2, 3, 5, 8, 11, 13, 13, 12, 12, 12, 12, 11, 11, 10, 9, 8, 7, 6, 5, 4)
+DISCHARGES = shape(1, 1, 1, 1, 1, 1, 2, 4, 8, 15, 22, 26, 26, 24, 22, 19, 15, 11, 8, 6, 4, 3, 2, 1)
+OFFICE = shape(0, 0, 0, 0, 0, 0, 0, 1, 6, 10, 10, 10, 8, 9, 10, 10, 9, 6, 2, 1, 0, 0, 0, 0)
+PAYMENTS = shape(1, 1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 12, 12, 13, 13, 12, 10, 7, 5, 4, 3, 2, 1)
+NIGHT = shape(1, 4, 4, 4, 4, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)
+
+# Per person (or bill, pathway, emergency) and hour; the seed's hospital holds level with these.
+ADMITTED_PER_OUTPATIENT = 0.0061  # about 33 admissions a day from 225 outpatients
+SENT_HOME_PER_OUTPATIENT = 0.0137  # about 74 a day go home from an outpatient visit
+DISCHARGED_PER_INPATIENT = 0.0051  # about 33 a day of 270 inpatients
+CHARGES_PER_INPATIENT = 0.2 / 24  # pharmacy, laboratory, imaging: one every five days
+PAID_PER_PENDING_BILL = 1 / (3 * 24)  # a bill not paid at the desk is paid about three days on
+VOIDED_PER_PENDING_BILL = 0.0003
+ADVANCES_PER_PATHWAY = 0.04  # a stage a day or so
+EMERGENCIES_PER_REGISTRATION = 0.11  # about 12 a day at the default size
+EMERGENCY_HOURS = 6  # an emergency lasts about this long
+CANCELLED_SHARE = 0.07  # of bookings, cancelled before the day
+ROOM_TURNOVERS_PER_HOUR = 24  # ER bays, theatres and consult rooms taken, vacated, cleaned
+# Staff at work (on duty or on a break): the day shift (07-19) is bigger than the night's.
+AT_WORK_BY_DAY, AT_WORK_BY_NIGHT = 0.63, 0.34
+STAFFING_PER_HOUR = 2.0  # how fast a shift change closes the gap to its staffing
+BREAKS_PER_HOUR = 0.12  # per person on duty: a meal break a shift, about 40 minutes long
+BACK_FROM_BREAK_PER_HOUR = 1.5
+
+
+@dataclass
+class Census:
+    """The counts the rates depend on: read from the hospital now and then (each hour; the
+    monthly averages every six hours), and kept current meanwhile from what the events did."""
+
+    outpatients: int = 0
+    admitted: int = 0
+    pending_bills: int = 0
+    open_pathways: int = 0  # open and not yet at the discharge stage
+    open_emergencies: int = 0
+    staff: int = 0
+    at_work: int = 0
+    on_break: int = 0
+    registrations_per_day: float = 0.0
+    bookings_per_day: float = 0.0
+
+    def count(self, db: Any, now: dt.datetime, *, monthly: bool) -> None:
+        """Read the counts again (with `monthly`, the 28-day averages too)."""
+        active = {"isActive": True}
+        patients = _by(db.patients, active, "$status")
+        staff = _by(db.staff, active, "$status")
+        open_flows = {**active, "stage": {"$nin": ["done", "discharge"]}}
+        emergency = {**active, "priority": "emergency", "resolvedAt": None}
+        self.outpatients = patients.get("outpatient", 0)
+        self.admitted = patients.get("admitted", 0)
+        self.pending_bills = db.bills.count_documents({**active, "status": "pending"})
+        self.open_pathways = db.workflows.count_documents(open_flows)
+        self.open_emergencies = db.workflows.count_documents(emergency)
+        self.staff = sum(staff.values())
+        self.at_work = staff.get("on_duty", 0) + staff.get("on_break", 0)
+        self.on_break = staff.get("on_break", 0)
+        if monthly:
+            t = now.astimezone(dt.UTC)
+            month = {"$gte": t - dt.timedelta(days=28), "$lt": t}
+            registered = db.patients.count_documents({**active, "registeredAt": month})
+            booked = db.appointments.count_documents({**active, "scheduledAt": month})
+            self.registrations_per_day, self.bookings_per_day = registered / 28, booked / 28
+
+    def record(self, kind: str) -> None:
+        """What an event that wrote something changed in the counts."""
+        for field, delta in EFFECTS.get(kind, {}).items():
+            setattr(self, field, max(0, getattr(self, field) + delta))
+
+
+EFFECTS: dict[str, dict[str, int]] = {
+    "register_patient": {"outpatients": 1, "open_pathways": 1},
+    "admit_patient": {"outpatients": -1, "admitted": 1},
+    "send_home": {"outpatients": -1},
+    "discharge_patient": {"admitted": -1},
+    "raise_emergency": {"open_emergencies": 1},
+    "resolve_emergency": {"open_emergencies": -1},
+    "pay_bill": {"pending_bills": -1},
+    "void_bill": {"pending_bills": -1},
+    "create_bill": {"pending_bills": 1},
+    "clock_in": {"at_work": 1},
+    "clock_out": {"at_work": -1},
+    "take_break": {"on_break": 1},
+    "end_break": {"on_break": -1},
+}
+
+
+def _by(collection: Any, match: dict, key: str) -> dict[str, int]:
+    rows = collection.aggregate([{"$match": match}, {"$group": {"_id": key, "n": {"$sum": 1}}}])
+    return {row["_id"]: row["n"] for row in rows}
+
+
+def at_work_share(hour: int) -> float:
+    """The share of staff the hour's shift wants at work (handovers at 07:00 and 19:00)."""
+    return AT_WORK_BY_DAY if 7 <= hour < 19 else AT_WORK_BY_NIGHT
+
+
+def _staffing_gap(census: Census, hour: int) -> float:
+    return at_work_share(hour) * census.staff - census.at_work
+
+
+# Expected events per hour, from the census and the local hour.
+RATES: dict[str, Callable[[Census, int], float]] = {
+    "register_patient": lambda c, h: c.registrations_per_day / 24 * ARRIVALS[h],
+    "admit_patient": lambda c, h: c.outpatients * ADMITTED_PER_OUTPATIENT * DAYTIME[h],
+    "send_home": lambda c, h: c.outpatients * SENT_HOME_PER_OUTPATIENT * DAYTIME[h],
+    "discharge_patient": lambda c, h: c.admitted * DISCHARGED_PER_INPATIENT * DISCHARGES[h],
+    "book_appointment": lambda c, h: c.bookings_per_day / 24 * OFFICE[h],
+    "cancel_appointment": lambda c, h: c.bookings_per_day * CANCELLED_SHARE / 24 * OFFICE[h],
+    "turn_over_room": lambda c, h: ROOM_TURNOVERS_PER_HOUR * DAYTIME[h],
+    "replace_room": lambda c, h: 1 / 24,
+    "create_bill": lambda c, h: c.admitted * CHARGES_PER_INPATIENT * DAYTIME[h],
+    "pay_bill": lambda c, h: c.pending_bills * PAID_PER_PENDING_BILL * PAYMENTS[h],
+    "void_bill": lambda c, h: c.pending_bills * VOIDED_PER_PENDING_BILL,
+    "advance_workflow": lambda c, h: c.open_pathways * ADVANCES_PER_PATHWAY * DAYTIME[h],
+    "raise_emergency": lambda c, h: (
+        c.registrations_per_day * EMERGENCIES_PER_REGISTRATION / 24 * DAYTIME[h]
+    ),
+    "resolve_emergency": lambda c, h: c.open_emergencies / EMERGENCY_HOURS,
+    "clock_in": lambda c, h: max(0.0, _staffing_gap(c, h)) * STAFFING_PER_HOUR + 0.3,
+    "clock_out": lambda c, h: max(0.0, -_staffing_gap(c, h)) * STAFFING_PER_HOUR + 0.3,
+    "take_break": lambda c, h: (c.at_work - c.on_break) * BREAKS_PER_HOUR * DAYTIME[h] ** 0.5,
+    "end_break": lambda c, h: c.on_break * BACK_FROM_BREAK_PER_HOUR,
+    "soft_delete": lambda c, h: 4 / 24,
+    "hard_delete": lambda c, h: 4 / 24 * NIGHT[h],
+}
+
+
+class DayPlan:
+    """Which hospital events are due at a moment of hospital time.
+
+    Each event of `rates` owes occurrences at its current rate; it is due
+    whenever what it owes passes an exponential draw (so its occurrences form
+    a Poisson process). Each event of `clocked` is due every so many seconds.
+    """
+
+    def __init__(
+        self,
+        db: Any,
+        rng: random.Random,
+        *,
+        rates: dict[str, Callable[[Census, int], float]] = RATES,
+        clocked: dict[str, float] | None = None,
+        census_every: float = 3600.0,
+        monthly_every: float = 6 * 3600.0,
+    ) -> None:
+        self.db = db
+        self.rng = rng
+        self.rates = rates
+        self.clocked = dict(CLOCKED if clocked is None else clocked)
+        self.census_every = dt.timedelta(seconds=census_every)
+        self.monthly_every = dt.timedelta(seconds=monthly_every)
+        self.census = Census()
+        self.census_at: dt.datetime | None = None
+        self.monthly_at: dt.datetime | None = None
+        self.last: dt.datetime | None = None
+        self.owed = dict.fromkeys(rates, 0.0)
+        self.draw = {name: rng.expovariate(1) for name in rates}
+        self.next_at: dict[str, dt.datetime] = {}
+
+    def record(self, kind: str, changes: int) -> None:
+        """An event of the plan ran and wrote `changes` documents."""
+        if changes:
+            self.census.record(kind)
+
+    @property
+    def kinds(self) -> list[str]:
+        return [*self.rates, *self.clocked]
+
+    def due(self, now: dt.datetime) -> list[str]:
+        """The events due since the last call, in the order they fell due (roughly)."""
+        if self.last is None:
+            self.last = now
+            self.next_at = {name: now for name in self.clocked}
+        # (Without a database, as in tests of the loop alone, the census stays empty.)
+        counting = self.rates and self.db is not None
+        if counting and (self.census_at is None or now - self.census_at >= self.census_every):
+            monthly = self.monthly_at is None or now - self.monthly_at >= self.monthly_every
+            self.census.count(self.db, now, monthly=monthly)
+            self.census_at = now
+            if monthly:
+                self.monthly_at = now
+        hours = min(now - self.last, MAX_CATCH_UP).total_seconds() / HOUR
+        self.last = now
+        hour = now.hour
+        names = []
+        for name, rate in self.rates.items():
+            self.owed[name] += max(0.0, rate(self.census, hour)) * hours
+            while self.owed[name] >= self.draw[name]:
+                self.owed[name] -= self.draw[name]
+                self.draw[name] = self.rng.expovariate(1)
+                names.append(name)
+        self.rng.shuffle(names)
+        for name, period in self.clocked.items():
+            if now >= self.next_at[name]:
+                names.append(name)
+                self.next_at[name] = now + dt.timedelta(seconds=period)
+        return names
