@@ -92,6 +92,12 @@ class DashboardLevelFilter(admin.SimpleListFilter):
 admin.site.unregister(User)
 
 
+# Django's own columns and filters: class attributes of its UserAdmin, which django-stubs
+# declares per instance (hence getattr).
+BASE_LIST_DISPLAY: tuple = tuple(getattr(UserAdmin, "list_display"))  # noqa: B009
+BASE_LIST_FILTER: tuple = tuple(getattr(UserAdmin, "list_filter"))  # noqa: B009
+
+
 @admin.register(User)
 class DashboardUserAdmin(UserAdmin):
     inlines = (DashboardProfileInline,)
@@ -101,13 +107,13 @@ class DashboardUserAdmin(UserAdmin):
         (name, {**options, "description": PERMISSIONS_HELP})
         if "user_permissions" in options["fields"]
         else (name, options)
-        for name, options in UserAdmin.fieldsets
+        for name, options in (UserAdmin.fieldsets or ())
     )
-    list_display = (*UserAdmin.list_display, "dashboard_level", "dashboard_departments")
+    list_display = (*BASE_LIST_DISPLAY, "dashboard_level", "dashboard_departments")
     list_filter = (
         DashboardLevelFilter,
         ("dashboard_profile__departments", admin.RelatedFieldListFilter),
-        *UserAdmin.list_filter,
+        *BASE_LIST_FILTER,
     )
     search_fields = ("username", "first_name", "last_name", "email")
 

@@ -153,7 +153,7 @@ def generate_patients(
                 if index < admitted + outpatients
                 else "discharged"
             )
-            patients.append(_patient(rng, code, status, now_utc, now.tzinfo))
+            patients.append(_patient(rng, code, status, now_utc, now.tzinfo or dt.UTC))
     # MRNs are random; a rare repeat gets a fresh number.
     seen: set[str] = set()
     for patient in patients:

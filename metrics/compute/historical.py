@@ -49,7 +49,9 @@ def compute_historical(start: dt.datetime, end: dt.datetime, scope: Scope) -> di
     index = {_naive(moment): i for i, moment in enumerate(boundaries[:-1])}
     hours = [dict.fromkeys(FIELDS, 0) for _ in index]
     departments: dict[str | None, dict[str, int]] = {}
-    in_scope = {} if scope.is_all else {"departmentId": {"$in": sorted(scope.departments)}}
+    in_scope = (
+        {} if scope.departments is None else {"departmentId": {"$in": sorted(scope.departments)}}
+    )
 
     for collection, field, conditions, sums in _sources():
         match = {
@@ -58,7 +60,7 @@ def compute_historical(start: dt.datetime, end: dt.datetime, scope: Scope) -> di
             **in_scope,
             field: {"$gte": boundaries[0], "$lt": boundaries[-1]},
         }
-        facets = next(
+        facets: dict[str, list[dict]] = next(
             iter(
                 db[collection].aggregate(
                     [
@@ -102,8 +104,8 @@ def compute_historical(start: dt.datetime, end: dt.datetime, scope: Scope) -> di
 
 def _department_rows(db: Any, scope: Scope, counted: dict[str | None, dict]) -> list[dict]:
     """A row per known department in scope and per department seen in the data."""
-    known_filter = {**ACTIVE}
-    if not scope.is_all:
+    known_filter: dict[str, Any] = {**ACTIVE}
+    if scope.departments is not None:
         known_filter["_id"] = {"$in": sorted(scope.departments)}
     names = {
         str(doc["_id"]): doc.get("name") for doc in db.departments.find(known_filter, {"name": 1})

@@ -74,7 +74,7 @@ class IncrementalMetrics:
     def apply(self, event: dict) -> list[str]:
         """Fold one change event; returns the metrics whose state it changed."""
         operation = event.get("operationType")
-        collection = (event.get("ns") or {}).get("coll")
+        collection: str = (event.get("ns") or {}).get("coll") or ""
         state = self.states.get(collection)
         if operation in _UNFOLLOWABLE:
             self.stale = True

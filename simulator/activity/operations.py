@@ -102,7 +102,7 @@ def soft_delete(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """A clerk removes a duplicate registration, a cancelled appointment or a void bill."""
     t = now.astimezone(UTC)
     duplicate = {"status": "outpatient", "registeredAt": {"$gte": t - dt.timedelta(days=1)}}
-    targets = [
+    targets: list[tuple[str, dict]] = [
         ("patients", duplicate),
         ("appointments", {"status": "cancelled"}),
         ("bills", {"status": "void"}),
@@ -125,7 +125,7 @@ def soft_delete(db: Any, rng: random.Random, now: dt.datetime) -> int:
 
 def hard_delete(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """The nightly purge, a little at a time: a soft-deleted document (or a cancellation) goes."""
-    targets = [
+    targets: list[tuple[str, dict]] = [
         ("appointments", {"isActive": False}),
         ("bills", {"isActive": False}),
         ("patients", {"isActive": False}),
