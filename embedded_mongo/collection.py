@@ -13,6 +13,7 @@ from .cursors import EmbeddedCommandCursor, EmbeddedCursor
 from .engine import Engine
 from .errors import engine_errors
 from .indexes import UniqueGuard, already_exists, index_spec, information
+from .modifications import CollectionModifications
 from .pipeline import run_pipeline
 from .writes import CollectionWrites, query_filter
 
@@ -26,7 +27,7 @@ class ParentDatabase(Protocol):
     def engine(self) -> Engine: ...
 
 
-class EmbeddedCollection(CollectionWrites):
+class EmbeddedCollection(CollectionWrites, CollectionModifications):
     def __init__(self, database: ParentDatabase, name: str) -> None:
         self.database = database
         self.name = name

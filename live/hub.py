@@ -1,32 +1,32 @@
-"""Process-local fan-out: one channel-layer subscription per process, frames written to local sockets.
+"""One channel-layer subscription per server process, and what the process tells its sockets.
 
 The channel layer's per-consumer dispatch is the cost that limits Channels
-fan-out (docs/bench-load.md); here each server process subscribes once to the
-per-metric groups, projects every base value once per scope that has local
-subscribers, serializes it once, and writes the same text to each socket of
-that metric x scope. A consumer never sees a value older than one it has.
+fan-out (docs/bench-load.md); here each server process subscribes once, to
+the group the listener publishes every flush to, and hands each flush to its
+local fan-out (live/fanout.py). The hub also keeps the process's status
+(`connection_status`: connected, degraded, stale, from live/monitor.py),
+repeats it as a heartbeat, and polls values while the channel layer is away.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from typing import Protocol
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 
 from dashboard_project import telemetry
-from metrics.catalogue import LIVE_METRICS
 from metrics.scope import Scope
-from metrics.selectors import project_value
 from metrics.values import CHANNEL_MESSAGE_TYPE, MetricValue, values_from_message
 
 from . import protocol
+from .fanout import LocalFanout
+from .fanout import Subscriber as FanoutSubscriber
 from .groups import UPDATES_GROUP
 from .monitor import REDIS_UNAVAILABLE, DependencyMonitor
-from .outbox import FrameCache, Update
+from .outbox import Update
 from .runtime import instance_id
 
 logger = logging.getLogger("dashboard.hub")
@@ -34,23 +34,17 @@ logger = logging.getLogger("dashboard.hub")
 # Problems under which pushed updates may not arrive (the rest leave values stale).
 DEGRADING = frozenset({REDIS_UNAVAILABLE})
 
-LIVE_ORDER = {name: position for position, name in enumerate(LIVE_METRICS)}
 # The in-memory layer forgets group members after group_expiry; re-joining keeps the hub in.
 REJOIN_SECONDS = 600.0
 
 
-class Subscriber(Protocol):
-    def offer(self, updates: list[Update], frames: FrameCache) -> int: ...
+class Subscriber(FanoutSubscriber, Protocol):
     async def send_text(self, text: str) -> None: ...
 
 
 class Hub:
     def __init__(self) -> None:
-        # metric -> scope key -> subscribers
-        self._members: dict[str, dict[str, set[Subscriber]]] = defaultdict(lambda: defaultdict(set))
-        self._scopes: dict[str, Scope] = {}
-        # (metric, scope key) -> (the newest version seen, the last update sent to those sockets)
-        self._latest: dict[tuple[str, str], tuple[int, Update]] = {}
+        self.fanout = LocalFanout()
         self._connections: set[Subscriber] = set()
         self._channel: str | None = None
         self._tasks: list[asyncio.Task] = []
@@ -119,9 +113,7 @@ class Hub:
 
     def disconnect(self, subscriber: Subscriber) -> None:
         self._connections.discard(subscriber)
-        for metric in list(self._members):
-            for scope_key in list(self._members[metric]):
-                self._members[metric][scope_key].discard(subscriber)
+        self.fanout.forget(subscriber)
 
     @property
     def layer_ok(self) -> bool:
@@ -152,20 +144,18 @@ class Hub:
             await asyncio.sleep(settings.DASHBOARD_HEARTBEAT_SECONDS)
             await self.announce()
 
-    # --- subscriptions ----------------------------------------------------------------------------
+    # --- subscriptions (the local fan-out's) ---------------------------------------------------------
     def join(self, subscriber: Subscriber, metric: str, scope: Scope) -> None:
-        self._scopes.setdefault(scope.key, scope)
-        self._members[metric][scope.key].add(subscriber)
+        self.fanout.join(subscriber, metric, scope)
 
     def leave(self, subscriber: Subscriber, metric: str, scope: Scope) -> None:
-        members = self._members.get(metric, {}).get(scope.key)
-        if members is not None:
-            members.discard(subscriber)
+        self.fanout.leave(subscriber, metric, scope)
 
     def latest(self, metric: str, scope: Scope) -> Update | None:
-        """The last update sent to the local sockets of this metric and scope."""
-        seen = self._latest.get((metric, scope.key))
-        return None if seen is None else seen[1]
+        return self.fanout.latest(metric, scope)
+
+    def dispatch(self, values: list[MetricValue]) -> None:
+        self.fanout.dispatch(values)
 
     # --- delivery ---------------------------------------------------------------------------------
     async def _read_loop(self) -> None:
@@ -219,9 +209,7 @@ class Hub:
 
         loop = asyncio.get_running_loop()
         values = []
-        for metric, groups in list(self._members.items()):
-            if not any(groups.values()):
-                continue
+        for metric in self.fanout.subscribed_metrics():
             if due_only and loop.time() - self._last_poll.get(metric, 0) < METRICS[metric].ttl:
                 continue
             self._last_poll[metric] = loop.time()
@@ -230,47 +218,6 @@ class Hub:
             except Exception as exc:
                 logger.warning("polling %s failed: %s", metric, exc)
         self.dispatch(values)
-
-    def dispatch(self, values: list[MetricValue]) -> None:
-        """Project each base value once per local scope, serialize it once, and offer the
-        updates of one flush to each socket of that scope together (the hub waits on none)."""
-        from metrics.cache import prime_local
-
-        by_scope: dict[str, list[Update]] = defaultdict(list)
-        for base in sorted(values, key=lambda value: LIVE_ORDER.get(value.metric, 99)):
-            prime_local(base)
-            for scope_key, subscribers in list(self._members.get(base.metric, {}).items()):
-                if subscribers:
-                    update = self._update_for(base, scope_key)
-                    if update is not None:
-                        by_scope[scope_key].append(update)
-        sent = 0
-        for scope_key, updates in by_scope.items():
-            groups = (self._members[update.metric][scope_key] for update in updates)
-            frames: FrameCache = {}
-            for subscriber in set().union(*groups):
-                sent += subscriber.offer(updates, frames)
-        if sent:
-            telemetry.messages_out.labels(type="dashboard_update").inc(sent)
-
-    def _update_for(self, base: MetricValue, scope_key: str) -> Update | None:
-        """The update for one scope, or None when it is older than, or the same as, the last."""
-        key = (base.metric, scope_key)
-        previous = self._latest.get(key)
-        if previous is not None and previous[0] >= base.version:
-            return None  # an older value arriving late
-        wire = project_value(base, self._scopes[scope_key]).to_update()
-        if previous is not None and _same_value(previous[1].wire, wire):
-            # Unchanged for this scope: remember the version, send nothing.
-            self._latest[key] = (base.version, previous[1])
-            return None
-        update = Update.of(base.metric, wire)
-        self._latest[key] = (base.version, update)
-        return update
-
-
-def _same_value(a: dict, b: dict) -> bool:
-    return a["data"] == b["data"] and a["stale"] == b["stale"]
 
 
 hub = Hub()
