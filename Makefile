@@ -37,7 +37,7 @@ run: install
 
 # Two passes: the whole suite on SQLite, then the tests that touch Django's database again on
 # PostgreSQL (README, Tests).
-test: install browser
+test: install browser lint
 	DATABASE_URL= $(BIN)/python -m pytest -m "not postgres"
 ifneq ($(strip $(TEST_POSTGRES_URL)),)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -m "database or postgres"
@@ -45,8 +45,11 @@ else
 	@echo "TEST_POSTGRES_URL is empty: the PostgreSQL pass is left out"
 endif
 
+# Style and types: ruff (lint and format) and mypy (django-stubs, djangorestframework-stubs).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m bench

@@ -19,7 +19,9 @@ INVALID_RESUME_TOKEN = 260
 _ALLOWED_STAGES = {"$match", "$project", "$addFields", "$set", "$unset", "$replaceRoot"}
 _FULL_DOCUMENT_MODES = {None, "default", "updateLookup"}
 _OPTIONS = {"full_document", "resume_after", "start_after", "max_await_time_ms", "batch_size"}
-_POLL_SECONDS = 0.02  # how often to look for writes made by other processes
+# How often a waiting stream looks for writes made by other processes: two indexed SQLite reads,
+# about 1 % of a core at this pace, and a change seen 2.5 ms after its commit on average.
+_POLL_SECONDS = 0.005
 
 
 def stream_options(options: dict[str, Any]) -> dict[str, Any]:
