@@ -11,7 +11,7 @@ RATE ?= 5
 # so two checkouts on one machine never share a test database.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/dashboard_$(shell printf %s "$(CURDIR)" | cksum | cut -d" " -f1)
 
-.PHONY: install browser run test lint bench clean
+.PHONY: install browser sentinel run test lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,15 +29,22 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# Debian's Redis Sentinel for the failover tests (they start their own Redis servers and sentinels).
+sentinel:
+	@command -v redis-sentinel >/dev/null 2>&1 || { \
+	  echo "installing Debian's redis-sentinel for the failover tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-sentinel >/dev/null; }
+
+# The listener runs in the server whether or not REDIS_URL is set, so the demo is live either way.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py create_demo_users
 	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) --simulate $(RATE)
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) --simulate $(RATE) --listener on
 
 # Two passes: the whole suite on SQLite, then the tests that touch Django's database again on
 # PostgreSQL (README, Tests).
-test: install browser lint
+test: install browser sentinel lint
 	DATABASE_URL= $(BIN)/python -m pytest -m "not postgres"
 ifneq ($(strip $(TEST_POSTGRES_URL)),)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -m "database or postgres"

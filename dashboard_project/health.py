@@ -1,4 +1,4 @@
-"""Health endpoints: /health/ (every dependency), /health/live/ and /health/ready/."""
+"""Health endpoints: /health/ (every dependency and the listener), /health/live/ and /health/ready/."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import JsonResponse
 
 from .breakers import states as circuit_states
-from .dependencies import ping_mongodb, ping_redis, redis_configured
+from .dependencies import async_redis, ping_mongodb, ping_redis, redis_configured
 
 _CHECK_TIMEOUT = 2.0
 
@@ -52,6 +52,23 @@ async def _channel_layer() -> dict:
     return {}
 
 
+async def _listener() -> dict:
+    """Whether a listener is active (live/liveness.py): this process's monitor's view, or a
+    fresh look where no monitor runs (a process that serves no sockets)."""
+    from live.liveness import watch
+
+    if not watch.monitored:
+        if redis_configured():
+            client = async_redis()
+            try:
+                await watch.observe(client)
+            finally:
+                await client.aclose()
+        else:
+            await watch.observe()
+    return watch.report()
+
+
 async def _memory() -> dict:
     rss_mb = psutil.Process().memory_info().rss / (1024 * 1024)
     limit = settings.DASHBOARD_MEMORY_LIMIT_MB
@@ -61,9 +78,9 @@ async def _memory() -> dict:
 
 
 async def collect_checks() -> dict[str, dict]:
-    names = ("redis", "mongodb", "channelLayer", "memory")
+    names = ("redis", "mongodb", "channelLayer", "listener", "memory")
     results = await asyncio.gather(
-        _timed(_redis), _timed(_mongodb), _timed(_channel_layer), _timed(_memory)
+        _timed(_redis), _timed(_mongodb), _timed(_channel_layer), _timed(_listener), _timed(_memory)
     )
     checks = dict(zip(names, results, strict=True))
     # The breakers' view of each dependency, beside the direct probe.

@@ -2,15 +2,18 @@
 
 With no variable set the project runs on embedded parts: SQLite, the
 in-process channel layer, the local-memory cache and the embedded MongoDB
-store. REDIS_URL, MONGODB_URI and DATABASE_URL swap in the real engines.
+store. REDIS_URL (or REDIS_SENTINELS), MONGODB_URI and DATABASE_URL swap in the real
+engines.
 """
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from . import redis_settings
 from .env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -118,40 +121,34 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# --- Redis: channel layer and cache (L2) -------------------------------------------------------
+# --- Redis: channel layer, cache (L2), listener lease, instance registry --------------------------
+# One Redis server (REDIS_URL), or a primary watched by Redis Sentinel (REDIS_SENTINELS with
+# REDIS_SENTINEL_MASTER), which every Redis client follows through a failover
+# (dashboard_project/redis_settings.py, docs/configuration.md).
 REDIS_URL = env_str("REDIS_URL")
+REDIS_SENTINELS = env_list("REDIS_SENTINELS", [])
+REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER")
+REDIS_PASSWORD = env_str("REDIS_PASSWORD")  # the primary's and replicas' (with Sentinel)
+REDIS_SENTINEL_PASSWORD = env_str("REDIS_SENTINEL_PASSWORD")  # the sentinels' own, if any
+REDIS_DB = env_int("REDIS_DB", 0, minimum=0)  # with Sentinel (REDIS_URL names its own)
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0)
 # Keys and channels of one deployment; two deployments may share a Redis with different prefixes.
 DASHBOARD_CHANNEL_PREFIX = env_str("DASHBOARD_CHANNEL_PREFIX", "dashboard")
-if REDIS_URL:
-    # The pub/sub layer: one Redis PUBLISH per group message, no per-channel
-    # queues with a capacity that silently drops bursts (README "Channel layer").
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {
-                "hosts": [
-                    {
-                        "address": REDIS_URL,
-                        "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
-                        "socket_keepalive": True,
-                    }
-                ],
-                "prefix": DASHBOARD_CHANNEL_PREFIX,
-            },
-        }
+_sentinels = redis_settings.parse_sentinels(REDIS_SENTINELS)
+redis_settings.check_choice(REDIS_URL, _sentinels, REDIS_SENTINEL_MASTER)
+REDIS_ENABLED = bool(REDIS_URL or _sentinels)
+if REDIS_ENABLED:
+    _redis: dict[str, Any] = {
+        "master": REDIS_SENTINEL_MASTER,
+        "password": REDIS_PASSWORD,
+        "db": REDIS_DB,
+        "timeout": REDIS_SOCKET_TIMEOUT,
+        "prefix": DASHBOARD_CHANNEL_PREFIX,
     }
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": DASHBOARD_CHANNEL_PREFIX,
-            "OPTIONS": {
-                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
-                "socket_timeout": REDIS_SOCKET_TIMEOUT,
-            },
-        }
-    }
+    CHANNEL_LAYERS = redis_settings.channel_layers(
+        REDIS_URL, _sentinels, sentinel_password=REDIS_SENTINEL_PASSWORD, **_redis
+    )
+    CACHES = redis_settings.caches(REDIS_URL, _sentinels, **_redis)
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CACHES = {
@@ -197,7 +194,10 @@ if DASHBOARD_SERVER not in ("daphne", "uvicorn"):
     )
 # Run the change-stream listener inside the serving process (`manage.py serve`).
 # Needed with the in-process channel layer; with Redis the lease keeps one active.
-DASHBOARD_LISTENER_IN_PROCESS = env_bool("DASHBOARD_LISTENER_IN_PROCESS", REDIS_URL is None)
+DASHBOARD_LISTENER_IN_PROCESS = env_bool("DASHBOARD_LISTENER_IN_PROCESS", not REDIS_ENABLED)
+# No listener heartbeat for this long: `/health/` fails its `listener` check and sockets get
+# connection_status `degraded` with `listener_down` (live/liveness.py).
+DASHBOARD_LISTENER_STALE_SECONDS = env_float("DASHBOARD_LISTENER_STALE_SECONDS", 15.0)
 
 # --- API and JWT ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -52,6 +52,12 @@ listener_active = Gauge(
     "1 while this process holds the listener lease and follows the stream",
     multiprocess_mode="livemax",
 )
+listener_heartbeat_age = Gauge(
+    "dashboard_listener_heartbeat_age_seconds",
+    "Seconds since the active listener last read its change stream, as this server process sees "
+    "it (since it started watching, when it has seen no heartbeat)",
+    multiprocess_mode="livemax",
+)
 resyncs = Counter("dashboard_listener_resyncs_total", "Full resyncs, by reason", ["reason"])
 broadcasts = Counter("dashboard_broadcasts_total", "Metric values broadcast, by metric", ["metric"])
 cache_requests = Counter(

@@ -115,7 +115,13 @@ def server_messages() -> dict[str, dict]:
                 "status": {"enum": ["connected", "degraded", "stale", "recovered"]},
                 "instance": {"type": "string"},
                 "serverTime": INSTANT,
-                "detail": {"type": "string"},
+                "detail": {
+                    "type": "string",
+                    "description": "What stands in the way, comma-separated codes: "
+                    "redis_unavailable (updates are polled), listener_down (no change-stream "
+                    "listener is active; updates are polled), mongodb_unreachable (values are "
+                    "the last known)",
+                },
             },
             ("status", "instance", "serverTime"),
         ),

@@ -37,11 +37,15 @@ class StreamItem:
 
     kind: str  # "change" | "idle" | "invalidated" | "error"
     token: Any = None  # the stream's resume token after this item
-    event: dict | None = None
+    event: dict = field(default_factory=dict)  # the change event ("change" items only)
     error: BaseException | None = None
     # Wall-clock time the poll that produced this item started: an idle poll started at t
     # means every change committed before t has been handed over already.
     polled_at: float = 0.0
+
+    def failure(self) -> BaseException:
+        """The exception an "error" item carries, to raise where the stream is consumed."""
+        return self.error or RuntimeError("the change stream failed")
 
 
 class StreamReader:

@@ -25,14 +25,14 @@ from . import protocol
 from .fanout import LocalFanout
 from .fanout import Subscriber as FanoutSubscriber
 from .groups import UPDATES_GROUP
-from .monitor import REDIS_UNAVAILABLE, DependencyMonitor
+from .monitor import LISTENER_DOWN, REDIS_UNAVAILABLE, DependencyMonitor
 from .outbox import Update
 from .runtime import instance_id
 
 logger = logging.getLogger("dashboard.hub")
 
 # Problems under which pushed updates may not arrive (the rest leave values stale).
-DEGRADING = frozenset({REDIS_UNAVAILABLE})
+DEGRADING = frozenset({REDIS_UNAVAILABLE, LISTENER_DOWN})
 
 # The in-memory layer forgets group members after group_expiry; re-joining keeps the hub in.
 REJOIN_SECONDS = 600.0
@@ -117,7 +117,8 @@ class Hub:
 
     @property
     def layer_ok(self) -> bool:
-        return REDIS_UNAVAILABLE not in self.problems
+        """Whether pushed updates arrive; if not, the monitor has the hub poll."""
+        return not self.problems & DEGRADING
 
     def status(self) -> str:
         if self.problems & DEGRADING:

@@ -25,19 +25,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 from pymongo.errors import OperationFailure, PyMongoError
 
 from dashboard_project import telemetry
+from dashboard_project.dependencies import redis_configured
 from metrics.store import get_database
 
+from . import checkpoints, liveness
 from .batching import HANDOFF_SECONDS, PendingBatch, StreamReader
 from .changes import UNRESUMABLE_CODES, Backoff, StreamInvalidated
 from .folding import Folding
 from .lease import RedisLease
 from .maintained import MaintainedMetrics
-from .models import ListenerCheckpoint
 
 logger = logging.getLogger("dashboard.listener")
 
@@ -70,6 +70,8 @@ class ChangeListener:
         self.resync_reason: str | None = None  # why the next resync happens, for the figures
         self._stop = asyncio.Event()
         self.active = False
+        # Epoch seconds of the last stream read (a change or an idle poll): the heartbeat.
+        self.read_at = 0.0
         self.folding = Folding(
             settings.DASHBOARD_VERIFY_INTERVAL if verify_interval is None else verify_interval,
             on_batch,
@@ -104,7 +106,7 @@ class ChangeListener:
             loop.add_signal_handler(signal.SIGUSR1, self.request_verification)
         try:
             while not self._stop.is_set():
-                if self.lease is not None and not await self.lease.acquire():
+                if self.lease is not None and not await self.lease.acquire(time.time()):
                     await self._sleep(1.0)
                     continue
                 if self.lease is not None:
@@ -129,8 +131,11 @@ class ChangeListener:
         # Leading anew (first start, or the lease regained after another listener led): the
         # state no longer follows the stream, and is built again before the first change.
         self.maintained.forget()
+        self._heard(time.time())
         lost = asyncio.Event()
-        renewer = asyncio.create_task(self._renew(lost)) if self.lease is not None else None
+        renewer = (
+            asyncio.create_task(self._renew(self.lease, lost)) if self.lease is not None else None
+        )
         backoff = Backoff()
         try:
             while not self._stop.is_set() and not lost.is_set():
@@ -167,13 +172,18 @@ class ChangeListener:
         self._set_active(False)
         await self._sleep(delay)
 
-    async def _renew(self, lost: asyncio.Event) -> None:
+    async def _renew(self, lease: RedisLease, lost: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(self.lease.renew_every)
-            if not await self.lease.renew():
+            await asyncio.sleep(lease.renew_every)
+            if not await lease.renew(self.read_at):
                 logger.warning("listener lease lost: standing by")
                 lost.set()
                 return
+
+    def _heard(self, at: float) -> None:
+        """The stream was read at `at`: the heartbeat the lease publishes (or this process's)."""
+        self.read_at = max(self.read_at, at)
+        liveness.local.heard(at)
 
     def _set_active(self, active: bool) -> None:
         self.active = active
@@ -181,26 +191,10 @@ class ChangeListener:
 
     # --- checkpoints --------------------------------------------------------------------------------
     async def _load_checkpoint(self) -> dict | None:
-        @database_sync_to_async
-        def load():
-            row = ListenerCheckpoint.objects.filter(name=self.name).first()
-            return row.resume_token if row else None
-
-        return await load()
+        return await checkpoints.load(self.name)
 
     async def _save_checkpoint(self, token: dict | None) -> None:
-        @database_sync_to_async
-        def save():
-            # One statement (an upsert), not a read then a write: the write lock is held for
-            # the shortest time, and never across a computation or a broadcast.
-            ListenerCheckpoint.objects.bulk_create(
-                [ListenerCheckpoint(name=self.name, resume_token=token)],
-                update_conflicts=True,
-                unique_fields=["name"],
-                update_fields=["resume_token", "updated_at"],
-            )
-
-        await save()
+        await checkpoints.save(self.name, token)
         self.token = token
 
     async def _forget_position(self, reason: str) -> None:
@@ -253,8 +247,9 @@ class ChangeListener:
             ending = self._stop.is_set()
             item = None if ending else await asyncio.to_thread(reader.get, self._wait(batch))
             if item is not None:
+                self._heard(item.polled_at)
                 if item.kind == "error":
-                    raise item.error
+                    raise item.failure()
                 if item.kind == "invalidated":
                     raise StreamInvalidated()
                 position = item.token
@@ -277,7 +272,11 @@ class ChangeListener:
                 and (changed or ending or now - saved_at >= IDLE_CHECKPOINT_SECONDS)
             ):
                 # After changes, at once; while idle the position still advances with every
-                # poll (a post-batch token), which only needs saving now and then.
+                # poll (a post-batch token), which only needs saving now and then. Only the
+                # lease holder moves it: a leader that lost the lease (a failover) stops here.
+                if self.lease is not None and not await self.lease.renew(self.read_at):
+                    lost.set()
+                    return
                 await self._save_checkpoint(position)
                 changed, saved_at = False, now
             if ending:
@@ -295,8 +294,8 @@ class ChangeListener:
 
 
 def build_listener(**options: Any) -> ChangeListener:
-    """A listener configured from settings: with REDIS_URL it leads only while holding the lease.
+    """A listener configured from settings: with Redis it leads only while holding the lease.
     SIGUSR1 makes it verify its metrics against the full aggregations."""
-    lease = RedisLease(settings.REDIS_URL) if settings.REDIS_URL else None
+    lease = RedisLease() if redis_configured() else None
     options.setdefault("verify_on_signal", True)
     return ChangeListener(lease=lease, **options)

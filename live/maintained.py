@@ -42,6 +42,13 @@ class MaintainedMetrics:
         """Built, and able to follow the stream (no renamed collection or dropped database)."""
         return self.state is not None and not self.state.stale
 
+    @property
+    def built(self) -> IncrementalMetrics:
+        """The state; only asked for once `rebuild` has run (the listener builds before folding)."""
+        if self.state is None:
+            raise RuntimeError("the incremental state is not built yet")
+        return self.state
+
     def forget(self) -> None:
         """The state no longer follows the stream (lease lost, another listener led): rebuild."""
         self.state = None
@@ -64,13 +71,13 @@ class MaintainedMetrics:
 
     async def correct(self, collection: str) -> None:
         """Rebuild one collection's part (after a verification found it differing)."""
-        state = self.state
+        state = self.built
         await off_loop(state.rebuild)(get_database(), collection)
         self.report_memory()
 
     def apply(self, event: dict) -> list[str]:
         """Fold one change; the metrics it moved."""
-        return self.state.apply(event)
+        return self.built.apply(event)
 
     def day_ended(self) -> list[str]:
         """At the next local midnight: the day metrics to broadcast (past days leave the state)."""
@@ -83,12 +90,12 @@ class MaintainedMetrics:
 
     async def publish(self, metrics: Iterable[str], *, force: bool = False) -> list[str]:
         """Build, store and broadcast (if changed, or `force`) each metric; the names broadcast."""
-        return await publish_built(metrics, self.state.base, force=force)
+        return await publish_built(metrics, self.built.base, force=force)
 
     def report_memory(self) -> tuple[int, int]:
         """Set the shadow gauges; returns (documents shadowed, bytes) over every collection."""
         shadowed = size = 0
-        for collection, (documents, bytes_, total) in self.state.memory().items():
+        for collection, (documents, bytes_, total) in self.built.memory().items():
             telemetry.shadow_documents.labels(collection=collection).set(documents)
             telemetry.shadow_bytes.labels(collection=collection).set(bytes_)
             telemetry.shadow_bytes_per_document.labels(collection=collection).set(

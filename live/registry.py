@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 
-from dashboard_project.dependencies import async_redis, sync_redis
+from dashboard_project.dependencies import async_redis, redis_configured, sync_redis
 from metrics.values import now_iso
 
 from .runtime import instance_id
@@ -63,7 +63,7 @@ async def announce_forever(address: str, connection_count) -> None:
 
 def live_instances() -> list[dict[str, Any]]:
     """Every instance whose heartbeat has not expired, ordered by id."""
-    if not settings.REDIS_URL:
+    if not redis_configured():
         return []
     client = sync_redis()
     try:

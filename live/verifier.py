@@ -206,7 +206,7 @@ async def verify_once(collections: list[str], timeout: float = 120.0) -> dict[st
                 break  # the busy ones were given up
             item = await asyncio.to_thread(reader.get, 0.2)
             if item is not None and item.kind == "error":
-                raise item.error
+                raise item.failure()
             if item is not None and item.kind == "change":
                 state.apply(item.event)
                 verifier.saw(item.event.get("ns", {}).get("coll", "?"))

@@ -37,6 +37,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from dashboard_project.dependencies import redis_configured
+
 from .runtime import instance_id
 
 logger = logging.getLogger("dashboard.serve")
@@ -103,7 +105,7 @@ class Supervisor:
 
     async def _watch(self, address: str) -> None:
         announcer = None
-        if settings.REDIS_URL:
+        if redis_configured():
             from .registry import announce_forever
 
             announcer = asyncio.create_task(announce_forever(address, instance_connections))

@@ -12,9 +12,10 @@ from tests.servers import free_port
 
 
 class RedisServer:
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *args: str) -> None:
         self.workdir = workdir
         self.port = free_port()
+        self.args = args  # more redis-server options, e.g. ("--replicaof", "127.0.0.1", "6379")
         self.process: subprocess.Popen | None = None
 
     @property
@@ -39,6 +40,7 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(self.workdir),
+                *self.args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -1,9 +1,12 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from live import liveness
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,20 +69,41 @@ def test_redis_url_switches_channel_layer_and_cache():
     ]
 
 
+@pytest.fixture
+def listener_heard(monkeypatch):
+    """A listener in this process that has just read its stream (embedded mode: no Redis)."""
+    monkeypatch.setattr(liveness, "watch", liveness.ListenerWatch())
+    monkeypatch.setattr(liveness.local, "read_at", time.time())
+
+
 @pytest.mark.django_db
-def test_health_reports_every_check(client):
+def test_health_reports_every_check(client, listener_heard):
     response = client.get("/health/")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"redis", "mongodb", "channelLayer", "memory"}
+    assert set(body["checks"]) == {"redis", "mongodb", "channelLayer", "listener", "memory"}
     for check in body["checks"].values():
         assert check["ok"] is True
         assert check["latencyMs"] >= 0
 
 
 @pytest.mark.django_db
-def test_health_degraded_when_mongodb_is_unreachable(client, hospital_db):
+def test_health_degraded_when_no_listener_heartbeat_is_fresh(client, settings, monkeypatch):
+    settings.DASHBOARD_LISTENER_STALE_SECONDS = 5
+    monkeypatch.setattr(liveness, "watch", liveness.ListenerWatch())
+    monkeypatch.setattr(liveness.local, "read_at", time.time() - 6)
+    body = client.get("/health/").json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["listener"]["ok"] is False
+    assert "last heartbeat 6" in body["checks"]["listener"]["error"]
+    liveness.local.heard(time.time())
+    body = client.get("/health/").json()
+    assert body["status"] == "ok" and body["checks"]["listener"]["heartbeatAgeSeconds"] < 5
+
+
+@pytest.mark.django_db
+def test_health_degraded_when_mongodb_is_unreachable(client, hospital_db, listener_heard):
     hospital_db.client.set_unreachable(True)
     try:
         body = client.get("/health/").json()

@@ -292,7 +292,7 @@ async def test_one_listener_leads_and_a_standby_takes_over(
         return None
 
     leader_lease.release = no_release
-    leader_lease.renew = lambda: asyncio.sleep(0, result=False)
+    leader_lease.renew = lambda read_at: asyncio.sleep(0, result=False)
     db = store.get_database()
     user = await database_sync_to_async(make_user)("fo", "super_admin")
     client = await authenticated(user)

@@ -19,6 +19,8 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboard_project.dependencies import redis_configured
+
 logger = logging.getLogger("dashboard.serve")
 # Start-up logs a screenful (the listener's first resync, the simulator): say where to go again
 # once it has settled, so the address and logins are on screen when someone looks.
@@ -66,11 +68,11 @@ class Command(BaseCommand):
         workers = (
             workers
             or settings.DASHBOARD_WORKERS
-            or (os.cpu_count() or 1 if settings.REDIS_URL else 1)
+            or (os.cpu_count() or 1 if redis_configured() else 1)
         )
         if workers < 1:
             raise CommandError("--workers must be at least 1")
-        if workers > 1 and not settings.REDIS_URL:
+        if workers > 1 and not redis_configured():
             raise CommandError(
                 "several workers need REDIS_URL: without it the channel layer lives inside one "
                 "process. Use --workers 1, or set REDIS_URL."
@@ -95,7 +97,7 @@ class Command(BaseCommand):
             from live.hub import hub
 
             loop.create_task(hub.start())
-            if settings.REDIS_URL and not worker:  # a worker's instance is announced by its parent
+            if redis_configured() and not worker:  # a worker's instance is announced by its parent
                 from live.admission import admission
                 from live.registry import announce_forever
 

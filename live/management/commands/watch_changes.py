@@ -8,6 +8,7 @@ import prometheus_client
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboard_project.dependencies import redis_configured
 from live.listener import build_listener
 from live.verifier import verify_once
 
@@ -66,7 +67,7 @@ class Command(BaseCommand):
         if verify:
             self._verify(duration or VERIFY_TIMEOUT)
             return
-        if not settings.REDIS_URL:
+        if not redis_configured():
             self.stderr.write(
                 "REDIS_URL is not set: broadcasts from this process reach no server. "
                 "Use `manage.py serve` (it runs the listener in-process) or set REDIS_URL."
