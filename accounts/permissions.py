@@ -1,9 +1,8 @@
 """DRF permission classes: thin adapters over accounts.policy."""
 
-from typing import Any
-
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.request import Request
 
 from dashboard_project.errors import error_response
 
@@ -26,7 +25,7 @@ class HasDashboardAccess(BasePermission):
         return True
 
 
-def request_access(request: Any) -> Access:
+def request_access(request: Request) -> Access:
     """The access HasDashboardAccess loaded for this request."""
     access = getattr(request, "access", None)
     if not isinstance(access, Access):

@@ -16,12 +16,16 @@ No level, an unknown level or an inactive user: no metric, no department, no act
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from metrics.catalogue import LIVE_METRICS, METRICS, REVENUE_FIELDS
 from metrics.scope import Scope
 
 from .models import Level
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class Access:
 NO_ACCESS = Access(user_id=None, username="", level=None, departments=frozenset(), is_active=False)
 
 
-def access_for(user: Any) -> Access:
+def access_for(user: AbstractBaseUser | AnonymousUser | None) -> Access:
     """Load a user's access from its dashboard profile (one query for the departments)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return NO_ACCESS

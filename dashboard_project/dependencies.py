@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import urllib.parse
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -102,34 +103,33 @@ class _SyncPrimary(redis.Redis):
                 self.owned_sentinel.close()
 
 
+def _connect(url: str | None, timeout: float | None, flavour: tuple[Any, Any, Any]) -> Any:
+    """A client of one flavour (asyncio or blocking): (Redis class, Sentinel class, primary
+    class). Through Sentinel, the client follows the primary and closes its sentinels with it."""
+    plain, sentinel_class, primary_class = flavour
+    if not _through_sentinel(url):
+        return plain.from_url(_url(url), **_options(timeout))
+    master, db = _primary(url)
+    sentinel = sentinel_class(
+        _sentinels(), sentinel_kwargs=_sentinel_options(timeout), **_options(timeout)
+    )
+    client = sentinel.master_for(master, redis_class=primary_class, **_primary_options(timeout, db))
+    client.owned_sentinel = sentinel
+    return client
+
+
+_ASYNC = (aioredis.Redis, aiosentinel.Sentinel, _AsyncPrimary)
+_BLOCKING = (redis.Redis, redis.sentinel.Sentinel, _SyncPrimary)
+
+
 def async_redis(url: str | None = None, *, timeout: float | None = None) -> aioredis.Redis:
     """An asyncio Redis client on the configured Redis (or `url`); the caller closes it."""
-    if _through_sentinel(url):
-        master, db = _primary(url)
-        sentinel = aiosentinel.Sentinel(
-            _sentinels(), sentinel_kwargs=_sentinel_options(timeout), **_options(timeout)
-        )
-        client = sentinel.master_for(
-            master, redis_class=_AsyncPrimary, **_primary_options(timeout, db)
-        )
-        client.owned_sentinel = sentinel
-        return client
-    return aioredis.Redis.from_url(_url(url), **_options(timeout))
+    return _connect(url, timeout, _ASYNC)
 
 
 def sync_redis(url: str | None = None, *, timeout: float | None = None) -> redis.Redis:
     """A blocking Redis client on the configured Redis (or `url`); the caller closes it."""
-    if _through_sentinel(url):
-        master, db = _primary(url)
-        sentinel = redis.sentinel.Sentinel(
-            _sentinels(), sentinel_kwargs=_sentinel_options(timeout), **_options(timeout)
-        )
-        client = sentinel.master_for(
-            master, redis_class=_SyncPrimary, **_primary_options(timeout, db)
-        )
-        client.owned_sentinel = sentinel
-        return client
-    return redis.Redis.from_url(_url(url), **_options(timeout))
+    return _connect(url, timeout, _BLOCKING)
 
 
 class SentinelCachePool(redis.sentinel.SentinelConnectionPool):

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from redis.exceptions import RedisError
 from rest_framework import serializers
-from rest_framework.exceptions import APIException, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -65,8 +65,7 @@ class InstancesView(APIView):
         return Response({"instances": instances})
 
 
-class NoInstance(APIException):
-    status_code = 404
+class NoInstance(NotFound):
     default_code = "no_instance"
     default_detail = "No instance is announced in the registry (without Redis there is none)."
 

@@ -99,6 +99,61 @@ def _ref(component: str) -> dict:
     return {"$ref": f"#/components/schemas/{component}"}
 
 
+def _connection_status() -> dict:
+    """What stands in the way of live values, sent on connect and on every change."""
+    return _message(
+        "connection_status",
+        {
+            "status": {"enum": ["connected", "degraded", "stale", "recovered"]},
+            "instance": {"type": "string"},
+            "serverTime": INSTANT,
+            "detail": {
+                "type": "string",
+                "description": "What stands in the way, comma-separated codes: "
+                "redis_unavailable (updates are polled), listener_down (no change-stream "
+                "listener is active; updates are polled), mongodb_unreachable (values are "
+                "the last known)",
+            },
+        },
+        ("status", "instance", "serverTime"),
+    )
+
+
+def _authenticated() -> dict:
+    """The reply to a valid token: who the user is and what it may subscribe to."""
+    return _message(
+        "authenticated",
+        {
+            "success": {"const": True},
+            "user": {
+                "type": "object",
+                "properties": {"id": {"type": "integer"}, "username": {"type": "string"}},
+                "required": ["id", "username"],
+                "additionalProperties": False,
+            },
+            "level": {"enum": ["super_admin", "admin", "viewer"]},
+            "departments": {"type": "array", "items": {"type": "string"}},
+            "metrics": {"type": "array", "items": LIVE_METRIC},
+            "expiresAt": {"type": ["string", "null"], "format": "date-time"},
+        },
+        ("success", "user", "level", "departments", "metrics", "expiresAt"),
+    )
+
+
+def _error() -> dict:
+    """A refusal: a stable code, a sentence, and where it applies when to retry."""
+    return _message(
+        "error",
+        {
+            "code": {"enum": sorted(protocol.ERROR_CODES)},
+            "message": {"type": "string"},
+            "retryAfter": {"type": "number", "minimum": 0},
+            "metrics": {"type": "array", "items": {"type": "string"}},
+        },
+        ("code", "message"),
+    )
+
+
 def server_messages() -> dict[str, dict]:
     updates = [
         _message(
@@ -109,39 +164,8 @@ def server_messages() -> dict[str, dict]:
         for metric in LIVE_METRICS
     ]
     return {
-        "connection_status": _message(
-            "connection_status",
-            {
-                "status": {"enum": ["connected", "degraded", "stale", "recovered"]},
-                "instance": {"type": "string"},
-                "serverTime": INSTANT,
-                "detail": {
-                    "type": "string",
-                    "description": "What stands in the way, comma-separated codes: "
-                    "redis_unavailable (updates are polled), listener_down (no change-stream "
-                    "listener is active; updates are polled), mongodb_unreachable (values are "
-                    "the last known)",
-                },
-            },
-            ("status", "instance", "serverTime"),
-        ),
-        "authenticated": _message(
-            "authenticated",
-            {
-                "success": {"const": True},
-                "user": {
-                    "type": "object",
-                    "properties": {"id": {"type": "integer"}, "username": {"type": "string"}},
-                    "required": ["id", "username"],
-                    "additionalProperties": False,
-                },
-                "level": {"enum": ["super_admin", "admin", "viewer"]},
-                "departments": {"type": "array", "items": {"type": "string"}},
-                "metrics": {"type": "array", "items": LIVE_METRIC},
-                "expiresAt": {"type": ["string", "null"], "format": "date-time"},
-            },
-            ("success", "user", "level", "departments", "metrics", "expiresAt"),
-        ),
+        "connection_status": _connection_status(),
+        "authenticated": _authenticated(),
         "auth_error": _message(
             "auth_error", {"error": {"enum": sorted(protocol.AUTH_ERRORS)}}, ("error",)
         ),
@@ -181,16 +205,7 @@ def server_messages() -> dict[str, dict]:
             },
             ("alertId", "acknowledgedBy", "acknowledgedAt"),
         ),
-        "error": _message(
-            "error",
-            {
-                "code": {"enum": sorted(protocol.ERROR_CODES)},
-                "message": {"type": "string"},
-                "retryAfter": {"type": "number", "minimum": 0},
-                "metrics": {"type": "array", "items": {"type": "string"}},
-            },
-            ("code", "message"),
-        ),
+        "error": _error(),
         "pong": _message("pong", {"serverTime": INSTANT}, ("serverTime",)),
     }
 

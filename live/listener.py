@@ -11,7 +11,7 @@ for a change that raises or resolves an emergency; standard metrics wait for
 the window (see batching.py). Each flush builds each dirty metric once from
 the state, broadcasts what changed, and only when nothing is left dirty saves
 the stream's resume token in the dashboard's own database: delivery is
-at-least-once. The state is checked against the full aggregations on a timer
+at-least-once (following.py reads the stream; this module leads and retries). The state is checked against the full aggregations on a timer
 and on SIGUSR1 (verifier.py), and the day metrics roll over at local midnight.
 """
 
@@ -30,19 +30,15 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 from dashboard_project import telemetry
 from dashboard_project.dependencies import redis_configured
-from metrics.store import get_database
 
-from . import checkpoints, liveness
-from .batching import HANDOFF_SECONDS, PendingBatch, StreamReader
+from . import liveness
 from .changes import UNRESUMABLE_CODES, Backoff, StreamInvalidated
 from .folding import Folding
+from .following import StreamFollower
 from .lease import RedisLease
 from .maintained import MaintainedMetrics
 
 logger = logging.getLogger("dashboard.listener")
-
-POLL_MS = 200
-IDLE_CHECKPOINT_SECONDS = 5.0
 
 
 class ChangeListener:
@@ -65,9 +61,6 @@ class ChangeListener:
         self.collections = list(collections or settings.DASHBOARD_WATCHED_COLLECTIONS)
         self.name = name
         self.lease = lease
-        self.token: dict | None = None
-        self.needs_resync = False
-        self.resync_reason: str | None = None  # why the next resync happens, for the figures
         self._stop = asyncio.Event()
         self.active = False
         # Epoch seconds of the last stream read (a change or an idle poll): the heartbeat.
@@ -77,6 +70,17 @@ class ChangeListener:
             on_batch,
         )
         self.verify_on_signal = verify_on_signal
+        self.follower = StreamFollower(
+            name=name,
+            collections=self.collections,
+            batch_size=self.batch_size,
+            batch_interval=self.batch_interval,
+            folding=self.folding,
+            stop=self._stop,
+            on_open=lambda: self._set_active(True),
+            heard=self._heard,
+            still_leading=self._still_leading,
+        )
 
     @property
     def batches(self) -> int:
@@ -86,6 +90,10 @@ class ChangeListener:
     @property
     def maintained(self) -> MaintainedMetrics:
         return self.folding.maintained
+
+    async def full_resync(self, reason: str = "manual") -> list[str]:
+        """Build the state again from the source, then store and broadcast every live metric."""
+        return await self.follower.full_resync(reason)
 
     def request_verification(self) -> None:
         """Recount every metric against the full aggregations as soon as possible."""
@@ -140,23 +148,24 @@ class ChangeListener:
         try:
             while not self._stop.is_set() and not lost.is_set():
                 try:
-                    await self._follow(lost)
+                    await self.follower.follow(lost)
                     backoff.reset()
                 except StreamInvalidated:
                     logger.warning("change stream invalidated: full resync on a new stream")
-                    await self._forget_position("invalidate")
+                    await self.follower.forget_position("invalidate")
                 except OperationFailure as exc:
                     if exc.code in UNRESUMABLE_CODES:
                         logger.warning(
                             "change stream cannot resume (code %s): full resync", exc.code
                         )
-                        await self._forget_position(f"code_{exc.code}")
+                        await self.follower.forget_position(f"code_{exc.code}")
                     else:
                         await self._retry_later(backoff, exc)
                 except PyMongoError as exc:
                     await self._retry_later(backoff, exc)
                 except Exception as exc:  # broadcast failures (channel layer down) and the like
-                    self.needs_resync, self.resync_reason = True, "broadcast_failed"
+                    self.follower.needs_resync = True
+                    self.follower.resync_reason = "broadcast_failed"
                     await self._retry_later(backoff, exc)
         finally:
             self._set_active(False)
@@ -180,6 +189,10 @@ class ChangeListener:
                 lost.set()
                 return
 
+    async def _still_leading(self) -> bool:
+        """Without Redis, always; with it, while the lease renews (the heartbeat goes with it)."""
+        return self.lease is None or await self.lease.renew(self.read_at)
+
     def _heard(self, at: float) -> None:
         """The stream was read at `at`: the heartbeat the lease publishes (or this process's)."""
         self.read_at = max(self.read_at, at)
@@ -188,109 +201,6 @@ class ChangeListener:
     def _set_active(self, active: bool) -> None:
         self.active = active
         telemetry.listener_active.set(1 if active else 0)
-
-    # --- checkpoints --------------------------------------------------------------------------------
-    async def _load_checkpoint(self) -> dict | None:
-        return await checkpoints.load(self.name)
-
-    async def _save_checkpoint(self, token: dict | None) -> None:
-        await checkpoints.save(self.name, token)
-        self.token = token
-
-    async def _forget_position(self, reason: str) -> None:
-        await self._save_checkpoint(None)
-        self.needs_resync, self.resync_reason = True, reason
-
-    # --- the stream ---------------------------------------------------------------------------------
-    def _open(self, token: dict | None):
-        pipeline = [{"$match": {"ns.coll": {"$in": self.collections}}}]
-        return get_database().watch(
-            pipeline,
-            full_document="updateLookup",
-            resume_after=token,
-            max_await_time_ms=POLL_MS,
-        )
-
-    async def _follow(self, lost: asyncio.Event) -> None:
-        token = await self._load_checkpoint()
-        stream = await asyncio.to_thread(self._open, token)
-        reader = StreamReader(stream, capacity=10 * self.batch_size)
-        try:
-            self._set_active(True)
-            if token is None or self.needs_resync:
-                # No known position (first start, history lost, invalidated): every
-                # metric from the source, after the new stream is open, so nothing
-                # between the two is missed.
-                await self.full_resync(reason=self.resync_reason or "start")
-                await self._save_checkpoint(stream.resume_token)
-            elif not self.maintained.ready:
-                # Resuming from the checkpoint: the changes since it are folded on top of a
-                # state that may hold some of them already, which a fold takes in its stride.
-                # What differs from the last broadcast values goes out now.
-                await self.folding.rebuild("resume")
-            reader.start()
-            await self._consume(reader, lost)
-        finally:
-            try:
-                await asyncio.to_thread(reader.halt)
-            finally:
-                await asyncio.to_thread(stream.close)
-
-    async def _consume(self, reader: StreamReader, lost: asyncio.Event) -> None:
-        batch = PendingBatch(self.batch_size, self.batch_interval)
-        position = self.token
-        changed = False  # a change was read since the last checkpoint
-        saved_at = time.monotonic()
-        while True:
-            if lost.is_set():
-                return  # another listener leads now: the checkpoint is its to move
-            ending = self._stop.is_set()
-            item = None if ending else await asyncio.to_thread(reader.get, self._wait(batch))
-            if item is not None:
-                self._heard(item.polled_at)
-                if item.kind == "error":
-                    raise item.failure()
-                if item.kind == "invalidated":
-                    raise StreamInvalidated()
-                position = item.token
-                if item.kind == "change":
-                    self.folding.fold(batch, item.event)
-                    changed = True
-                    if not self.maintained.ready:  # a renamed collection, a dropped database
-                        await self._forget_position("unfollowable")
-                        return
-            await self.folding.upkeep(batch, item)
-            now = time.monotonic()
-            if batch.window_due(now, ending):
-                await self.folding.flush(batch, everything=True)
-            elif batch.critical_dirty() and (batch.urgent or reader.empty()):
-                await self.folding.flush(batch, everything=False)
-            if (
-                batch.clean
-                and position is not None
-                and position != self.token
-                and (changed or ending or now - saved_at >= IDLE_CHECKPOINT_SECONDS)
-            ):
-                # After changes, at once; while idle the position still advances with every
-                # poll (a post-batch token), which only needs saving now and then. Only the
-                # lease holder moves it: a leader that lost the lease (a failover) stops here.
-                if self.lease is not None and not await self.lease.renew(self.read_at):
-                    lost.set()
-                    return
-                await self._save_checkpoint(position)
-                changed, saved_at = False, now
-            if ending:
-                return
-
-    def _wait(self, batch: PendingBatch) -> float:
-        until_window = batch.seconds_to_window(time.monotonic())
-        return HANDOFF_SECONDS if until_window is None else min(HANDOFF_SECONDS, until_window)
-
-    async def full_resync(self, reason: str = "manual") -> list[str]:
-        """Build the state again from the source, then store and broadcast every live metric."""
-        sent = await self.folding.resync(reason)
-        self.needs_resync, self.resync_reason = False, None
-        return sent
 
 
 def build_listener(**options: Any) -> ChangeListener:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -23,6 +24,18 @@ from .protocol import MAX_FRAME_BYTES
 # Codes a server may send (RFC 6455 section 7.4.1, 1013 from the IANA registry) that
 # autobahn's application-level close refuses.
 _SERVER_CLOSE_CODES = frozenset({1001, 1008, 1009, 1011, 1013})
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Where a server listens, and what it calls: `ready` once it accepts connections,
+    `shutdown` before it stops. `reuse_port`: one worker of several on a shared port."""
+
+    host: str
+    port: int
+    ready: Callable[[], None]
+    shutdown: Callable[[], Awaitable[None]]
+    reuse_port: bool = False
 
 
 def shared_socket(host: str, port: int) -> socket.socket:
@@ -38,14 +51,7 @@ def shared_socket(host: str, port: int) -> socket.socket:
     return listening
 
 
-def run_daphne(
-    host: str,
-    port: int,
-    ready: Callable[[], None],
-    shutdown: Callable[[], Awaitable[None]],
-    *,
-    reuse_port: bool = False,
-) -> None:
+def run_daphne(serving: Serving) -> None:
     from daphne.server import Server  # installs Twisted's asyncio reactor
     from daphne.ws_protocol import WebSocketProtocol
     from twisted.internet import defer, reactor
@@ -63,14 +69,15 @@ def run_daphne(
         # The factory exists once run() starts and no connection is made before this call.
         server.ws_factory.protocol = ClosingWebSocketProtocol
         server.ws_factory.setProtocolOptions(failByDrop=False)
-        ready()
+        serving.ready()
 
     def stop_first() -> defer.Deferred:
-        return defer.Deferred.fromFuture(asyncio.ensure_future(shutdown()))
+        return defer.Deferred.fromFuture(asyncio.ensure_future(serving.shutdown()))
 
     # The interface declares its methods without self, which type checkers misread.
     reactor.addSystemEventTrigger("before", "shutdown", stop_first)  # type: ignore[arg-type]
-    if reuse_port:
+    host, port = serving.host, serving.port
+    if serving.reuse_port:
         if ":" in host:
             raise ValueError("daphne workers listen on IPv4 only; use uvicorn for IPv6")
         # Twisted adopts the descriptor (and closes it): the socket object lets go of it.
@@ -98,14 +105,7 @@ def run_daphne(
     server.run()
 
 
-def run_uvicorn(
-    host: str,
-    port: int,
-    ready: Callable[[], None],
-    shutdown: Callable[[], Awaitable[None]],
-    *,
-    reuse_port: bool = False,
-) -> None:
+def run_uvicorn(serving: Serving) -> None:
     import uvicorn
 
     from dashboard_project.asgi import application
@@ -113,16 +113,16 @@ def run_uvicorn(
     class DashboardServer(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
             await super().startup(sockets=sockets)
-            ready()
+            serving.ready()
 
         async def shutdown(self, sockets=None) -> None:
-            await shutdown()
+            await serving.shutdown()
             await super().shutdown(sockets=sockets)
 
     config = uvicorn.Config(
         application,
-        host=host,
-        port=port,
+        host=serving.host,
+        port=serving.port,
         lifespan="off",  # the ASGI router has no lifespan handler; startup() does its work
         loop="uvloop",
         http="httptools",
@@ -137,4 +137,5 @@ def run_uvicorn(
         access_log=False,
         log_level="warning",
     )
-    DashboardServer(config).run(sockets=[shared_socket(host, port)] if reuse_port else None)
+    shared = [shared_socket(serving.host, serving.port)] if serving.reuse_port else None
+    DashboardServer(config).run(sockets=shared)

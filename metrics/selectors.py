@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ __all__ = [
     "HistoricalThrottled",
     "MetricUnavailable",
     "MetricValue",
+    "Viewer",
     "compute_metric",
     "get_historical",
     "get_live_base",
@@ -36,6 +37,23 @@ __all__ = [
 ]
 
 HISTORICAL_TTL = METRICS["hourlyStats"].ttl
+
+
+class Viewer(Protocol):
+    """What the selectors need to know of the user (accounts.policy.Access decides it)."""
+
+    @property
+    def user_id(self) -> int | None: ...
+
+    @property
+    def scope(self) -> Scope: ...
+
+    @property
+    def live_metrics(self) -> list[str]: ...
+
+    def can_see(self, metric: str) -> bool: ...
+
+    def hidden_fields(self, metric: str) -> frozenset[str]: ...
 
 
 def _computed(name: str, compute) -> MetricValue:
@@ -87,7 +105,7 @@ def project_value(value: MetricValue, scope: Scope) -> MetricValue:
     return replace(value, data=project(value.metric, value.data, scope))
 
 
-def get_snapshot(access: Any) -> dict:
+def get_snapshot(access: Viewer) -> dict:
     """{"metrics": {name: {data, updatedAt, stale, version}}}: every live metric `access` may see."""
     metrics: dict[str, dict] = {}
     unavailable: list[str] = []
@@ -111,7 +129,7 @@ class HistoricalThrottled(Exception):
         self.retry_after = retry_after
 
 
-def get_historical(access: Any, start: dt.datetime, end: dt.datetime) -> dict:
+def get_historical(access: Viewer, start: dt.datetime, end: dt.datetime) -> dict:
     """hourlyStats and departmentMetrics over [start, end) widened to whole local hours, for `access`.
 
     A range not in the cache counts against the user's budget (metrics/throttling.py);

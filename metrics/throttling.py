@@ -18,7 +18,7 @@ class HistoricalThrottle(CacheThrottle):
 
     scope = "historical"
 
-    def __init__(self, user_id: int) -> None:
+    def __init__(self, user_id: int | None) -> None:
         super().__init__()
         self.user_id = user_id
 
@@ -26,8 +26,9 @@ class HistoricalThrottle(CacheThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.user_id}
 
 
-def historical_wait(user_id: int) -> int | None:
-    """Count one computation for `user_id`: None if allowed, else whole seconds to wait."""
+def historical_wait(user_id: int | None) -> int | None:
+    """Count one computation for `user_id` (None: the anonymous, counted together): None if
+    allowed, else whole seconds to wait."""
     throttle = HistoricalThrottle(user_id)
     if throttle.allow_request(None, None):
         return None

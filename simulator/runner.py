@@ -97,64 +97,98 @@ def run(
     plan = DayPlan(
         db, random.Random(rng.random()), rates=RATES if rates is None else rates, clocked=clocked
     )
-    clock = clock or RealClock()
-    stop = stop or threading.Event()
-    kinds = list(routine)
-    weights = [weight for _, weight in routine.values()]
-    opening = [*plan.kinds, *kinds]
-    rng.shuffle(opening)
-    start = clock.monotonic()
-    deadline = start + duration if duration is not None else float("inf")
-    total, stretch = Tally(), Tally()
-    stretch_start = next_tick = due = start  # due: when the next routine change is
+    writer = _Writer(db, rng, plan, routine, hospital, clock or RealClock(), tz)
+    return writer.run(
+        rate,
+        duration=duration,
+        stop=stop or threading.Event(),
+        report=report,
+        report_every=report_every,
+        tick=tick,
+    )
 
-    def attempt(kind: str, event: Event) -> int:
+
+class _Writer:
+    """One run's state: its generators, clock and tallies, and the events it writes."""
+
+    def __init__(
+        self,
+        db: Any,
+        rng: random.Random,
+        plan: DayPlan,
+        routine: dict[str, tuple[Event, float]],
+        hospital: dict[str, Event],
+        clock: Clock,
+        tz: dt.tzinfo,
+    ) -> None:
+        self.db, self.rng, self.plan, self.clock, self.tz = db, rng, plan, clock, tz
+        self.routine, self.hospital = routine, hospital
+        self.total, self.stretch = Tally(), Tally()
+        self.stop = threading.Event()
+
+    def attempt(self, kind: str) -> int:
         """One event, counted; a failed write is logged and waited out."""
+        routine = kind in self.routine
+        event = self.routine[kind][0] if routine else self.hospital[kind]
         try:
-            changes = event(db, rng if kind in routine else plan.rng, clock.now(tz))
+            changes = event(
+                self.db, self.rng if routine else self.plan.rng, self.clock.now(self.tz)
+            )
         except PyMongoError as exc:
             logger.warning("simulator: %s failed: %s", kind, exc)
-            for tally in (total, stretch):
+            for tally in (self.total, self.stretch):
                 tally.errors += 1
-            clock.wait(ERROR_PAUSE, stop)
+            self.clock.wait(ERROR_PAUSE, self.stop)
             return 0
-        for tally in (total, stretch):
+        for tally in (self.total, self.stretch):
             tally.events += 1
             if changes:
                 tally.by_kind[kind] += changes
-        if kind not in routine:
-            plan.record(kind, changes)
+        if not routine:
+            self.plan.record(kind, changes)
         return changes
 
-    def event_of(kind: str) -> Event:
-        return routine[kind][0] if kind in routine else hospital[kind]
-
-    while not stop.is_set():
-        now = clock.monotonic()
-        if now >= deadline:
-            break
-        if now - stretch_start >= report_every:
-            stretch.seconds = now - stretch_start
-            if report is not None:
-                report(stretch)
-            stretch, stretch_start = Tally(), now
-        if opening or now >= next_tick:
-            kinds_due = [opening.pop()] if opening else plan.due(clock.now(tz))
-            if not opening:
-                next_tick = max(next_tick + tick, now)
-            for kind in kinds_due:
-                changes = attempt(kind, event_of(kind))
-                due = max(due + changes / rate, clock.monotonic() - MAX_BACKLOG)
-            continue
-        if now < due or not kinds:
-            clock.wait(
-                min(due if kinds else next_tick, next_tick, deadline, stretch_start + report_every)
-                - now,
-                stop,
-            )
-            continue
-        kind = rng.choices(kinds, weights)[0]
-        changes = attempt(kind, routine[kind][0])
-        due = max(due + changes / rate, clock.monotonic() - MAX_BACKLOG)
-    total.seconds = clock.monotonic() - start
-    return total
+    def run(
+        self,
+        rate: float,
+        *,
+        duration: float | None,
+        stop: threading.Event,
+        report: Callable[[Tally], None] | None,
+        report_every: float,
+        tick: float,
+    ) -> Tally:
+        clock, rng, plan = self.clock, self.rng, self.plan
+        self.stop = stop
+        kinds = list(self.routine)
+        weights = [weight for _, weight in self.routine.values()]
+        opening = [*plan.kinds, *kinds]
+        rng.shuffle(opening)
+        start = clock.monotonic()
+        deadline = start + duration if duration is not None else float("inf")
+        stretch_start = next_tick = due = start  # due: when the next routine change is
+        while not stop.is_set():
+            now = clock.monotonic()
+            if now >= deadline:
+                break
+            if now - stretch_start >= report_every:
+                self.stretch.seconds = now - stretch_start
+                if report is not None:
+                    report(self.stretch)
+                self.stretch, stretch_start = Tally(), now
+            if opening or now >= next_tick:
+                kinds_due = [opening.pop()] if opening else plan.due(clock.now(self.tz))
+                if not opening:
+                    next_tick = max(next_tick + tick, now)
+                for kind in kinds_due:
+                    changes = self.attempt(kind)
+                    due = max(due + changes / rate, clock.monotonic() - MAX_BACKLOG)
+                continue
+            if now < due or not kinds:
+                wake = min(due if kinds else next_tick, next_tick, deadline)
+                clock.wait(min(wake, stretch_start + report_every) - now, stop)
+                continue
+            changes = self.attempt(rng.choices(kinds, weights)[0])
+            due = max(due + changes / rate, clock.monotonic() - MAX_BACKLOG)
+        self.total.seconds = clock.monotonic() - start
+        return self.total

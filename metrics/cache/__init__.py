@@ -101,7 +101,11 @@ def read_through(
         return _marked(hit) if keep_last_known else hit
     if leader:
         try:
-            flight.set_result(_fill(key, ttl, compute, keep_last_known, metrics))
+            try:
+                value = _fill(key, ttl, compute, keep_last_known)
+            except UNREACHABLE as exc:
+                value = _instead(key, keep_last_known, metrics, exc)
+            flight.set_result(value)
         except BaseException as exc:
             flight.set_exception(exc)
         finally:
@@ -127,12 +131,9 @@ def _marked(value: MetricValue) -> MetricValue:
 
 
 def _fill(
-    key: str,
-    ttl: float,
-    compute: Callable[[], MetricValue],
-    keep_last_known: bool,
-    metrics: list[str],
+    key: str, ttl: float, compute: Callable[[], MetricValue], keep_last_known: bool
 ) -> MetricValue:
+    """L2, else `compute` through the MongoDB breaker (which raises when MongoDB is unreachable)."""
     cached = _shared.read(key)
     if cached is not None:
         telemetry.cache_requests.labels(layer="l2", result="hit").inc()
@@ -140,18 +141,22 @@ def _fill(
             _local.put(key, *cached)
         return cached[0]
     telemetry.cache_requests.labels(layer="l2", result="miss").inc()
-    try:
-        value = mongodb_breaker.call(compute)
-    except UNREACHABLE as exc:
-        known = last_known_at(key) if keep_last_known else None
-        if known is None:
-            raise MetricUnavailable(metrics) from exc
-        logger.warning("serving the last known %s: the hospital database is unreachable", key)
-        telemetry.cache_requests.labels(layer="last_known", result="hit").inc()
-        return replace(known, stale=True)
+    value = mongodb_breaker.call(compute)
     telemetry.cache_requests.labels(layer="mongodb", result="computed").inc()
     _write(key, value, ttl, keep_last_known)
     return value
+
+
+def _instead(
+    key: str, keep_last_known: bool, metrics: list[str], exc: BaseException
+) -> MetricValue:
+    """What a read gives while MongoDB is unreachable: the last known value, marked stale."""
+    known = last_known_at(key) if keep_last_known else None
+    if known is None:
+        raise MetricUnavailable(metrics) from exc
+    logger.warning("serving the last known %s: the hospital database is unreachable", key)
+    telemetry.cache_requests.labels(layer="last_known", result="hit").inc()
+    return replace(known, stale=True)
 
 
 def _write(key: str, value: MetricValue, ttl: float, keep_last_known: bool) -> None:

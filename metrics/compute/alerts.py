@@ -16,10 +16,12 @@ from metrics.scope import Scope
 from metrics.values import iso_utc
 
 from .acknowledgements import Acknowledgements
-from .parts import ACTIVE, DayWindow, active, base_value, department_of, id_text, parts_in
+from .documents import ACTIVE, DayWindow, active, department_of, id_text
+from .parts import base_value, parts_in
 
 LISTED = 50
 COLLECTION = "workflows"
+WINDOWED = False
 # Group: the department. Value: its open alerts, newest first (the newest 50 and the count).
 MATCH = {**ACTIVE, "priority": "emergency", "resolvedAt": None}
 FIELDS = ("isActive", "priority", "resolvedAt", "patientId", "departmentId", "stage", "startedAt")
@@ -43,10 +45,6 @@ def compute(db: Any, now: dt.datetime) -> dict:
         ),
         Acknowledgements(),
     )
-
-
-def scan_match(window: DayWindow) -> dict:
-    return MATCH
 
 
 def contribution(doc: dict, window: DayWindow) -> tuple[str | None, tuple, dict] | None:

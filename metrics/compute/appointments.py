@@ -9,18 +9,8 @@ from typing import Any
 from metrics.scope import Scope
 from metrics.timerange import day_bounds
 
-from .parts import (
-    ACTIVE,
-    DayWindow,
-    active,
-    base_value,
-    count_into,
-    department_of,
-    label,
-    parts_in,
-    summed,
-    with_every,
-)
+from .documents import ACTIVE, DayWindow, active, department_of, label
+from .parts import base_value, count_into, parts_in, summed, with_every
 
 STATUSES = ("scheduled", "checked_in", "completed", "cancelled", "no_show")
 COLLECTION = "appointments"

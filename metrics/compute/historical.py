@@ -16,7 +16,8 @@ from metrics.scope import Scope
 from metrics.store import get_database
 from metrics.timerange import hour_boundaries, iso_local, whole_hours
 
-from .parts import ACTIVE, UNASSIGNED, department_of
+from .documents import ACTIVE, department_of
+from .parts import UNASSIGNED
 
 FIELDS = ("newPatients", "appointments", "completedAppointments", "revenueCents", "emergencies")
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from metrics.scope import Scope
 
-from .parts import ACTIVE, DayWindow, active, base_value, department_of, parts_in
+from .documents import ACTIVE, DayWindow, active, department_of
+from .parts import base_value, parts_in
 
 COLLECTION = "patients"
 WINDOWED, VALUES = False, 0
@@ -26,20 +27,11 @@ def compute(db: Any, now: dt.datetime) -> dict:
     return from_groups(((row["_id"],), (row["count"],)) for row in db.patients.aggregate(PIPELINE))
 
 
-def scan_match(window: DayWindow) -> dict:
-    """The documents that count (the incremental state's scan)."""
-    return MATCH
-
-
 def contribution(doc: dict, window: DayWindow) -> tuple[Any, tuple] | None:
     """The group this document counts in (the $match and $group above, in Python)."""
     if not active(doc) or doc.get("status") == "discharged":
         return None
     return (department_of(doc.get("departmentId")),), ()
-
-
-def rows(groups: dict, window: DayWindow, now: dt.datetime) -> Iterable[tuple[Any, tuple]]:
-    return groups.items()
 
 
 def from_groups(grouped: Iterable[tuple[Any, tuple]]) -> dict:

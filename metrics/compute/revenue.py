@@ -11,7 +11,8 @@ from django.conf import settings
 from metrics.scope import Scope
 from metrics.timerange import day_bounds
 
-from .parts import ACTIVE, DayWindow, active, base_value, department_of, label, number, parts_in
+from .documents import ACTIVE, DayWindow, active, department_of, label, number
+from .parts import base_value, parts_in
 
 COLLECTION = "bills"
 # Group: (local day of paidAt for a paid bill, None for a pending one; department; status).

@@ -8,18 +8,8 @@ from typing import Any
 
 from metrics.scope import Scope
 
-from .parts import (
-    ACTIVE,
-    DayWindow,
-    active,
-    base_value,
-    count_into,
-    department_of,
-    label,
-    number,
-    parts_in,
-    with_every,
-)
+from .documents import ACTIVE, DayWindow, active, department_of, label, number
+from .parts import base_value, count_into, parts_in, with_every
 
 TYPES = ("ward", "icu", "er", "or", "consult")
 STATUSES = ("available", "occupied", "cleaning", "maintenance")
@@ -28,8 +18,9 @@ COLLECTION = "rooms"
 WINDOWED, VALUES = False, 2
 # Group: (department, type, status). Values: (capacity, occupiedBeds), summed.
 FIELDS = ("isActive", "departmentId", "type", "status", "capacity", "occupiedBeds")
+MATCH = ACTIVE
 PIPELINE = [
-    {"$match": ACTIVE},
+    {"$match": MATCH},
     {
         "$group": {
             "_id": {"d": "$departmentId", "t": "$type", "s": "$status"},
@@ -52,19 +43,11 @@ def compute(db: Any, now: dt.datetime) -> dict:
     )
 
 
-def scan_match(window: DayWindow) -> dict:
-    return ACTIVE
-
-
 def contribution(doc: dict, window: DayWindow) -> tuple[Any, tuple] | None:
     if not active(doc):
         return None
     key = (department_of(doc.get("departmentId")), label(doc.get("type")), label(doc.get("status")))
     return key, (number(doc.get("capacity")), number(doc.get("occupiedBeds")))
-
-
-def rows(groups: dict, window: DayWindow, now: dt.datetime) -> Iterable[tuple[Any, tuple]]:
-    return groups.items()
 
 
 def from_groups(grouped: Iterable[tuple[Any, tuple]]) -> dict:

@@ -8,18 +8,8 @@ from typing import Any
 
 from metrics.scope import Scope
 
-from .parts import (
-    ACTIVE,
-    DayWindow,
-    active,
-    base_value,
-    count_into,
-    department_of,
-    label,
-    parts_in,
-    summed,
-    with_every,
-)
+from .documents import ACTIVE, DayWindow, active, department_of, label
+from .parts import base_value, count_into, parts_in, summed, with_every
 
 STATUSES = ("on_duty", "off_duty", "on_break")
 ROLES = ("doctor", "nurse", "technician", "admin")
@@ -27,14 +17,10 @@ COLLECTION = "staff"
 WINDOWED, VALUES = False, 0
 # Group: (department, status, role). Values: none besides the count of documents.
 FIELDS = ("isActive", "departmentId", "status", "role")
+MATCH = ACTIVE
 PIPELINE = [
-    {"$match": ACTIVE},
-    {
-        "$group": {
-            "_id": {"d": "$departmentId", "s": "$status", "r": "$role"},
-            "count": {"$sum": 1},
-        }
-    },
+    {"$match": MATCH},
+    {"$group": {"_id": {"d": "$departmentId", "s": "$status", "r": "$role"}, "count": {"$sum": 1}}},
 ]
 
 
@@ -46,19 +32,11 @@ def compute(db: Any, now: dt.datetime) -> dict:
     )
 
 
-def scan_match(window: DayWindow) -> dict:
-    return ACTIVE
-
-
 def contribution(doc: dict, window: DayWindow) -> tuple[Any, tuple] | None:
     if not active(doc):
         return None
     key = (department_of(doc.get("departmentId")), label(doc.get("status")), label(doc.get("role")))
     return key, ()
-
-
-def rows(groups: dict, window: DayWindow, now: dt.datetime) -> Iterable[tuple[Any, tuple]]:
-    return groups.items()
 
 
 def from_groups(grouped: Iterable[tuple[Any, tuple]]) -> dict:

@@ -19,7 +19,8 @@ from sortedcontainers import SortedList
 
 from metrics.compute import alerts
 from metrics.compute.acknowledgements import Acknowledgements
-from metrics.compute.parts import DayWindow, base_value
+from metrics.compute.documents import DayWindow
+from metrics.compute.parts import base_value
 
 
 class AlertState:

@@ -1,7 +1,9 @@
 """The incremental form of a grouped count: counts per group, and each document's share in them.
 
-A metric module (metrics/compute) says which group a document counts in and
-what it adds (`contribution`). The state holds, per group, the number of
+A metric module (metrics/compute) says which documents the state's scan reads
+(`MATCH`; `scan_match(window)` for a WINDOWED metric, whose groups are keyed by
+local day and of which `rows` picks today's), which group a document counts in
+and what it adds (`contribution`). The state holds, per group, the number of
 documents and the sums of their values, and, per document that counts, its
 current share (the shadow). A change takes the old share out and puts the new
 one in, in time independent of the collection's size. Documents that count
@@ -16,7 +18,7 @@ from collections.abc import Callable, Iterable
 from types import ModuleType
 from typing import Any
 
-from metrics.compute.parts import DayWindow
+from metrics.compute.documents import DayWindow
 
 _SMALL_INTS = range(-5, 257)  # CPython shares these objects
 
@@ -106,6 +108,8 @@ class GroupedState:
     # --- reading ------------------------------------------------------------------------------
     def rows(self, now: Any) -> Iterable[tuple[Any, list]]:
         """The grouped rows the metric's full aggregation would give at `now`."""
+        if not self.windowed:  # every group counts, whatever the day
+            return self.groups.items()
         return self.metric.rows(self.groups, self.window, now)
 
     def base(self, now: Any, *, acknowledgements: bool = True) -> dict:

@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from metrics.compute import LIVE
-from metrics.compute.parts import DayWindow
+from metrics.compute.documents import DayWindow
 from metrics.timerange import day_bounds, hospital_zone
 
 from .alerts import AlertState
@@ -63,7 +63,7 @@ class IncrementalMetrics:
         fresh = _new_state(collection, self.window)
         scan = db[collection].aggregate(
             [
-                {"$match": module.scan_match(self.window)},
+                {"$match": module.scan_match(self.window) if module.WINDOWED else module.MATCH},
                 {"$project": dict.fromkeys(module.FIELDS, 1)},
             ]
         )

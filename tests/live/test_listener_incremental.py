@@ -15,7 +15,7 @@ import dashboard_project.asgi  # noqa: F401  (its Django set-up resets the logge
 from dashboard_project import telemetry
 from metrics import store
 from metrics.catalogue import LIVE_METRICS
-from metrics.compute.parts import DayWindow
+from metrics.compute.documents import DayWindow
 
 from .conftest import authenticated, receive_until
 from .test_listener import CASES, expect_recount, patient

@@ -15,11 +15,16 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard_project.dependencies import redis_configured
+
+if TYPE_CHECKING:
+    from live.listener import ChangeListener
 
 logger = logging.getLogger("dashboard.serve")
 # Start-up logs a screenful (the listener's first resync, the simulator): say where to go again
@@ -85,61 +90,25 @@ class Command(BaseCommand):
             settings.DASHBOARD_LISTENER_IN_PROCESS if listener == "auto" else listener == "on"
         )
         simulator = self._start_simulator(simulate) if simulate > 0 else None
-        started: dict = {}
-        banner = _banner(host, port)
-
-        def say_banner():
-            self.stdout.write(banner, ending="\n")
-            self.stdout.flush()
-
-        def ready():
-            loop = asyncio.get_event_loop()
-            from live.hub import hub
-
-            loop.create_task(hub.start())
-            if redis_configured() and not worker:  # a worker's instance is announced by its parent
-                from live.admission import admission
-                from live.registry import announce_forever
-
-                loop.create_task(announce_forever(address, lambda: admission.active))
-            if run_listener:
-                from live.listener import build_listener
-
-                started["listener"] = build_listener()
-                started["listener_task"] = loop.create_task(started["listener"].run())
-            if not worker:  # a worker's instance is announced by its supervisor
-                say_banner()
-                loop.call_later(BANNER_AGAIN_SECONDS, say_banner)
-
-        async def shutdown():
-            """Inside the loop, before it stops: the listener flushes, saves its checkpoint and
-            releases its lease (a standby takes over at once); the simulator stops."""
-            listener = started.pop("listener", None)
-            if listener is not None:
-                listener.stop()
-                try:
-                    await asyncio.wait_for(started["listener_task"], 10)
-                except Exception as exc:
-                    logger.warning("listener did not stop cleanly: %s", exc)
-            stop_simulator()
-
-        def stop_simulator():
-            if simulator is not None and simulator.poll() is None:
-                simulator.send_signal(signal.SIGTERM)
-                try:
-                    simulator.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    simulator.kill()
-
-        from live.servers import run_daphne, run_uvicorn
+        banner = _banner(host, port)  # read before the loop starts: it asks the database
+        process = _ServingProcess(
+            address=address,
+            worker=worker,
+            run_listener=run_listener,
+            simulator=simulator,
+            banner=lambda: self._say(banner),
+        )
+        from live.servers import Serving, run_daphne, run_uvicorn
 
         run = run_uvicorn if server == "uvicorn" else run_daphne
         try:
-            run(host, port, ready, shutdown, reuse_port=worker)
+            run(Serving(host, port, process.ready, process.shutdown, reuse_port=worker))
         finally:
-            if "listener" in started:  # the loop ended before shutdown() ran
-                started["listener"].stop()
-            stop_simulator()
+            process.finish()
+
+    def _say(self, text: str) -> None:
+        self.stdout.write(text, ending="\n")
+        self.stdout.flush()
 
     def _supervise(self, host, port, simulate, listener, server, workers, address) -> None:
         from live.workers import Supervisor, worker_command
@@ -151,9 +120,7 @@ class Command(BaseCommand):
         try:
             Supervisor(worker_command(base), workers).run(address)
         finally:
-            if simulator is not None and simulator.poll() is None:
-                simulator.send_signal(signal.SIGTERM)
-                simulator.wait(timeout=10)
+            _stop_simulator(simulator)
 
     def _start_simulator(self, rate: float) -> subprocess.Popen:
         self.stdout.write(f"Simulator: {rate:g} changes per second")
@@ -162,6 +129,74 @@ class Command(BaseCommand):
             cwd=settings.BASE_DIR,
             env=os.environ.copy(),
         )
+
+
+class _ServingProcess:
+    """What one serving process starts once its server accepts connections (the hub, its
+    announcement in the registry, the listener if it runs here) and stops before the end."""
+
+    def __init__(
+        self,
+        *,
+        address: str,
+        worker: bool,
+        run_listener: bool,
+        simulator: subprocess.Popen | None,
+        banner: Callable[[], None],
+    ) -> None:
+        self.address = address
+        self.worker = worker  # one of several: its supervisor announces the instance
+        self.run_listener = run_listener
+        self.simulator = simulator
+        self.banner = banner
+        self.listener: ChangeListener | None = None
+        self.listener_task: asyncio.Task | None = None
+
+    def ready(self) -> None:
+        from live.hub import hub
+
+        loop = asyncio.get_event_loop()
+        loop.create_task(hub.start())
+        if redis_configured() and not self.worker:
+            from live.admission import admission
+            from live.registry import announce_forever
+
+            loop.create_task(announce_forever(self.address, lambda: admission.active))
+        if self.run_listener:
+            from live.listener import build_listener
+
+            self.listener = build_listener()
+            self.listener_task = loop.create_task(self.listener.run())
+        if not self.worker:
+            self.banner()
+            loop.call_later(BANNER_AGAIN_SECONDS, self.banner)
+
+    async def shutdown(self) -> None:
+        """Inside the loop, before it stops: the listener flushes, saves its checkpoint and
+        releases its lease (a standby takes over at once); the simulator stops."""
+        listener, self.listener = self.listener, None
+        if listener is not None and self.listener_task is not None:
+            listener.stop()
+            try:
+                await asyncio.wait_for(self.listener_task, 10)
+            except Exception as exc:
+                logger.warning("listener did not stop cleanly: %s", exc)
+        _stop_simulator(self.simulator)
+
+    def finish(self) -> None:
+        """After the server: what shutdown() did not get to (the loop ended first)."""
+        if self.listener is not None:
+            self.listener.stop()
+        _stop_simulator(self.simulator)
+
+
+def _stop_simulator(simulator: subprocess.Popen | None) -> None:
+    if simulator is not None and simulator.poll() is None:
+        simulator.send_signal(signal.SIGTERM)
+        try:
+            simulator.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            simulator.kill()
 
 
 def _banner(host: str, port: int) -> str:

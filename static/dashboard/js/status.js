@@ -5,7 +5,8 @@
 // The server's `connection_status` detail: comma-separated codes. Most severe first.
 const CODES = {
   mongodb_unreachable: { text: "Hospital database down: last known values.", badge: "Last known", blocks: true },
-  listener_down: { text: "Changes are not being processed: values are frozen.", badge: "Frozen" },
+  // The servers read the values again every 5 s (critical) or 30 s (standard) meanwhile.
+  listener_down: { text: "Live updates paused: values refresh every 5-30 s.", badge: "Delayed" },
   redis_unavailable: { text: "Message service down: values may lag.", badge: "May lag" },
 };
 const CLOSE_REASONS = {
