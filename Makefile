@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 RATE ?= 5
+# pytest-xdist processes for `make test` (each test starts its own servers, ports and databases).
+TEST_WORKERS ?= 2
 # The PostgreSQL server of the test suite's second pass (empty: no such pass). pytest-django
 # creates test_<name> on it and drops it afterwards; the name comes from this checkout's path,
 # so two checkouts on one machine never share a test database.
@@ -45,9 +47,9 @@ run: install
 # Two passes: the whole suite on SQLite, then the tests that touch Django's database again on
 # PostgreSQL (README, Tests).
 test: install browser sentinel lint
-	DATABASE_URL= $(BIN)/python -m pytest -m "not postgres"
+	DATABASE_URL= $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not postgres"
 ifneq ($(strip $(TEST_POSTGRES_URL)),)
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -m "database or postgres"
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "database or postgres"
 else
 	@echo "TEST_POSTGRES_URL is empty: the PostgreSQL pass is left out"
 endif

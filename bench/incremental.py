@@ -4,10 +4,11 @@
 
 A stream of simulated changes is recorded once: the demo hospital (800
 patients, about 3,400 documents) is written into a fresh embedded store and
-the simulator's own events (admissions, discharges, payments, shifts,
-emergencies, soft and hard deletes...) run on it flat out on a simulated clock
-(50 ms a step), the store's change stream (updateLookup) being read after each
-event, as the listener reads it.
+the simulator runs on it (its hospital day: admissions, discharges,
+payments, shifts, emergencies, soft and hard deletes..., and routine record
+keeping) at 50 changes a second of a simulated clock, the store's change
+stream (updateLookup) being read every simulated second, as the listener
+reads it.
 
 Each size has a child process of its own, started at once: it loads a fresh
 store with the same demo hospital (same ids) plus documents of the metrics
@@ -58,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "incremental.json"
 PATIENTS = 800
 SEED = 1
-STEP = dt.timedelta(milliseconds=50)
+RATE = 50.0  # simulated changes per simulated second
 CHUNK = 5_000
 
 
@@ -171,10 +172,14 @@ def in_fresh_store(work) -> int:
 
 # --- the stream ---------------------------------------------------------------------------------------
 def record(changes: int, path: Path, now: dt.datetime) -> None:
-    """Run the simulator on the demo hospital and keep the change events it causes."""
+    """Run the simulator (its hospital day and routine record keeping, on a simulated clock) on
+    the demo hospital and keep the change events it causes."""
+    import threading
+
     from metrics.incremental import METRIC_OF
     from metrics.store import get_database
-    from simulator.activity import EVENTS
+    from simulator.clock import SimulatedClock
+    from simulator.runner import run
     from simulator.seed import generate, write_documents
 
     db = get_database()
@@ -184,16 +189,20 @@ def record(changes: int, path: Path, now: dt.datetime) -> None:
         full_document="updateLookup",
         max_await_time_ms=0,
     )
-    rng = random.Random(SEED)
-    kinds = list(EVENTS)
-    weights = [weight for _, weight in EVENTS.values()]
     events: list[dict] = []
-    moment = now
-    while len(events) < changes:
-        moment += STEP
-        EVENTS[rng.choices(kinds, weights)[0]][0](db, rng, moment)
+    stop = threading.Event()
+
+    def drain(_stretch) -> None:
         while (event := stream.try_next()) is not None:
             events.append(event)
+        if len(events) >= changes:
+            stop.set()
+
+    # The stream is read every simulated second, as the listener reads it (updateLookup then).
+    run(
+        db, rate=RATE, seed=SEED, stop=stop, clock=SimulatedClock(now), report=drain, report_every=1
+    )
+    drain(None)
     written = path.with_suffix(".part")
     written.write_bytes(pickle.dumps(events[:changes]))
     written.rename(path)

@@ -35,6 +35,11 @@ LOG_EVERY_SECONDS = 60.0
 clock: Callable[[], float] = time.time
 
 
+def version_key(key: str) -> str:
+    """The companion entry of an L2 value: (version, expiry), read before every write."""
+    return f"version:{key}"
+
+
 class LocalLayer:
     """L1, in this process. It belongs to one store client: a new client starts it empty."""
 
@@ -118,18 +123,21 @@ class SharedLayer:
         return MetricValue.from_payload(payload), payload["expires_at"]
 
     def write(self, key: str, value: MetricValue, ttl: float | None) -> float:
-        """Write unless L2 holds a newer version; returns the expiry (inf without TTL)."""
+        """Write unless L2 holds a newer version; returns the expiry (inf without TTL).
+
+        The newer-version check reads a small companion entry (`version_key`: version and
+        expiry) rather than the value itself, so a write costs one pickled value whatever its
+        size. Pattern deletes take companions with their values; companions expire with them.
+        """
         expires_at = clock() + ttl if ttl is not None else float("inf")
-        answered, current = self._call(self._backend().get, key)
+        backend = self._backend()
+        answered, current = self._call(backend.get, version_key(key))
         if not answered:
             return expires_at
-        if (
-            isinstance(current, dict)
-            and current.get("version", 0) > value.version
-            and current.get("expires_at", 0) > clock()
-        ):
+        if isinstance(current, tuple) and current[0] > value.version and current[1] > clock():
             return expires_at
-        if self._call(self._backend().set, key, value.to_payload(expires_at), ttl)[0]:
+        entries = {key: value.to_payload(expires_at), version_key(key): (value.version, expires_at)}
+        if self._call(backend.set_many, entries, ttl)[0]:
             self.keys[key] = expires_at
             if len(self.keys) > 1024:
                 for old in [k for k, expiry in self.keys.items() if expiry <= clock()]:
@@ -141,12 +149,19 @@ class SharedLayer:
         backend = self._backend()
         if isinstance(backend, RedisCache):
             answered, deleted = self._call(_redis_delete_matching, backend, pattern)
+            # The values' companions go too (not counted: they are not values).
+            answered = (
+                answered and self._call(_redis_delete_matching, backend, version_key(pattern))[0]
+            )
         else:
             # This process's record of the keys it wrote; some may be gone already.
             known = [key for key in self.keys if fnmatch.fnmatchcase(key, pattern)]
             answered, present = self._call(backend.get_many, known) if known else (True, {})
             doomed = list(present or {})
-            answered = answered and (not doomed or self._call(backend.delete_many, doomed)[0])
+            companions = [version_key(key) for key in known]
+            answered = answered and (
+                not known or self._call(backend.delete_many, doomed + companions)[0]
+            )
             deleted = len(doomed)
         if answered:
             for key in [k for k in self.keys if fnmatch.fnmatchcase(k, pattern)]:

@@ -62,7 +62,14 @@ def test_values_are_shared_through_redis_and_invalidated_by_pattern(
         "lastknown:metric:staffActivity:all",
         "metric:historical:all:20260308T000000Z:20260309T000000Z",
         "throttle_historical_1",  # the range was computed: it counts against the user's budget
+        # Each value's companion (version, expiry), read before a write instead of the value.
+        "version:metric:patientCount:all",
+        "version:lastknown:metric:patientCount:all",
+        "version:metric:staffActivity:all",
+        "version:lastknown:metric:staffActivity:all",
+        "version:metric:historical:all:20260308T000000Z:20260309T000000Z",
     }
+    assert 0 < client.ttl(f"{prefix}:1:version:metric:patientCount:all") <= 5
     assert 0 < client.ttl(f"{prefix}:1:metric:patientCount:all") <= 5
     assert client.ttl(f"{prefix}:1:lastknown:metric:patientCount:all") == -1  # no expiry
 
@@ -78,6 +85,9 @@ def test_values_are_shared_through_redis_and_invalidated_by_pattern(
         "lastknown:metric:staffActivity:all",
         "metric:historical:all:20260308T000000Z:20260309T000000Z",
         "throttle_historical_1",
+        "version:lastknown:metric:patientCount:all",
+        "version:lastknown:metric:staffActivity:all",
+        "version:metric:historical:all:20260308T000000Z:20260309T000000Z",
     }
     assert cache.invalidate("hourlyStats") == 1
     assert get_live_value("patientCount", Scope.all()).data["total"] == 3
