@@ -6,8 +6,9 @@
 the shared access token (asking for `dashboard_updates` frames when `batch`)
 and subscribes to the given metrics; "bare": each client connects to the bare
 consumer and only listens. The first `slow_clients` dashboard clients stop
-reading once subscribed (the server sees a client that does not keep up); at
-`quit` they read what is left, to see how the server closed them. Commands, one a line
+reading once subscribed (the server sees a client that does not keep up); after
+`slow_read_after` seconds (or at `quit`) they read what is left, to see how the
+server closed them. Commands, one a line
 on stdin, each answered on stdout:
 
     begin LABEL          start a measurement window          -> BEGUN LABEL
@@ -25,6 +26,7 @@ clock every process of the run shares.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import socket
@@ -130,7 +132,13 @@ class Generator:
         settled(client)
         try:
             if client.slow:
-                await self.quitting.wait()
+                # It reads again once the server has given up on it (closed after
+                # DASHBOARD_SLOW_SOCKET_SECONDS behind, dropped 30 s after that), or at quit:
+                # what is left ends with the server's close frame.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        self.quitting.wait(), self.config.get("slow_read_after", 20)
+                    )
                 await self.drain(client, ws)
             elif self.mode == "dashboard":
                 await self.listen_dashboard(client, ws)
