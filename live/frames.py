@@ -24,10 +24,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 _FIN_TEXT = 0x81
-# The kernel's send buffer of each socket (Linux doubles it): dashboards receive small frames,
-# and a socket that stops reading should back up into its outbox (live/outbox.py), where it is
-# noticed and conflated, rather than into megabytes of kernel memory.
-SEND_BUFFER_BYTES = 64 * 1024
+# The kernel's send buffer of each socket (Linux doubles it): dashboards receive a few KB a
+# second, and a socket that stops reading should back up into its outbox (live/outbox.py)
+# within seconds, where it is noticed and conflated, rather than into the kernel's memory.
+# 32 KiB in flight still carries 300 KB/s over a 100 ms round trip.
+SEND_BUFFER_BYTES = 16 * 1024
 
 
 def text_frame(text: str) -> bytes:

@@ -10,6 +10,7 @@ the cache layers and broadcasts it if it changed.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Iterable
@@ -57,6 +58,11 @@ class MaintainedMetrics:
         """A new state from the store: one projected scan per collection, in a worker thread."""
         started = time.perf_counter()
         self.state = await off_loop(_build)()
+        # The state (and the embedded store's documents) live as long as the listener: a full
+        # collection walking them would stall the loop for tens of milliseconds (more on a big
+        # hospital), so what exists now is moved out of the collector's sight.
+        gc.collect()
+        gc.freeze()
         seconds = time.perf_counter() - started
         telemetry.state_rebuild_seconds.set(seconds)
         self._next_day = self.state.next_day().timestamp()

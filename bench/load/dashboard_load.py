@@ -44,9 +44,10 @@ def load_phase(
         "connect_concurrency": settings.connect_concurrency,
         "batch": settings.batch,
         "slow_clients": slow_clients,
-        # The bench's servers close a socket 5 s behind and drop it 30 s later: in between,
-        # the slow clients read again and find the close frame.
-        "slow_read_after": 20.0,
+        # The bench's servers close a socket 5 s behind (once its buffers are full, about
+        # 100 KB) and drop it 30 s later: in between, the slow clients read again (40 s after
+        # they subscribed) and find the close frame.
+        "slow_read_after": 40.0,
     }
     log(f"[{label}] connecting {settings.clients} dashboards to {len(servers)} instance(s)")
     generators = Generators(children, f"gen-{label}", config, settings.generators, workdir)
@@ -113,6 +114,7 @@ def load_phase(
         for name, p in ((p[2], p) for p in profilers if p is not None)
     }
     bye = generators.quit()
+    slow_closed = sum(_slow_closed(server) for server in servers) if slow_clients else None
     writes = json.loads(writer_out.read_text())
     result = summarize_load(
         label,
@@ -128,6 +130,8 @@ def load_phase(
         rss_connected,
         settings,
     )
+    # The server's own count of sockets it closed with 4008 (its /metrics, over its workers).
+    result["slow_closed_by_server"] = slow_closed
     result["processes"] = {
         name: sampler.window(name, started, ended)
         for name in [
@@ -349,3 +353,15 @@ def _sum_counts(parts) -> dict:
         for key, n in part.items():
             total[key] = total.get(key, 0) + n
     return total
+
+
+def _slow_closed(server: Server) -> int:
+    """dashboard_ws_slow_closed_total of one dashboard server, from its /metrics."""
+    import urllib.request
+
+    url = f"http://127.0.0.1:{server.port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 (loopback)
+        for line in answer.read().decode().splitlines():
+            if line.startswith("dashboard_ws_slow_closed_total "):
+                return int(float(line.split()[1]))
+    return 0

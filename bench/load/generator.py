@@ -7,7 +7,7 @@ the shared access token (asking for `dashboard_updates` frames when `batch`)
 and subscribes to the given metrics; "bare": each client connects to the bare
 consumer and only listens. The first `slow_clients` dashboard clients stop
 reading once subscribed (the server sees a client that does not keep up); after
-`slow_read_after` seconds (or at `quit`) they read what is left, to see how the
+`slow_read_after` seconds they read what is left, to see how the
 server closed them. Commands, one a line
 on stdin, each answered on stdout:
 
@@ -26,7 +26,6 @@ clock every process of the run shares.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import socket
@@ -132,13 +131,10 @@ class Generator:
         settled(client)
         try:
             if client.slow:
-                # It reads again once the server has given up on it (closed after
-                # DASHBOARD_SLOW_SOCKET_SECONDS behind, dropped 30 s after that), or at quit:
-                # what is left ends with the server's close frame.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        self.quitting.wait(), self.config.get("slow_read_after", 20)
-                    )
+                # It reads again once the server should have given up on it (its kernel
+                # buffers full, then DASHBOARD_SLOW_SOCKET_SECONDS behind; the connection is
+                # dropped 30 s after the close frame): what is left ends with that frame.
+                await asyncio.sleep(self.config.get("slow_read_after", 40))
                 await self.drain(client, ws)
             elif self.mode == "dashboard":
                 await self.listen_dashboard(client, ws)
@@ -249,9 +245,13 @@ class Generator:
 
     async def drain(self, client: Client, ws) -> None:
         """A slow client, at the end: read what the server left, until it closes."""
-        async with asyncio.timeout(self.config.get("drain_timeout", 20)):
-            async for _ in ws:
-                pass
+        try:
+            async with asyncio.timeout(self.config.get("drain_timeout", 20)):
+                async for _ in ws:
+                    pass
+        except TimeoutError:
+            client.close_code = "still open"  # it caught up: the server never gave up on it
+            return
         client.close_code = 1000 if ws.close_code is None else ws.close_code
 
     async def listen_bare(self, client: Client, ws) -> None:
@@ -353,7 +353,12 @@ class Generator:
         await asyncio.sleep(0)
         slow = [t for c, t in zip(self.clients, self.tasks, strict=True) if c.slow]
         if slow:
-            await asyncio.wait(slow, timeout=self.config.get("drain_timeout", 20) + 5)
+            await asyncio.wait(
+                slow,
+                timeout=self.config.get("slow_read_after", 40)
+                + self.config.get("drain_timeout", 20)
+                + 5,
+            )
         summary = self.summary()
         await self.close_all()
         _say("BYE " + json.dumps(summary))

@@ -52,8 +52,9 @@ def summary_lines(report: dict) -> list[str]:
             )
         if load.get("slow_clients"):
             lines.append(
-                f"  {load['slow_clients']} slow dashboards (never reading): closed with "
-                f"{load['slow_close_codes']}"
+                f"  {load['slow_clients']} slow dashboards (not reading for 40 s): closed with "
+                f"{load['slow_close_codes']}, by the server's count "
+                f"{load.get('slow_closed_by_server')} closed with 4008"
             )
         others = ", ".join(
             f"{name} {w['cpu_percent']}%" for name, w in load["processes"].items() if w

@@ -71,6 +71,7 @@ def _slow_effect(without: dict, with_slow: dict) -> dict:
             "with": max(row.get("rss_mib_max") or 0 for row in with_slow["servers"]),
         },
         "slow_close_codes": with_slow.get("slow_close_codes"),
+        "slow_closed_by_server": with_slow.get("slow_closed_by_server"),
     }
 
 
