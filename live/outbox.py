@@ -33,8 +33,11 @@ from .subscriptions import SocketSubscriptions, live_order
 
 logger = logging.getLogger("dashboard.ws")
 
-HIGH_WATER = 64 * 1024
-LOW_WATER = 16 * 1024
+# A dashboard gets a few KB a second: 16 KiB unsent beyond the kernel's 32 KiB (frames.py) is
+# already several seconds behind. A large reply (a month of history) passes it for a moment,
+# which only conflates the updates meanwhile.
+HIGH_WATER = 16 * 1024
+LOW_WATER = 4 * 1024
 DRAIN_POLL_SECONDS = 0.05
 # A socket closed for being slow is dropped if it has not read its close frame this long after.
 ABORT_AFTER_SECONDS = 30.0

@@ -134,7 +134,9 @@ class Generator:
                 # It reads again once the server should have given up on it (its kernel
                 # buffers full, then DASHBOARD_SLOW_SOCKET_SECONDS behind; the connection is
                 # dropped 30 s after the close frame): what is left ends with that frame.
-                await asyncio.sleep(self.config.get("slow_read_after", 40))
+                ws.transport.pause_reading()  # not even the client library reads
+                await asyncio.sleep(self.config.get("slow_read_after", 75))
+                ws.transport.resume_reading()
                 await self.drain(client, ws)
             elif self.mode == "dashboard":
                 await self.listen_dashboard(client, ws)
@@ -355,7 +357,7 @@ class Generator:
         if slow:
             await asyncio.wait(
                 slow,
-                timeout=self.config.get("slow_read_after", 40)
+                timeout=self.config.get("slow_read_after", 75)
                 + self.config.get("drain_timeout", 20)
                 + 5,
             )
