@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -165,6 +166,16 @@ class LiveServer:
             return self.log_path.read_text()[-5000:]
         except OSError:
             return ""
+
+    def health(self) -> dict:
+        """GET /health/: its JSON body, whatever the status (503 when degraded)."""
+        import json
+
+        try:
+            with urllib.request.urlopen(self.url + "/health/", timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return json.loads(error.read())
 
     def token(self, username: str) -> str:
         """An access token for a demo user, through the real login endpoint."""

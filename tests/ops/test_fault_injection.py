@@ -25,14 +25,6 @@ from tests.tcp_proxy import TcpProxy
 pytestmark = pytest.mark.slow
 
 
-def health(server: LiveServer) -> dict:
-    try:
-        with urllib.request.urlopen(server.url + "/health/", timeout=10) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return json.loads(error.read())
-
-
 class Writer(threading.Thread):
     """Inserts an admitted patient every `interval` seconds until stopped."""
 
@@ -142,7 +134,7 @@ async def test_redis_dies_and_returns_under_a_stream_of_changes(tmp_path, hospit
 
         redis.kill()
         assert await wait_for(lambda: "degraded" in client.statuses(), 15)
-        assert (await asyncio.to_thread(health, server))["status"] == "degraded"
+        assert (await asyncio.to_thread(server.health))["status"] == "degraded"
         # Logging in still works (throttle counts kept locally); the registry says it is away.
         assert await asyncio.to_thread(server.token, "admin")
         refusal = await asyncio.to_thread(instances, server, token)
@@ -165,7 +157,7 @@ async def test_redis_dies_and_returns_under_a_stream_of_changes(tmp_path, hospit
         writer.stop()
         expected = compute_metric("patientCount", Scope.all())
         assert await wait_for(lambda: client.totals()[-1:] == [expected["total"]], 15)
-        assert (await asyncio.to_thread(health, server))["status"] == "ok"
+        assert (await asyncio.to_thread(server.health))["status"] == "ok"
         versions = client.versions()
         assert versions == sorted(versions) and len(set(versions)) == len(versions)
         assert not [m for m in client.messages if m.get("code") == "server_error"]
@@ -289,7 +281,7 @@ async def test_mongodb_outage_serves_stale_values_then_converges(
 
         mongodb_outage.begin()
         assert await wait_for(lambda: "stale" in client.statuses(), 15)
-        body = await asyncio.to_thread(health, server)
+        body = await asyncio.to_thread(server.health)
         assert body["status"] == "degraded" and body["checks"]["mongodb"]["ok"] is False
         async with websockets.connect(server.ws_url, origin=server.url) as ws:
             await ws.send(json.dumps({"type": "authenticate", "token": token}))
@@ -311,7 +303,7 @@ async def test_mongodb_outage_serves_stale_values_then_converges(
             )
         assert await wait_for(lambda: client.totals()[-1:] == [4], 20)
         assert await wait_for(lambda: client.statuses()[-1:] == ["connected"], 10)
-        assert (await asyncio.to_thread(health, server))["status"] == "ok"
+        assert (await asyncio.to_thread(server.health))["status"] == "ok"
         done.set()
         await task
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import re
 import time
 import urllib.error
@@ -21,14 +20,6 @@ from tests.servers import LiveServer
 pytestmark = pytest.mark.slow
 
 STALE_SECONDS = 4
-
-
-def health(server: LiveServer) -> dict:
-    try:
-        with urllib.request.urlopen(server.url + "/health/", timeout=10) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return json.loads(error.read())
 
 
 def heartbeat_age(server: LiveServer) -> float:
@@ -83,7 +74,7 @@ async def test_no_listener_is_reported_then_one_starts_and_updates_flow(
 
         # No listener at all: within 20 s the server says so, on the socket and in /health/.
         assert await wait_for(listener_down, 20), socket.statuses()
-        body = await asyncio.to_thread(health, server)
+        body = await asyncio.to_thread(server.health)
         assert body["status"] == "degraded", body
         assert body["checks"]["listener"]["ok"] is False
         assert "no listener heartbeat" in body["checks"]["listener"]["error"]
@@ -109,7 +100,7 @@ async def test_no_listener_is_reported_then_one_starts_and_updates_flow(
         assert await wait_for(lambda: socket.latest()["patientCount"] == expected, 15), (
             socket.latest().get("patientCount")
         )
-        body = await asyncio.to_thread(health, server)
+        body = await asyncio.to_thread(server.health)
         assert body["status"] == "ok", body
         assert body["checks"]["listener"]["heartbeatAgeSeconds"] < STALE_SECONDS
         assert await asyncio.to_thread(heartbeat_age, server) < STALE_SECONDS

@@ -47,15 +47,11 @@ class Command(BaseCommand):
         if patients < 0:
             raise CommandError("--patients must not be negative")
         moment = timezone.localtime(_parse_now(now) if now else timezone.now())
+        # The command's options go through as seed_hospital names them.
+        chosen = {"seed": seed, "patients": patients, "reset": reset, "if_empty": if_empty}
         try:
             result = seed_hospital(
-                get_database(),
-                seed=seed,
-                patients=patients,
-                now=moment,
-                reset=reset,
-                if_empty=if_empty,
-                currency=settings.HOSPITAL_CURRENCY,
+                get_database(), now=moment, currency=settings.HOSPITAL_CURRENCY, **chosen
             )
         except HospitalNotEmpty as exc:
             raise CommandError(
