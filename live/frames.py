@@ -17,9 +17,11 @@ with what went out.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import socket
 import struct
+import termios
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -58,6 +60,9 @@ class DirectWriter(Protocol):
     def buffered(self) -> int:
         """Bytes written but not yet handed to the kernel."""
 
+    def unread(self) -> int:
+        """Bytes handed to the kernel that the peer has not acknowledged yet (0 if unknown)."""
+
     def abort(self) -> None:
         """Drop the connection at once, unsent bytes and all."""
 
@@ -69,7 +74,8 @@ class _UvicornWriter:
         self._connection = connection
         self._open = State.OPEN
         self._transport = connection.transport
-        _bound_send_buffer(self._transport.get_extra_info("socket"))
+        self._socket = self._transport.get_extra_info("socket")
+        _bound_send_buffer(self._socket)
 
     def open(self) -> bool:
         connection = self._connection
@@ -86,6 +92,9 @@ class _UvicornWriter:
     def buffered(self) -> int:
         return self._transport.get_write_buffer_size()
 
+    def unread(self) -> int:
+        return kernel_unsent(self._socket)
+
     def abort(self) -> None:
         self._transport.abort()
 
@@ -95,7 +104,8 @@ class _DaphneWriter:
         self._server = server
         self._protocol = protocol
         self._transport = protocol.transport
-        _bound_send_buffer(self._transport.getHandle())
+        self._socket = self._transport.getHandle()
+        _bound_send_buffer(self._socket)
 
     def open(self) -> bool:
         protocol = self._protocol
@@ -116,8 +126,21 @@ class _DaphneWriter:
         transport = self._transport
         return len(transport.dataBuffer) - transport.offset + transport._tempDataLen
 
+    def unread(self) -> int:
+        return kernel_unsent(self._socket)
+
     def abort(self) -> None:
         self._transport.abortConnection()
+
+
+def kernel_unsent(sock: Any) -> int:
+    """The socket's send queue in the kernel (Linux TIOCOUTQ: sent but not acknowledged, and not
+    yet sent); 0 where the platform cannot tell."""
+    try:
+        answer = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+    except (OSError, AttributeError, ValueError):
+        return 0
+    return struct.unpack("i", answer)[0]
 
 
 def _bound_send_buffer(sock: Any) -> None:

@@ -7,7 +7,8 @@ transport holds more than HIGH_WATER bytes unsent is behind: from then on
 only the newest value of each metric waits for it (at most one per metric,
 so memory stays bounded), and a drain task writes them once the transport is
 below LOW_WATER, newest only, never an older value after a newer one. A
-socket still behind after DASHBOARD_SLOW_SOCKET_SECONDS is closed with 4008
+socket still behind after DASHBOARD_SLOW_SOCKET_SECONDS, or whose peer has left
+data unacknowledged in the kernel at every look for as long, is closed with 4008
 (the close frame queued behind what it has not read; the connection dropped
 if it has not read that ABORT_AFTER_SECONDS later, or as long as the slow limit
 where that is longer). Sockets
@@ -39,6 +40,12 @@ logger = logging.getLogger("dashboard.ws")
 HIGH_WATER = 16 * 1024
 LOW_WATER = 4 * 1024
 DRAIN_POLL_SECONDS = 0.05
+# A socket whose peer leaves more than this unacknowledged in the kernel at every look (one a
+# second at most, when an update is offered) for DASHBOARD_SLOW_SOCKET_SECONDS has stopped
+# reading: a dashboard gets a few KB a second, so a client that reads is back near 0 between
+# two updates. This finds a client that reads nothing long before its buffers fill.
+UNREAD_LIMIT = 4 * 1024
+LOOK_EVERY_SECONDS = 1.0
 # A socket closed for being slow is dropped if it has not read its close frame this long after.
 ABORT_AFTER_SECONDS = 30.0
 
@@ -95,14 +102,22 @@ class Outbox:
         self.batch = False  # the client asked for dashboard_updates frames
         self.pending: dict[str, Update] = {}  # metric -> the newest update not yet written
         self.behind_since: float | None = None
+        self.unread_since: float | None = None  # since when the peer has left data unread
+        self._looked_at = float("-inf")
+        self._closing: asyncio.Future | None = None
+        self.closed_slow = False  # closed with 4008: nothing more is offered
         self._drain: asyncio.Future | None = None
 
     def offer(self, updates: list[Update], frames: FrameCache) -> int:
         """Write (or keep) the updates this socket wants; how many frames went out now."""
         fresh = [u for u in updates if self.subscriptions.wants(u.metric, u.version)]
-        if not fresh:
+        if not fresh or self._closing is not None or self.closed_slow:
             return 0
         writer = self.writer
+        if writer is not None and self._unread_too_long(writer):
+            limit = settings.DASHBOARD_SLOW_SOCKET_SECONDS
+            self._closing = asyncio.ensure_future(self._close_slow(writer, limit))
+            return 0
         if self.pending or writer is None or not writer.open() or writer.buffered() > HIGH_WATER:
             self._keep(fresh)
             return 0
@@ -118,6 +133,19 @@ class Outbox:
             frame = frames[key] = text_frame(batch_text(fresh))
         writer.write(frame)
         return 1
+
+    def _unread_too_long(self, writer: DirectWriter) -> bool:
+        """Has the peer left more than UNREAD_LIMIT unread at every look for the slow limit?"""
+        now = time.monotonic()
+        if now - self._looked_at < LOOK_EVERY_SECONDS:
+            return False
+        self._looked_at = now
+        if writer.unread() <= UNREAD_LIMIT:
+            self.unread_since = None
+            return False
+        if self.unread_since is None:
+            self.unread_since = now
+        return now - self.unread_since > settings.DASHBOARD_SLOW_SOCKET_SECONDS
 
     def _keep(self, updates: list[Update]) -> None:
         for update in updates:
@@ -159,6 +187,7 @@ class Outbox:
         """Behind for too long: a close frame queued after what it has not read (not through
         ASGI, which would wait for the socket to drain), then, if the connection is still
         there after as long again, the connection dropped."""
+        self.closed_slow = True
         logger.info("closing a socket that stayed %.0f s behind", limit)
         telemetry.slow_sockets_closed.inc()
         self.pending.clear()
@@ -170,6 +199,7 @@ class Outbox:
 
     def cancel(self) -> None:
         """The socket ended: nothing more goes out."""
-        if self._drain is not None:
-            self._drain.cancel()
+        for task in (self._drain, self._closing):
+            if task is not None:
+                task.cancel()
         self.pending.clear()

@@ -44,10 +44,10 @@ def load_phase(
         "connect_concurrency": settings.connect_concurrency,
         "batch": settings.batch,
         "slow_clients": slow_clients,
-        # The bench's servers close a socket 5 s behind (once the buffers on its way are full,
-        # about 56 KB: a minute of this load's updates) and drop it 30 s later: in between,
-        # the slow clients read again (75 s after they subscribed) and find the close frame.
-        "slow_read_after": 75.0,
+        # The bench's servers close a socket that has left its updates unread for 5 s (once its
+        # 4 KiB receive window is full: some 10 s of this load's updates) and drop it 30 s
+        # later: in between, the slow clients read again and find the close frame.
+        "slow_read_after": 35.0,
     }
     log(f"[{label}] connecting {settings.clients} dashboards to {len(servers)} instance(s)")
     generators = Generators(children, f"gen-{label}", config, settings.generators, workdir)

@@ -135,7 +135,7 @@ class Generator:
                 # buffers full, then DASHBOARD_SLOW_SOCKET_SECONDS behind; the connection is
                 # dropped 30 s after the close frame): what is left ends with that frame.
                 ws.transport.pause_reading()  # not even the client library reads
-                await asyncio.sleep(self.config.get("slow_read_after", 75))
+                await asyncio.sleep(self.config.get("slow_read_after", 35))
                 ws.transport.resume_reading()
                 await self.drain(client, ws)
             elif self.mode == "dashboard":
@@ -357,7 +357,7 @@ class Generator:
         if slow:
             await asyncio.wait(
                 slow,
-                timeout=self.config.get("slow_read_after", 75)
+                timeout=self.config.get("slow_read_after", 35)
                 + self.config.get("drain_timeout", 20)
                 + 5,
             )

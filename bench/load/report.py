@@ -52,7 +52,7 @@ def summary_lines(report: dict) -> list[str]:
             )
         if load.get("slow_clients"):
             lines.append(
-                f"  {load['slow_clients']} slow dashboards (not reading for 75 s): closed with "
+                f"  {load['slow_clients']} slow dashboards (not reading for 35 s): closed with "
                 f"{load['slow_close_codes']}, by the server's count "
                 f"{load.get('slow_closed_by_server')} closed with 4008"
             )

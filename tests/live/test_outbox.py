@@ -19,6 +19,7 @@ class Transport:
     def __init__(self) -> None:
         self.frames: list[bytes] = []
         self.backlog = 0
+        self.in_kernel = 0  # what the peer has not acknowledged
         self.aborted = False
 
     def open(self) -> bool:
@@ -29,6 +30,9 @@ class Transport:
 
     def buffered(self) -> int:
         return self.backlog
+
+    def unread(self) -> int:
+        return self.in_kernel
 
     def abort(self) -> None:
         self.aborted = True
@@ -111,6 +115,40 @@ async def test_a_socket_behind_for_too_long_is_closed_with_4008(socket, settings
     assert socket.writer.frames[-1] == b"\x88\x02\x0f\xa8"  # close, 4008
     await asyncio.sleep(0.3)
     assert socket.writer.aborted
+
+
+async def test_a_peer_that_reads_nothing_is_closed_with_4008_before_its_buffers_fill(
+    socket, settings, monkeypatch
+):
+    settings.DASHBOARD_SLOW_SOCKET_SECONDS = 0.2
+    monkeypatch.setattr(outbox_module, "LOOK_EVERY_SECONDS", 0.05)
+    monkeypatch.setattr(outbox_module, "ABORT_AFTER_SECONDS", 0.2)
+    socket.writer.in_kernel = outbox_module.UNREAD_LIMIT + 1  # the transport itself is empty
+    version = 0
+    while not socket.stopped and version < 100:
+        version += 1
+        socket.offer([update("patientCount", version)], {})
+        await asyncio.sleep(0.06)
+    assert socket.stopped == [True]
+    assert 4 <= version <= 10  # a look a 0.06 s offer, unread for more than 0.2 s
+    assert socket.writer.frames[-1] == b"\x88\x02\x0f\xa8"  # close, 4008
+    written = len(socket.writer.frames)
+    socket.offer([update("patientCount", version + 1)], {})
+    assert len(socket.writer.frames) == written  # nothing more after the close frame
+    await asyncio.sleep(0.3)
+    assert socket.writer.aborted
+
+
+async def test_a_peer_that_catches_up_between_looks_is_never_closed(socket, settings, monkeypatch):
+    settings.DASHBOARD_SLOW_SOCKET_SECONDS = 0.2
+    monkeypatch.setattr(outbox_module, "LOOK_EVERY_SECONDS", 0.05)
+    for version in range(1, 11):
+        # Every other look finds the peer has read what it was sent.
+        socket.writer.in_kernel = outbox_module.UNREAD_LIMIT + 1 if version % 2 else 0
+        socket.offer([update("patientCount", version)], {})
+        await asyncio.sleep(0.06)
+    assert socket.stopped == []
+    assert len(socket.writer.frames) == 10
 
 
 def test_text_frames_follow_rfc_6455_lengths():

@@ -23,15 +23,17 @@ RECEIVED: list[dict] = []  # every server message of the current test
 
 
 class Client:
-    def __init__(self, server: LiveServer, *, origin: str | None = None) -> None:
+    def __init__(self, server: LiveServer, *, origin: str | None = None, sock: Any = None) -> None:
         self.server = server
         self.origin = origin or server.url
+        self.sock = sock  # a connected TCP socket to use (a small receive window, say)
         self.ws: Any = None
         self.skipped: list[dict] = []  # read while waiting for something else, in order
 
     async def __aenter__(self) -> Client:
+        extra = {"sock": self.sock} if self.sock is not None else {}
         self.ws = await websockets.connect(
-            self.server.ws_url, origin=self.origin, max_size=None, open_timeout=10
+            self.server.ws_url, origin=self.origin, max_size=None, open_timeout=10, **extra
         )
         return self
 

@@ -26,6 +26,7 @@ from .client import RECEIVED, ProtocolDocument
 MAX_CONNECTIONS = 20
 MAX_UNAUTHENTICATED = 3
 EVICT_AFTER = 1.0  # seconds a socket may wait to sign in before a newcomer may take its slot
+SLOW_SOCKET_SECONDS = 2.0  # a subscriber that leaves its updates unread this long gets 4008
 SERVER_ENV = {
     "DASHBOARD_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
     "DASHBOARD_MAX_UNAUTHENTICATED": str(MAX_UNAUTHENTICATED),
@@ -33,6 +34,7 @@ SERVER_ENV = {
     "DASHBOARD_REVALIDATE_SECONDS": "1",
     "DASHBOARD_HEARTBEAT_SECONDS": "2",
     "DASHBOARD_HISTORICAL_RATE": "4/min",
+    "DASHBOARD_SLOW_SOCKET_SECONDS": str(SLOW_SOCKET_SECONDS),
     "DASHBOARD_LOGIN_RATE_IP": "1000/min",
     "DASHBOARD_LOGIN_RATE_USER": "1000/min",
 }

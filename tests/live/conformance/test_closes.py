@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
+import socket
 import sqlite3
+import urllib.parse
 
 import pytest
 import websockets
@@ -172,3 +175,46 @@ def _set_active(server, username: str, active: bool) -> None:
             "UPDATE auth_user SET is_active = ? WHERE username = ?", (int(active), username)
         )
         connection.commit()
+
+
+async def test_a_subscriber_that_stops_reading_is_closed_with_4008(
+    server, tokens, hospital, baseline
+):
+    """A dashboard that reads nothing more (a 4 KiB receive window, its transport paused) while
+    updates keep coming is closed with 4008 once it has left them unread for
+    DASHBOARD_SLOW_SOCKET_SECONDS; reading again, it finds the close frame after them."""
+    address = urllib.parse.urlsplit(server.url)
+    small = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    small.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    small.connect((address.hostname, address.port))
+    closed_before = await asyncio.to_thread(gauge, server, "dashboard_ws_slow_closed_total")
+    async with Client(server, sock=small) as client:
+        await client.authenticate(tokens["superadmin"])
+        await client.request(
+            {"type": "subscribe_metrics", "metrics": ["patientCount"]}, "subscriptions"
+        )
+        await client.expect("dashboard_update", metric="patientCount")
+        client.ws.transport.pause_reading()
+        deadline = asyncio.get_running_loop().time() + 30
+        admitted = 0
+        while asyncio.get_running_loop().time() < deadline:
+            for _ in range(5):
+                admitted += 1
+                hospital.patients.insert_one(
+                    {
+                        "mrn": f"SLOW-{admitted}",
+                        "name": "Slow reader",
+                        "departmentId": "ER",
+                        "status": "admitted",
+                        "registeredAt": dt.datetime.now(dt.UTC),
+                        "isActive": True,
+                    }
+                )
+                await asyncio.sleep(0.05)
+            closed = await asyncio.to_thread(gauge, server, "dashboard_ws_slow_closed_total")
+            if closed > closed_before:
+                break
+        else:
+            pytest.fail(f"not closed for being slow after {admitted} admissions")
+        client.ws.transport.resume_reading()
+        assert await client.close_code() == 4008
