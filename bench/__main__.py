@@ -62,6 +62,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "as the bundled page asks)",
     )
     parser.add_argument(
+        "--lean-clients",
+        action="store_true",
+        help="once signed in, clients parse the server's frames themselves instead of through "
+        "the websockets library (what 10,000 sockets need on two shared cores)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 200 dashboards, 10 s, 5 s paced fan-out"
     )
     parser.add_argument(

@@ -23,6 +23,7 @@ class Settings:
     connect_concurrency: int
     profile: bool
     batch: bool = True  # clients ask for dashboard_updates frames, as the bundled page does
+    lean_clients: bool = False  # signed-in clients parse frames themselves (generator.LeanReader)
 
 
 def ready_timeout(clients: int) -> float:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import socket
 import sys
@@ -59,6 +60,7 @@ class Client:
         "errors",
         "out_of_order",
         "ws",
+        "lean",
         "slow",
     )
 
@@ -71,6 +73,7 @@ class Client:
         self.initial: dict[str, int] = {}  # metric -> version received before the window
         self.last: dict[str, int] = {}
         self.ws = None
+        self.lean: LeanReader | None = None  # its reader once the client library let go
         self.slow = False
         self.reset()
 
@@ -221,17 +224,22 @@ class Generator:
         self.last_arrival = moment
 
     async def listen_dashboard(self, client: Client, ws) -> None:
+        if self.config.get("lean"):
+            client.close_code = await LeanReader.take_over(self, client, ws)
+            return
         async for frame in ws:
-            moment = time.time()
-            message = orjson.loads(frame)
-            kind = message.get("type")
-            if kind == "dashboard_update":
-                self._update(client, message, moment)
-            elif kind == "dashboard_updates":
-                for update in message["updates"]:
-                    self._update(client, update, moment)
-            elif kind in ("error", "auth_error"):
-                client.errors += 1
+            self.dashboard_message(client, frame, time.time())
+
+    def dashboard_message(self, client: Client, frame: str | bytes, moment: float) -> None:
+        message = orjson.loads(frame)
+        kind = message.get("type")
+        if kind == "dashboard_update":
+            self._update(client, message, moment)
+        elif kind == "dashboard_updates":
+            for update in message["updates"]:
+                self._update(client, update, moment)
+        elif kind in ("error", "auth_error"):
+            client.errors += 1
 
     def _update(self, client: Client, update: dict, moment: float) -> None:
         metric = update["metric"]
@@ -367,7 +375,9 @@ class Generator:
 
     async def close_all(self) -> None:
         async def close(client: Client) -> None:
-            if client.ws is not None:
+            if client.lean is not None:
+                client.lean.close()
+            elif client.ws is not None:
                 try:
                     await asyncio.wait_for(client.ws.close(), 2)
                 except Exception:
@@ -378,6 +388,78 @@ class Generator:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+class LeanReader(asyncio.Protocol):
+    """A signed-in client's socket read without the client library: frames parsed here.
+
+    At 10,000 sockets on two shared cores, the `websockets` library's work per frame (parser,
+    queue, a future and a task switch per message) made the load generators, not the server,
+    the bottleneck. Once signed in and subscribed, a client hands its transport to this
+    reader (`--lean-clients`): it parses the server's unmasked, unfragmented frames itself,
+    answers pings, and records each update as the library path does.
+    """
+
+    def __init__(self, generator: Generator, client: Client, transport, ended) -> None:
+        self.generator = generator
+        self.client = client
+        self.transport = transport
+        self.ended = ended
+        self.buffer = bytearray()
+        self.code: int | None = None
+
+    @classmethod
+    async def take_over(cls, generator: Generator, client: Client, ws) -> int:
+        """Read the rest of the connection here; the close code the server sent (1006: none)."""
+        ended = asyncio.get_running_loop().create_future()
+        reader = cls(generator, client, ws.transport, ended)
+        # Whole frames the library read already (frames arrive whole on loopback, so its
+        # parser holds nothing half read between two reads).
+        queued = list(ws.recv_messages.frames.queue)
+        ws.recv_messages.frames.queue.clear()
+        ws.transport.set_protocol(reader)
+        client.lean = reader
+        for frame in queued:
+            if frame.opcode.value == 1:
+                generator.dashboard_message(client, frame.data, time.time())
+        return await ended
+
+    def data_received(self, data: bytes) -> None:
+        moment = time.time()
+        buffer = self.buffer
+        buffer += data
+        while len(buffer) >= 2:
+            size, start = buffer[1] & 0x7F, 2
+            if size == 126:
+                size, start = int.from_bytes(buffer[2:4], "big"), 4
+            elif size == 127:
+                size, start = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < start + size:
+                return
+            opcode, payload = buffer[0] & 0x0F, bytes(buffer[start : start + size])
+            del buffer[: start + size]
+            if opcode == 1:
+                self.generator.dashboard_message(self.client, payload, moment)
+            elif opcode == 9:
+                self._send(0xA, payload)  # pong
+            elif opcode == 8:
+                self.code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+                self.close()
+
+    def _send(self, opcode: int, payload: bytes) -> None:
+        """A client frame (masked, RFC 6455 section 5.3) of a short payload."""
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.transport.write(bytes((0x80 | opcode, 0x80 | len(payload))) + mask + masked)
+
+    def close(self) -> None:
+        if not self.transport.is_closing():
+            self._send(0x8, (1000).to_bytes(2, "big"))
+            self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ended.done():
+            self.ended.set_result(self.code if self.code is not None else 1006)
 
 
 async def _small_window(url: str) -> socket.socket:

@@ -99,6 +99,7 @@ def run(options) -> int:
         connect_concurrency=options.connect_concurrency,
         profile=options.profile,
         batch=not options.per_metric,
+        lean_clients=options.lean_clients,
     )
     stack = Stack(
         workdir,
