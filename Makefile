@@ -2,7 +2,11 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# What is installed comes from the locks in requirements/ (pinned, with hashes; `make lock`):
+# the runtime set for `make run`, everything the tests need for `make test`.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+STAMP := $(VENV)/.installed-dev
+LOCK_FLAGS = --generate-hashes --universal --python-version 3.11 -q $(if $(UPGRADE),--upgrade)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 RATE ?= 5
@@ -13,17 +17,45 @@ TEST_WORKERS ?= 2
 # so two checkouts on one machine never share a test database.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/dashboard_$(shell printf %s "$(CURDIR)" | cksum | cut -d" " -f1)
 
-.PHONY: install browser sentinel run test lint bench clean
+.PHONY: install install-runtime browser sentinel run test lint bench dist lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml Makefile | $(BIN)/python
+$(RUNTIME_STAMP): pyproject.toml requirements/runtime.lock Makefile | $(BIN)/python
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e ".[test,bench,postgres]"
-	touch $(STAMP)
+	$(BIN)/pip install -q --require-hashes -r requirements/runtime.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(RUNTIME_STAMP)
 
+$(STAMP): pyproject.toml requirements/dev.lock Makefile | $(BIN)/python
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install -q --no-deps -e .
+	touch $(STAMP) $(RUNTIME_STAMP)
+
+# The runtime set only (`make run`): no test or benchmark tools.
+install-runtime: $(RUNTIME_STAMP)
+
+# Everything the tests, the linters and the benchmarks need.
 install: $(STAMP)
+
+# The wheel a hospital installs (dist/), templates, static files and migrations included.
+dist: $(RUNTIME_STAMP)
+	rm -rf dist build
+	$(BIN)/pip wheel -q --no-deps -w dist .
+	rm -rf build
+
+# Refresh the locks from pyproject.toml (UPGRADE=1: newest versions allowed, else the pins
+# stay where they can). runtime: [project.dependencies]; runtime-postgres: the image's set;
+# dev: every extra. The last two are resolved within the first, so they agree on every pin.
+lock: | $(BIN)/python
+	$(BIN)/pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements/runtime.lock
+	$(BIN)/uv pip compile pyproject.toml --extra postgres $(LOCK_FLAGS) \
+	  -c requirements/runtime.lock -o requirements/runtime-postgres.lock
+	$(BIN)/uv pip compile pyproject.toml --all-extras $(LOCK_FLAGS) \
+	  -c requirements/runtime.lock -o requirements/dev.lock
 
 # Debian's Chromium for the browser tests (Playwright cannot download its own here).
 browser:
@@ -38,7 +70,7 @@ sentinel:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-sentinel >/dev/null; }
 
 # The listener runs in the server whether or not REDIS_URL is set, so the demo is live either way.
-run: install
+run: install-runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py create_demo_users
 	$(BIN)/python manage.py seed_demo --if-empty
@@ -64,4 +96,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf var .pytest_cache .hypothesis
+	rm -rf var dist build .pytest_cache .hypothesis

@@ -5,6 +5,7 @@ with one variable (README "Configuration", docs/configuration.md).
 """
 
 import os
+from pathlib import Path
 from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
@@ -66,3 +67,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def writable_directory(name: str, path: Path) -> None:
+    """Create `path` if needed; a directory this process cannot write is a configuration error
+    (one line, naming the setting), not a traceback from the first file opened in it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImproperlyConfigured(
+            f"{name} ({path}) cannot be created: {exc.strerror}; set {name} to a directory "
+            "this user can write"
+        ) from exc
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ImproperlyConfigured(
+            f"{name} ({path}) is not writable by this user; set {name} to a directory it can write"
+        )

@@ -14,11 +14,13 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from . import redis_settings
-from .env import env_bool, env_float, env_int, env_list, env_str
+from .env import env_bool, env_float, env_int, env_list, env_str, writable_directory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("DASHBOARD_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Files the embedded parts keep (SQLite, the embedded store, collected static files): under the
+# working directory, never inside the installed package. Absolute, so that worker and simulator
+# processes started from elsewhere find the same files.
+VAR_DIR = Path(env_str("DASHBOARD_VAR_DIR", "var")).absolute()
 
 # --- Core ---------------------------------------------------------------------------------------
 DEMO_SECRET_KEY = "demo-only-secret-key-do-not-use-in-production-0123456789"
@@ -29,6 +31,10 @@ if not DEBUG and SECRET_KEY == DEMO_SECRET_KEY:
         "DJANGO_DEBUG is off but DJANGO_SECRET_KEY is the demo key: set DJANGO_SECRET_KEY "
         "to a long random value (python -c 'import secrets; print(secrets.token_urlsafe(50))')."
     )
+# Production (DEBUG off) runs on the hospital's MongoDB and Redis: `serve` and `watch_changes`
+# refuse to start on the embedded store or the in-process layer and cache unless asked for here
+# (dashboard_project/engines.py).
+DASHBOARD_EMBEDDED = env_bool("DASHBOARD_EMBEDDED", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -36,6 +42,23 @@ USE_TZ = True
 LANGUAGE_CODE = "en-us"
 USE_I18N = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- HTTPS (DASHBOARD_HTTPS, on by default in production) ------------------------------------------
+# In production TLS ends at the proxy in front (deploy/nginx.conf), which tells the server with
+# X-Forwarded-Proto. Plain HTTP is redirected to HTTPS, except the health checks and /metrics
+# (load balancers and Prometheus reach each instance directly), and browsers are told to stay on
+# HTTPS (HSTS). `manage.py check --deploy` is clean with it on.
+DASHBOARD_HTTPS = env_bool("DASHBOARD_HTTPS", not DEBUG)
+if DASHBOARD_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+    SECURE_HSTS_SECONDS = env_int("DASHBOARD_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DASHBOARD_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("DASHBOARD_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+X_FRAME_OPTIONS = "DENY"  # no page of the dashboard is meant to be framed
 
 INSTALLED_APPS = [
     "daphne",
@@ -56,6 +79,7 @@ INSTALLED_APPS = [
     "metrics",
     "live",
     "simulator",
+    "dashboard_page",
 ]
 
 MIDDLEWARE = [
@@ -77,7 +101,7 @@ ASGI_APPLICATION = "dashboard_project.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -116,8 +140,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Static files (the bundled dashboard page) -------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("DASHBOARD_STATIC_ROOT", str(VAR_DIR / "staticfiles"))).absolute()
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -167,6 +190,8 @@ MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 2000, minimum=100)
 EMBEDDED_STORE_PATH = env_str("EMBEDDED_STORE_PATH", str(VAR_DIR / "hospital-store.sqlite3"))
 EMBEDDED_STORE_HISTORY = env_int("EMBEDDED_STORE_HISTORY", 100_000, minimum=10)
 HOSPITAL_CURRENCY = env_str("HOSPITAL_CURRENCY", "USD")
+if not env_str("DATABASE_URL") or not MONGODB_URI:
+    writable_directory("DASHBOARD_VAR_DIR", VAR_DIR)
 
 # --- The dashboard itself ------------------------------------------------------------------------
 DASHBOARD_MAX_CONNECTIONS = env_int("DASHBOARD_MAX_CONNECTIONS", 1000, minimum=1)
@@ -184,6 +209,9 @@ DASHBOARD_BATCH_INTERVAL = env_float("DASHBOARD_BATCH_INTERVAL", 1.0)
 DASHBOARD_VERIFY_INTERVAL = env_float("DASHBOARD_VERIFY_INTERVAL", 300.0)
 DASHBOARD_MEMORY_LIMIT_MB = env_int("DASHBOARD_MEMORY_LIMIT_MB", 1024, minimum=16)
 DASHBOARD_INSTANCE_ID = env_str("DASHBOARD_INSTANCE_ID")
+# Where `serve` listens unless --host and --port say otherwise.
+DASHBOARD_HOST = env_str("DASHBOARD_HOST", "127.0.0.1")
+DASHBOARD_PORT = env_int("DASHBOARD_PORT", 8000, minimum=1)
 # The ASGI server `manage.py serve` runs: uvicorn (default) or daphne.
 DASHBOARD_SERVER = env_str("DASHBOARD_SERVER", "uvicorn")
 # Worker processes of one instance (`serve --workers`); 0: one per core with REDIS_URL, else 1.

@@ -105,3 +105,13 @@ state_rebuild_seconds = Gauge(
     "dashboard_listener_state_rebuild_seconds",
     "Duration of the last build of the listener's incremental state (one scan per collection)",
 )
+direct_writes = Gauge(
+    "dashboard_direct_writes",
+    "1 while broadcast frames are written straight to each socket's connection, 0 when the "
+    "server's internals they rely on are missing and frames go through ASGI send (live/frames.py)",
+    multiprocess_mode="livemin",
+)
+socket_write_failures = Counter(
+    "dashboard_ws_write_failures_total",
+    "Sockets closed with 1011 because writing an update to them raised",
+)

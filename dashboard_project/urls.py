@@ -18,7 +18,7 @@ urlpatterns = [
     path("health/live/", health.live, name="health-live"),
     path("health/ready/", health.ready, name="health-ready"),
     path("", include("django_prometheus.urls")),
-    path("", include("live.urls")),
+    path("", include("dashboard_page.urls")),
 ]
 
 handler400 = "dashboard_project.errors.json_400"

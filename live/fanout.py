@@ -28,6 +28,9 @@ LIVE_ORDER = {name: position for position, name in enumerate(LIVE_METRICS)}
 class Subscriber(Protocol):
     def offer(self, updates: list[Update], frames: FrameCache) -> int: ...
 
+    def fail(self, exc: Exception) -> None:
+        """Writing to this socket raised: close it (1011) without touching the others."""
+
 
 class LocalFanout:
     def __init__(self) -> None:
@@ -76,7 +79,10 @@ class LocalFanout:
             groups = (self.members[update.metric][scope_key] for update in updates)
             frames: FrameCache = {}
             for subscriber in set().union(*groups):
-                sent += subscriber.offer(updates, frames)
+                try:
+                    sent += subscriber.offer(updates, frames)
+                except Exception as exc:  # one socket's write never stops the flush for the rest
+                    subscriber.fail(exc)
         if sent:
             telemetry.messages_out.labels(type="dashboard_update").inc(sent)
 

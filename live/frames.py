@@ -12,6 +12,14 @@ ASGI as usual. A frame is only written while the connection is open, with no
 frame of its own half sent and no compression negotiated (the servers are run
 without it, see live/servers.py), so the server's own state never disagrees
 with what went out.
+
+Those connection objects are the servers' internals, not their API: a new
+release may rename them. `check_internals` looks for every name used here when
+a server process starts, and the first socket's writer reads each of them
+once; if any is missing, direct writes are turned off for the process (one
+warning, `dashboard_direct_writes` 0) and every frame goes through ASGI
+`send`, slower but the same on the wire. requirements/runtime.lock pins the
+versions this was written for.
 """
 
 from __future__ import annotations
@@ -19,11 +27,17 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import importlib
+import logging
 import socket
 import struct
 import termios
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from dashboard_project import telemetry
+
+logger = logging.getLogger("dashboard.ws")
 
 _FIN_TEXT = 0x81
 # The kernel's send buffer of each socket (Linux doubles it): dashboards receive a few KB a
@@ -76,6 +90,8 @@ class _UvicornWriter:
         self._transport = connection.transport
         self._socket = self._transport.get_extra_info("socket")
         _bound_send_buffer(self._socket)
+        self.open()
+        self.buffered()
 
     def open(self) -> bool:
         connection = self._connection
@@ -106,6 +122,8 @@ class _DaphneWriter:
         self._transport = protocol.transport
         self._socket = self._transport.getHandle()
         _bound_send_buffer(self._socket)
+        self.open()
+        self.buffered()
 
     def open(self) -> bool:
         protocol = self._protocol
@@ -148,13 +166,90 @@ def _bound_send_buffer(sock: Any) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
 
 
+_UVICORN_MODULE = "uvicorn.protocols.websockets.websockets_sansio_impl"
+# Every name of a server's internals that the writers above use: (module, class, names). A name
+# counts as there when the class (or a base) has it, or one of its methods reads or sets it.
+_INTERNALS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
+    "uvicorn": [
+        (_UVICORN_MODULE, "WebSocketsSansIOProtocol", ("close_sent", "disconnected", "conn")),
+        (_UVICORN_MODULE, "WebSocketsSansIOProtocol", ("transport",)),
+        ("websockets.protocol", "Protocol", ("extensions", "state")),
+        ("websockets.protocol", "State", ("OPEN",)),
+    ],
+    "daphne": [
+        ("daphne.server", "Server", ("connections",)),
+        ("daphne.ws_protocol", "WebSocketProtocol", ("STATE_OPEN", "SEND_STATE_GROUND")),
+        ("daphne.ws_protocol", "WebSocketProtocol", ("state", "send_state", "transport")),
+        ("daphne.ws_protocol", "WebSocketProtocol", ("_perMessageCompress",)),
+        ("twisted.internet.abstract", "FileDescriptor", ("dataBuffer", "offset", "_tempDataLen")),
+        ("twisted.internet.tcp", "Connection", ("abortConnection", "getHandle")),
+    ],
+}
+
+_disabled: str | None = None  # why direct writes are off in this process, once they are
+
+
+def missing_internals(server: str) -> list[str]:
+    """The names this module needs from `server`'s internals that its installed version lacks."""
+    missing = []
+    for module_name, class_name, names in _INTERNALS[server]:
+        try:
+            cls = getattr(importlib.import_module(module_name), class_name)
+        except (ImportError, AttributeError):
+            missing.append(f"{module_name}.{class_name}")
+            continue
+        missing += [f"{class_name}.{name}" for name in names if not _has_name(cls, name)]
+    return missing
+
+
+def _has_name(cls: type, name: str) -> bool:
+    if hasattr(cls, name):
+        return True
+    for klass in cls.__mro__:
+        for member in vars(klass).values():
+            code = getattr(member, "__code__", None)
+            if code is not None and name in code.co_names:
+                return True
+    return False
+
+
+def check_internals(server: str) -> bool:
+    """At a server process's start: may frames be written directly? Says so once, and in
+    `dashboard_direct_writes`."""
+    missing = missing_internals(server)
+    if missing:
+        disable(f"{server} lacks {', '.join(missing)}")
+        return False
+    telemetry.direct_writes.set(1)
+    return True
+
+
+def disable(reason: str) -> None:
+    """Write every frame through ASGI `send` from now on in this process."""
+    global _disabled
+    if _disabled is None:
+        logger.warning(
+            "direct frame writes are off (%s): updates go through ASGI send; "
+            "install the versions of requirements/runtime.lock",
+            reason,
+        )
+    _disabled = reason
+    telemetry.direct_writes.set(0)
+
+
 def direct_writer(send: Callable[..., Any]) -> DirectWriter | None:
-    """The direct writer behind an ASGI `send` of uvicorn or daphne; None for any other server."""
-    owner = getattr(send, "__self__", None)
-    if type(owner).__module__ == "uvicorn.protocols.websockets.websockets_sansio_impl":
-        return _UvicornWriter(owner)
-    if isinstance(send, functools.partial) and send.args:
-        server = getattr(send.func, "__self__", None)
-        if type(server).__module__ == "daphne.server":
-            return _DaphneWriter(server, send.args[0])
+    """The direct writer behind an ASGI `send` of uvicorn or daphne; None for any other server,
+    and once the server's internals turned out not to be what this module expects."""
+    if _disabled is not None:
+        return None
+    try:
+        owner = getattr(send, "__self__", None)
+        if type(owner).__module__ == _UVICORN_MODULE:
+            return _UvicornWriter(owner)
+        if isinstance(send, functools.partial) and send.args:
+            server = getattr(send.func, "__self__", None)
+            if type(server).__module__ == "daphne.server":
+                return _DaphneWriter(server, send.args[0])
+    except AttributeError as exc:
+        disable(f"{type(exc).__name__}: {exc}")
     return None

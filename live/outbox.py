@@ -107,6 +107,8 @@ class Outbox:
         self._closing: asyncio.Future | None = None
         self.closed_slow = False  # closed with 4008: nothing more is offered
         self._drain: asyncio.Future | None = None
+        # Called when writing the updates that waited raised (the socket closes itself, 1011).
+        self.on_failure: Callable[[Exception], None] | None = None
 
     def offer(self, updates: list[Update], frames: FrameCache) -> int:
         """Write (or keep) the updates this socket wants; how many frames went out now."""
@@ -156,6 +158,16 @@ class Outbox:
             self.behind_since = time.monotonic()
         if self._drain is None or self._drain.done():
             self._drain = asyncio.ensure_future(self._drain_pending())
+            self._drain.add_done_callback(self._drained)
+
+    def _drained(self, task: asyncio.Future) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        if self.on_failure is not None and isinstance(exc, Exception):
+            self.on_failure(exc)
+        else:
+            logger.warning("writing waiting updates failed: %r", exc)
 
     async def _drain_pending(self) -> None:
         limit = settings.DASHBOARD_SLOW_SOCKET_SECONDS

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from .frames import check_internals
 from .protocol import MAX_FRAME_BYTES
 
 # Codes a server may send (RFC 6455 section 7.4.1, 1013 from the IANA registry) that
@@ -57,6 +58,8 @@ def run_daphne(serving: Serving) -> None:
     from twisted.internet import defer, reactor
 
     from dashboard_project.asgi import application
+
+    check_internals("daphne")
 
     class ClosingWebSocketProtocol(WebSocketProtocol):
         def serverClose(self, code=None):
@@ -109,6 +112,8 @@ def run_uvicorn(serving: Serving) -> None:
     import uvicorn
 
     from dashboard_project.asgi import application
+
+    check_internals("uvicorn")
 
     class DashboardServer(uvicorn.Server):
         async def startup(self, sockets=None) -> None:

@@ -24,6 +24,7 @@ from metrics.selectors import get_live_value
 from . import protocol
 from .admission import admission
 from .frames import direct_writer
+from .frames import disable as disable_direct_writes
 from .hub import hub
 from .off_loop import off_loop
 from .outbox import FrameCache, Outbox, Update, batch_text
@@ -48,6 +49,7 @@ class DashboardSocket(AsyncWebsocketConsumer):
         self.auth_failures = 0
         self.subscriptions = SocketSubscriptions()
         self.outbox = Outbox(self.subscriptions, self.send_text, self._stop_sending)
+        self.outbox.on_failure = self.fail
         self.bucket = TokenBucket(rate_per_minute=60, burst=10)
         self.refusals = RefusalWindow(limit=30, window=60.0)
         self.timers: dict[str, asyncio.Task] = {}
@@ -107,6 +109,17 @@ class DashboardSocket(AsyncWebsocketConsumer):
             await self.base_send({"type": "websocket.close", "code": code or 1000})
         except Exception as exc:  # the socket went away first
             logger.debug("close of a socket already gone: %s", exc)
+
+    def fail(self, exc: Exception) -> None:
+        """Writing an update to this socket raised: it is closed with 1011 through ASGI, and the
+        writer that failed is not used again (nor, after an AttributeError, any other)."""
+        logger.warning("closing a socket whose write failed: %s: %s", type(exc).__name__, exc)
+        telemetry.socket_write_failures.inc()
+        if isinstance(exc, AttributeError):
+            disable_direct_writes(f"{type(exc).__name__}: {exc}")
+        self.outbox.writer = None
+        self.outbox.cancel()
+        asyncio.ensure_future(self.close(code=protocol.CLOSE_INTERNAL_ERROR))
 
     def _stop_sending(self) -> None:
         """The outbox closed this socket itself (too slow): nothing more goes out."""

@@ -1,6 +1,6 @@
 """`manage.py serve --workers N`: one instance, N server processes on one port.
 
-Each worker is a `manage.py serve` process of its own (its own event loop, hub
+Each worker is a `serve` process of its own (its own event loop, hub
 and sockets) bound to the same port with SO_REUSEPORT, so that the kernel
 spreads new connections over them. This process supervises them:
 
@@ -33,10 +33,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from django.conf import settings
 
+from dashboard_project.cli import python_command
 from dashboard_project.dependencies import redis_configured
 
 from .runtime import instance_id
@@ -84,7 +84,7 @@ class Supervisor:
     def start(self, index: int) -> None:
         env = worker_environment(index, self.workers, self.metrics_dir)
         self.processes[index] = subprocess.Popen(
-            self.command(index), cwd=settings.BASE_DIR, env=env, preexec_fn=_die_with_parent
+            self.command(index), env=env, preexec_fn=_die_with_parent
         )
 
     def run(self, address: str) -> None:
@@ -154,17 +154,11 @@ def _forget(metrics_dir: str, pid: int) -> None:
 
 
 def worker_command(base: list[str]) -> Callable[[int], list[str]]:
-    """`manage.py serve` for worker k: the same options, the listener in worker 0 only."""
+    """`serve` for worker k, by the same interpreter and entry point whatever the working
+    directory: the same options, the listener in worker 0 only."""
 
     def command(index: int) -> list[str]:
         listener = [] if index == 0 else ["--listener", "off"]
-        return [
-            sys.executable,
-            str(Path(settings.BASE_DIR) / "manage.py"),
-            "serve",
-            *base,
-            "--worker",
-            *listener,
-        ]
+        return python_command("serve", *base, "--worker", *listener)
 
     return command

@@ -47,6 +47,9 @@ def hospital_store(settings, tmp_path):
     """Every test starts with an empty embedded store of its own (a file, so subprocesses share it)."""
     settings.EMBEDDED_STORE_PATH = str(tmp_path / "hospital-store.sqlite3")
     settings.MONGODB_URI = None
+    # pytest-django turns DEBUG off; the commands a test runs in-process use the embedded parts
+    # on purpose, as production may only when asked (dashboard_project/engines.py).
+    settings.DASHBOARD_EMBEDDED = True
     store.reset_client()
     cache.clear()
     yield settings.EMBEDDED_STORE_PATH

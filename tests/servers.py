@@ -90,6 +90,7 @@ class LiveServer:
         database_url: str | None = None,
         prepare: bool = True,
         serve_args: tuple[str, ...] = (),
+        entry: tuple[str, ...] = ("manage.py",),
     ) -> LiveServer:
         workdir.mkdir(parents=True, exist_ok=True)
         base = server_env(workdir, store_path, database_path, database_url)
@@ -97,6 +98,7 @@ class LiveServer:
         server = cls(workdir, store_path, port or free_port(), base)
         server.listener = listener
         server.serve_args = serve_args
+        server.entry = entry  # the script (and its options) that runs `serve`
         if prepare:
             manage("migrate", "--noinput", env=base)
             manage("create_demo_users", env=base)
@@ -116,7 +118,7 @@ class LiveServer:
         self.process = subprocess.Popen(
             [
                 sys.executable,
-                "manage.py",
+                *self.entry,
                 "serve",
                 "--host",
                 "127.0.0.1",

@@ -71,6 +71,9 @@ class Stack:
                 "DJANGO_DEBUG": "false",
                 "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
                 "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+                # Production settings on loopback: the embedded store on purpose, no TLS proxy.
+                "DASHBOARD_EMBEDDED": "true",
+                "DASHBOARD_HTTPS": "false",
                 "DATABASE_URL": f"sqlite:///{workdir / 'dashboard.sqlite3'}",
                 "EMBEDDED_STORE_PATH": str(workdir / "hospital.sqlite3"),
                 "DASHBOARD_VAR_DIR": str(workdir / "var"),

@@ -14,14 +14,15 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from dashboard_project.cli import python_command
 from dashboard_project.dependencies import redis_configured
+from dashboard_project.engines import require_engines
 
 if TYPE_CHECKING:
     from live.listener import ChangeListener
@@ -39,8 +40,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--host",
+            default=settings.DASHBOARD_HOST,
+            help="default: DASHBOARD_HOST, else 127.0.0.1",
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=settings.DASHBOARD_PORT,
+            help="default: DASHBOARD_PORT, else 8000",
+        )
         parser.add_argument(
             "--simulate",
             type=float,
@@ -70,6 +80,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, host, port, simulate, listener, server, workers, worker, **options):
         logging.getLogger("dashboard").setLevel(logging.INFO)
+        require_engines("serve")
         workers = (
             workers
             or settings.DASHBOARD_WORKERS
@@ -124,11 +135,7 @@ class Command(BaseCommand):
 
     def _start_simulator(self, rate: float) -> subprocess.Popen:
         self.stdout.write(f"Simulator: {rate:g} changes per second")
-        return subprocess.Popen(
-            [sys.executable, "manage.py", "simulate", "--rate", str(rate)],
-            cwd=settings.BASE_DIR,
-            env=os.environ.copy(),
-        )
+        return subprocess.Popen(python_command("simulate", "--rate", str(rate)))
 
 
 class _ServingProcess:

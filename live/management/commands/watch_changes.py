@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from dashboard_project.dependencies import redis_configured
+from dashboard_project.engines import require_engines
 from live.listener import build_listener
 from live.verifier import verify_once
 
@@ -64,6 +65,7 @@ class Command(BaseCommand):
         # INFO at least (the summary every 30 s); DASHBOARD_LOG_LEVEL=DEBUG adds a line per flush.
         logger = logging.getLogger("dashboard")
         logger.setLevel(min(logger.getEffectiveLevel(), logging.INFO))
+        require_engines("watch_changes")
         if verify:
             self._verify(duration or VERIFY_TIMEOUT)
             return
