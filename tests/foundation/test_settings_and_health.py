@@ -11,14 +11,41 @@ from live import liveness
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _django_check(env_overrides: dict[str, str]) -> subprocess.CompletedProcess:
+def _django_check(env_overrides: dict[str, str], *options: str) -> subprocess.CompletedProcess:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_", "MONGODB_"))
     }
     env.update(env_overrides)
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "manage.py", "check", *options],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
+
+
+def test_check_deploy_is_clean_with_the_readme_production_settings():
+    production = {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "k3V9-" + "x7Qp2" * 10,
+        "DJANGO_ALLOWED_HOSTS": "dashboard.example.org",
+        "DASHBOARD_NUM_PROXIES": "1",
+    }
+    result = _django_check(production, "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues (0 silenced)" in result.stdout
+
+
+def test_check_deploy_warns_when_https_is_turned_off():
+    production = {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": "k3V9-" + "x7Qp2" * 10,
+        "DASHBOARD_HTTPS": "false",
+    }
+    result = _django_check(production, "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr + result.stdout
 
 
 def test_refuses_to_start_with_demo_secret_when_debug_is_off():
