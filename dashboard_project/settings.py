@@ -6,6 +6,7 @@ store. REDIS_URL (or REDIS_SENTINELS), MONGODB_URI and DATABASE_URL swap in the 
 engines.
 """
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -141,7 +142,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Static files (the bundled dashboard page) -------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("DASHBOARD_STATIC_ROOT", str(VAR_DIR / "staticfiles"))).absolute()
+# The page's files are served from the installed package (the finders) until `collectstatic`
+# fills STATIC_ROOT (the image does at build), so a missing STATIC_ROOT is no news.
 WHITENOISE_USE_FINDERS = True
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Redis: channel layer, cache (L2), listener lease, instance registry --------------------------
