@@ -244,7 +244,8 @@ def direct_writer(send: Callable[..., Any]) -> DirectWriter | None:
         return None
     try:
         owner = getattr(send, "__self__", None)
-        if type(owner).__module__ == _UVICORN_MODULE:
+        # The protocol class or a subclass of it (live/servers.py may extend it).
+        if any(cls.__module__ == _UVICORN_MODULE for cls in type(owner).__mro__):
             return _UvicornWriter(owner)
         if isinstance(send, functools.partial) and send.args:
             server = getattr(send.func, "__self__", None)
