@@ -61,20 +61,23 @@ def validate_access_token(raw: str) -> TokenCheck:
         return TokenCheck(ok=False, error=TOKEN_EXPIRED)
     except TokenError:
         return TokenCheck(ok=False, error=INVALID_TOKEN)
-    user = _user_for(token)
+    return check_user(_user_for(token), dt.datetime.fromtimestamp(token["exp"], tz=dt.UTC))
+
+
+def check_user(user, expires_at: dt.datetime) -> TokenCheck:
+    """May `user` (None: unknown) open a dashboard stream until `expires_at`? Its current access."""
     if user is None:
         return TokenCheck(ok=False, error=INVALID_TOKEN)
     access = access_for(user)
     error = _access_problem(access)
     if error is not None:
         return TokenCheck(ok=False, error=error, access=access)
-    expires_at = dt.datetime.fromtimestamp(token["exp"], tz=dt.UTC)
     return TokenCheck(ok=True, access=access, expires_at=expires_at)
 
 
 def reload_access(user_id: int) -> Access:
     """A user's current access, for periodic re-validation; a deleted user has none (inactive)."""
-    user = _load_user(user_id)
+    user = load_user(user_id)
     if user is None:
         return replace(NO_ACCESS, user_id=user_id)
     return access_for(user)
@@ -192,11 +195,11 @@ def _require_dashboard_access(access: Access) -> None:
 def _user_for(token):
     user_id = token.get(api_settings.USER_ID_CLAIM)
     try:
-        return _load_user(int(user_id))
+        return load_user(int(user_id))
     except (TypeError, ValueError):
         return None
 
 
-def _load_user(user_id: int):
+def load_user(user_id: int):
     user_model = get_user_model()
     return user_model.objects.select_related("dashboard_profile").filter(pk=user_id).first()

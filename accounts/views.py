@@ -1,16 +1,19 @@
-"""Token endpoints: thin adapters over accounts.tokens."""
+"""Token and ticket endpoints: thin adapters over accounts.tokens and accounts.tickets."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from dashboard_project.errors import error_response
 
-from . import tokens
+from . import tickets, tokens
+from .permissions import AUTH_ERRORS, DASHBOARD_USER
 from .throttling import LoginIPThrottle, LoginUsernameThrottle
 
 BAD_BODY = error_response(
@@ -96,3 +99,22 @@ class LogoutView(_TokenView):
     def post(self, request) -> Response:
         tokens.revoke_refresh_token(self.validated(request)["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TicketSerializer(serializers.Serializer):
+    ticket = serializers.CharField(help_text="Open `/ws/dashboard/?ticket=<ticket>` with it, once.")
+    expiresAt = serializers.DateTimeField(help_text="Not accepted after this (30 s at most).")
+
+
+class TicketView(GenericAPIView):
+    """A one-time ticket for the caller's next dashboard socket (accounts/tickets.py)."""
+
+    permission_classes = DASHBOARD_USER
+    serializer_class = TicketSerializer
+
+    @extend_schema(request=None, responses={200: TicketSerializer, **AUTH_ERRORS})
+    def post(self, request) -> Response:
+        # request.auth is the access token simplejwt validated; the ticket ends with it.
+        token_expires_at = dt.datetime.fromtimestamp(request.auth["exp"], tz=dt.UTC)
+        ticket, expires_at = tickets.issue_ticket(request.user.pk, token_expires_at)
+        return Response(TicketSerializer({"ticket": ticket, "expiresAt": expires_at}).data)

@@ -109,6 +109,12 @@ async def health(request):
 
 
 async def live(request):
+    """The process answers; with several workers, every one of them serves (live/board.py)."""
+    from live.board import instance_board, missing_workers
+
+    missing = missing_workers(instance_board())
+    if missing:
+        return JsonResponse({"status": "down", "missingWorkers": missing}, status=503)
     return JsonResponse({"status": "ok"})
 
 

@@ -203,6 +203,11 @@ DASHBOARD_MAX_CONNECTIONS = env_int("DASHBOARD_MAX_CONNECTIONS", 1000, minimum=1
 DASHBOARD_MAX_UNAUTHENTICATED = env_int("DASHBOARD_MAX_UNAUTHENTICATED", 0, minimum=0) or None
 # A socket that has not signed in after this long may give its slot to a newcomer (1013).
 DASHBOARD_EVICT_AFTER_SECONDS = env_float("DASHBOARD_EVICT_AFTER_SECONDS", 2.0)
+# Fair shares (over one: close 4029): signed-in sockets per user and per client address, and
+# sockets waiting to sign in per address.
+DASHBOARD_MAX_SOCKETS_PER_USER = env_int("DASHBOARD_MAX_SOCKETS_PER_USER", 10, minimum=1)
+DASHBOARD_MAX_SOCKETS_PER_ADDRESS = env_int("DASHBOARD_MAX_SOCKETS_PER_ADDRESS", 200, minimum=1)
+DASHBOARD_MAX_WAITING_PER_ADDRESS = env_int("DASHBOARD_MAX_WAITING_PER_ADDRESS", 20, minimum=1)
 DASHBOARD_WATCHED_COLLECTIONS = env_list(
     "DASHBOARD_WATCHED_COLLECTIONS",
     ["patients", "appointments", "rooms", "bills", "workflows", "staff"],
@@ -220,6 +225,9 @@ DASHBOARD_PORT = env_int("DASHBOARD_PORT", 8000, minimum=1)
 DASHBOARD_SERVER = env_str("DASHBOARD_SERVER", "uvicorn")
 # Worker processes of one instance (`serve --workers`); 0: one per core with REDIS_URL, else 1.
 DASHBOARD_WORKERS = env_int("DASHBOARD_WORKERS", 0, minimum=0)
+# A worker whose event loop is silent this long is killed and replaced (its heartbeat is
+# every second); /health/live/ fails as soon as one is silent for 3 s.
+DASHBOARD_WORKER_TIMEOUT = env_float("DASHBOARD_WORKER_TIMEOUT", 10.0)
 if DASHBOARD_SERVER not in ("daphne", "uvicorn"):
     raise ImproperlyConfigured(
         f"DASHBOARD_SERVER must be daphne or uvicorn, not {DASHBOARD_SERVER!r}"

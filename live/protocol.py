@@ -40,7 +40,11 @@ ERROR_CODES = frozenset(
     }
 )
 # The `error` values of `auth_error`.
-AUTH_ERRORS = frozenset({"invalid_token", "token_expired", "user_inactive", "no_dashboard_access"})
+# `invalid_ticket`: the handshake's ticket was refused; the socket stays open, waiting for
+# `authenticate` as if it had come without one.
+AUTH_ERRORS = frozenset(
+    {"invalid_token", "token_expired", "user_inactive", "no_dashboard_access", "invalid_ticket"}
+)
 
 CLIENT_EVENTS = (
     "authenticate",
@@ -60,6 +64,8 @@ CLOSE_TOO_BIG = 1009
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_INTERNAL_ERROR = 1011
 CLOSE_TOO_SLOW = 4008
+# Over a fair share: too many sockets for this user or this address (like HTTP 429).
+CLOSE_OVER_SHARE = 4029
 
 
 class ProtocolError(Exception):

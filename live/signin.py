@@ -1,20 +1,23 @@
-"""Signing in on a socket: authenticate, token expiry, and access re-read while it is open."""
+"""Signing in on a socket: a ticket in the handshake or `authenticate`, token expiry, and access
+re-read while it is open."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import logging
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 
 from accounts.policy import Access
-from accounts.tokens import validate_access_token
+from accounts.tickets import redeem_ticket
+from accounts.tokens import INVALID_TOKEN, TokenCheck, validate_access_token
 from dashboard_project import telemetry
 from metrics.values import iso_utc
 
 from . import protocol, revalidation
-from .admission import admission
+from .admission import Arrival, admission, principal_of
 from .hub import hub
 from .protocol import ClientMessage
 from .websocket import DashboardSocket
@@ -26,22 +29,51 @@ MAX_AUTH_FAILURES = 3
 
 
 class SigningInSocket(DashboardSocket):
+    # --- the handshake: a ticket, or `authenticate` within 10 s -------------------------------------
+    async def connect(self) -> None:
+        self.address = client_address(self.scope)
+        ticket = handshake_value(self.scope, "ticket")
+        # What `authenticate` says with `batch`, a ticket's handshake says with `?batch=true`.
+        self.outbox.batch = handshake_value(self.scope, "batch") == "true"
+        check = await _redeem(ticket) if ticket is not None else None
+        proven = check is not None and check.ok and check.access is not None
+        principal = principal_of(check.access.user_id) if proven else None  # type: ignore[union-attr]
+        if not await self.take_slot(Arrival(self.address, principal)):
+            return
+        if proven:
+            assert check is not None
+            await self._sign_in(check, None)
+            return
+        if ticket is not None:
+            telemetry.errors.labels(kind="auth_failed").inc()
+            await self.send_message(protocol.auth_error("invalid_ticket"))
+        self.wait_for_authenticate()
+
     # --- authentication -----------------------------------------------------------------------------
     async def handle_authenticate(self, message: ClientMessage) -> None:
         check = await database_sync_to_async(validate_access_token)(message.token)
-        if not check.ok:
+        if not check.ok or check.access is None:
             self.auth_failures += 1
             telemetry.errors.labels(kind="auth_failed").inc()
             await self.send_message(protocol.auth_error(check.error, message.request_id))
             if self.auth_failures >= MAX_AUTH_FAILURES:
                 await self.close(code=protocol.CLOSE_AUTH_FAILED)
             return
+        arrival = Arrival(self.address, principal_of(check.access.user_id))
+        refusal = admission.signed_in(self, arrival)
+        if refusal is not None:
+            await self.close(code=refusal)
+            return
+        self.outbox.batch = message.batch
+        await self._sign_in(check, message.request_id)
+
+    async def _sign_in(self, check: TokenCheck, request_id: str | None) -> None:
+        """A valid token or ticket: the stream runs (again) until it expires."""
+        assert check.access is not None
         was_paused = self.paused
         self._cancel("auth")
         self._cancel("grace")
         self.paused = False
-        self.outbox.batch = message.batch
-        admission.signed_in(self)
         await self._apply_access(check.access)
         if check.expires_at is not None:
             delay = (check.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
@@ -60,7 +92,7 @@ class SigningInSocket(DashboardSocket):
                     "metrics": access.live_metrics,
                     "expiresAt": iso_utc(check.expires_at) if check.expires_at else None,
                 },
-                message.request_id,
+                request_id,
             )
         )
         if was_paused:
@@ -113,3 +145,25 @@ class SigningInSocket(DashboardSocket):
                 return
             if access != self.access:
                 await self._apply_access(access)
+
+
+def handshake_value(scope, name: str) -> str | None:
+    """A value of the handshake's query string, if it has one."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    values = query.get(name)
+    return values[0] if values else None
+
+
+def client_address(scope) -> str:
+    """The connecting address as the server gives it (from a trusted proxy's header when one
+    is configured)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
+
+
+async def _redeem(ticket: str) -> TokenCheck:
+    try:
+        return await database_sync_to_async(redeem_ticket)(ticket)
+    except Exception as exc:  # the cache or the database is away: sign in by message instead
+        logger.warning("a ticket could not be checked: %s: %s", type(exc).__name__, exc)
+        return TokenCheck(ok=False, error=INVALID_TOKEN)

@@ -22,7 +22,7 @@ from dashboard_project import telemetry
 from metrics.selectors import get_live_value
 
 from . import protocol
-from .admission import admission
+from .admission import Arrival, admission
 from .frames import direct_writer
 from .frames import disable as disable_direct_writes
 from .hub import hub
@@ -78,17 +78,23 @@ class DashboardSocket(AsyncWebsocketConsumer):
             hub.disconnect(self)
             admission.release(self)
 
-    async def connect(self) -> None:
+    async def take_slot(self, arrival: Arrival) -> bool:
+        """Accept the handshake and ask admission for a slot (refused: closed with its code);
+        admitted, the socket hears the hub's status first."""
         await self.accept()
         self.outbox.writer = direct_writer(self.base_send)
-        if not admission.admit(self):
-            await self.close(code=protocol.CLOSE_TRY_AGAIN_LATER)
-            return
+        refusal = admission.admit(self, arrival)
+        if refusal is not None:
+            await self.close(code=refusal)
+            return False
         self.admitted = True
         telemetry.connections_total.inc()
         await hub.start()
         hub.connect(self)
         await self.send_message(hub.status_message())
+        return True
+
+    def wait_for_authenticate(self) -> None:
         self._schedule("auth", AUTH_TIMEOUT_SECONDS, self._close_unauthenticated)
 
     def evict(self) -> None:

@@ -4,9 +4,10 @@ Each worker is a `serve` process of its own (its own event loop, hub
 and sockets) bound to the same port with SO_REUSEPORT, so that the kernel
 spreads new connections over them. This process supervises them:
 
-- the instance's limits are split among them (DASHBOARD_MAX_CONNECTIONS and
-  DASHBOARD_MAX_UNAUTHENTICATED, rounded up), and each is named
-  `<instance>/<k>` in `connection_status`;
+- the instance's limits hold for the instance as a whole: every worker counts
+  its sockets on the instance's board (live/board.py), a SQLite file in this
+  process's private directory, and each is named `<instance>/<k>` in
+  `connection_status`;
 - Prometheus runs in multiprocess mode (a fresh PROMETHEUS_MULTIPROC_DIR), so
   that `/metrics`, whichever worker answers it, describes the instance as one;
 - the instance registry gets one record for the instance, with the open
@@ -15,7 +16,11 @@ spreads new connections over them. This process supervises them:
   here;
 - SIGTERM or SIGINT stops every worker the way a single `serve` stops (the
   listener saves its checkpoint and releases its lease), and a worker that
-  dies is started again.
+  dies is started again;
+- each worker notes a heartbeat on the board every second from its event
+  loop; one silent for DASHBOARD_WORKER_TIMEOUT (10 s; a stopped or hung
+  loop) is killed and started again, as gunicorn's worker timeout does.
+  A starting worker has STARTUP_SECONDS to serve its first heartbeat.
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ import asyncio
 import contextlib
 import ctypes
 import logging
-import math
 import os
 import shutil
 import signal
@@ -39,6 +43,7 @@ from django.conf import settings
 from dashboard_project.cli import python_command
 from dashboard_project.dependencies import redis_configured
 
+from .board import BOARD_ENV, WORKER_ENV, Board
 from .runtime import instance_id
 
 logger = logging.getLogger("dashboard.serve")
@@ -46,17 +51,16 @@ logger = logging.getLogger("dashboard.serve")
 STOP_SECONDS = 15.0
 _PR_SET_PDEATHSIG = 1
 RESTART_PAUSE_SECONDS = 1.0
+STARTUP_SECONDS = 60.0
 
 
-def worker_environment(index: int, workers: int, metrics_dir: str) -> dict[str, str]:
-    """The environment of worker `index` of `workers`."""
+def worker_environment(index: int, metrics_dir: str, board_path: str) -> dict[str, str]:
+    """The environment of worker `index`."""
     env = os.environ.copy()
     env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     env["DASHBOARD_INSTANCE_ID"] = f"{instance_id()}/{index}"
-    env["DASHBOARD_MAX_CONNECTIONS"] = str(math.ceil(settings.DASHBOARD_MAX_CONNECTIONS / workers))
-    if settings.DASHBOARD_MAX_UNAUTHENTICATED:
-        share = math.ceil(settings.DASHBOARD_MAX_UNAUTHENTICATED / workers)
-        env["DASHBOARD_MAX_UNAUTHENTICATED"] = str(share)
+    env[BOARD_ENV] = board_path
+    env[WORKER_ENV] = str(index)
     return env
 
 
@@ -78,14 +82,15 @@ class Supervisor:
         self.command = command
         self.workers = workers
         self.metrics_dir = tempfile.mkdtemp(prefix="dashboard-metrics-")
+        self.board = Board(os.path.join(self.metrics_dir, "board.sqlite3"))
         self.processes: dict[int, subprocess.Popen] = {}
         self.stopping = False
 
     def start(self, index: int) -> None:
-        env = worker_environment(index, self.workers, self.metrics_dir)
-        self.processes[index] = subprocess.Popen(
-            self.command(index), env=env, preexec_fn=_die_with_parent
-        )
+        env = worker_environment(index, self.metrics_dir, str(self.board.path))
+        process = subprocess.Popen(self.command(index), env=env, preexec_fn=_die_with_parent)
+        self.processes[index] = process
+        self.board.worker_started(index, process.pid)
 
     def run(self, address: str) -> None:
         """Start the workers and watch them until a signal stops them."""
@@ -98,6 +103,7 @@ class Supervisor:
             asyncio.run(self._watch(address))
         finally:
             self.stop_all()
+            self.board.close()
             shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
     def _stop(self, signum, frame) -> None:
@@ -112,6 +118,7 @@ class Supervisor:
         try:
             while not self.stopping:
                 await asyncio.sleep(0.2)
+                self._kill_silent()
                 for index, process in list(self.processes.items()):
                     if process.poll() is not None and not self.stopping:
                         logger.warning(
@@ -124,6 +131,27 @@ class Supervisor:
             if announcer is not None:
                 announcer.cancel()
                 await asyncio.gather(announcer, return_exceptions=True)
+
+    def _kill_silent(self) -> None:
+        """SIGKILL a worker whose loop has been silent too long (the watch loop restarts it)."""
+        now = time.time()
+        for worker in self.board.workers():
+            process = self.processes.get(worker.index)
+            if process is None or process.pid != worker.pid or process.poll() is not None:
+                continue
+            limit = settings.DASHBOARD_WORKER_TIMEOUT
+            if worker.beat is None:
+                limit = max(limit, STARTUP_SECONDS)
+            silent = worker.silent_for(now)
+            if silent > limit:
+                logger.warning(
+                    "worker %d (pid %d) silent for %.0f s: killing it",
+                    worker.index,
+                    worker.pid,
+                    silent,
+                )
+                process.kill()
+                process.wait()
 
     def stop_all(self) -> None:
         """SIGTERM to every worker (each stops as `serve` does), SIGKILL after STOP_SECONDS."""

@@ -158,12 +158,17 @@ class _ServingProcess:
         self.banner = banner
         self.listener: ChangeListener | None = None
         self.listener_task: asyncio.Task | None = None
+        self.heartbeat: asyncio.Task | None = None
 
     def ready(self) -> None:
         from live.hub import hub
 
         loop = asyncio.get_event_loop()
         loop.create_task(hub.start())
+        if self.worker:
+            from live.board import heartbeat_forever, instance_board, worker_index
+
+            self.heartbeat = loop.create_task(heartbeat_forever(instance_board(), worker_index()))
         if redis_configured() and not self.worker:
             from live.admission import admission
             from live.registry import announce_forever

@@ -1,6 +1,7 @@
-// The dashboard's WebSocket (/ws/dashboard/): authenticate, keep the socket alive, and reconnect
-// for as long as the page is open: five quick attempts with exponential backoff, then about
-// every 30 s (timing.js).
+// The dashboard's WebSocket (/ws/dashboard/): sign in with a one-time ticket in the handshake
+// (or, when no ticket can be had, with `authenticate`), keep the socket alive, and reconnect for
+// as long as the page is open: five quick attempts with exponential backoff, then about every
+// 30 s (timing.js).
 
 import { Outbox } from "./outbox.js";
 import { Heartbeat, RECONNECT_ATTEMPTS, SLOW_RETRY_MS, listen, reconnectDelay, shut } from "./timing.js";
@@ -12,10 +13,12 @@ const CLOSE_ACCESS_REVOKED = 4003; // back to sign-in
  * handlers: onState(info), onAuthenticated(message, fresh), onMessage(message, request),
  * onAuthProblem(error) ("token_expired" | "invalid_token" to renew, anything else ends the session).
  * token({renew}): a current access token (renewed first when asked).
+ * ticket({renew}): a one-time ticket for the next socket's handshake.
  */
 export class Connection {
-  constructor({ url, token, handlers }) {
-    Object.assign(this, { url, token, handlers, ws: null, wanted: false, attempt: 0, state: null });
+  constructor({ url, token, ticket, handlers }) {
+    Object.assign(this, { url, token, ticket, handlers, ws: null, wanted: false, attempt: 0, state: null });
+    Object.assign(this, { opening: 0, ticketed: false });
     Object.assign(this, { everConnected: false, socketReady: false, renewToken: false, closeCode: null });
     Object.assign(this, { serverStatus: "connected", serverDetail: null, reconnectTimer: null, nextRetryAt: null });
     this.heartbeat = new Heartbeat({
@@ -42,6 +45,7 @@ export class Connection {
   /** Close for good (sign-out, access refused): no reconnect, nothing kept to send. */
   stop(reason = "signed out") {
     this.wanted = false;
+    this.opening += 1; // a socket still waiting for its ticket is not opened
     clearTimeout(this.reconnectTimer);
     this.close(1000, reason);
     this.outbox.clear();
@@ -68,19 +72,29 @@ export class Connection {
   }
 
   // --- socket lifecycle ------------------------------------------------------------------------
-  open() {
+  async open() {
     this.nextRetryAt = this.attempt > RECONNECT_ATTEMPTS ? 0 : null;
     const state = !this.everConnected && this.attempt === 0
       ? "connecting"
       : this.attempt > RECONNECT_ATTEMPTS ? "offline" : "reconnecting";
     this.setState(state);
+    const opening = ++this.opening;
+    let ticket = null;
+    try {
+      ticket = await this.ticket({ renew: this.renewToken });
+      this.renewToken = false;
+    } catch {
+      ticket = null; // no ticket (the API is away, or refused it): sign in with `authenticate`
+    }
+    if (!this.wanted || opening !== this.opening || this.ws) return;
     let ws;
     try {
-      ws = new WebSocket(this.url);
+      ws = new WebSocket(ticket ? `${this.url}?ticket=${encodeURIComponent(ticket)}&batch=true` : this.url);
     } catch {
       this.dropped();
       return;
     }
+    this.ticketed = Boolean(ticket);
     this.ws = ws;
     this.socketReady = false;
     this.outbox.attach(ws);
@@ -88,7 +102,7 @@ export class Connection {
       isCurrent: () => this.ws === ws,
       onOpen: () => {
         this.heartbeat.start();
-        this.sendAuthenticate();
+        if (!this.ticketed) this.sendAuthenticate(); // with a ticket, `authenticated` comes unasked
       },
       onMessage: (message) => {
         this.heartbeat.heard();
@@ -170,7 +184,11 @@ export class Connection {
         break;
       }
       case "auth_error":
-        if (message.error === "token_expired" || message.error === "invalid_token") {
+        if (message.error === "invalid_ticket") {
+          // The ticket was refused (expired, used): the socket waits for `authenticate` instead.
+          this.ticketed = false;
+          this.sendAuthenticate();
+        } else if (message.error === "token_expired" || message.error === "invalid_token") {
           // The stream is paused until a fresh token: hold everything else until then.
           this.outbox.authenticated = false;
           this.handlers.onAuthProblem(message.error);

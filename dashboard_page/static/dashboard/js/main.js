@@ -41,6 +41,7 @@ const connection = new Connection({
     if (renew || session.accessExpiring()) await session.refresh();
     return session.access;
   },
+  ticket: ({ renew = false } = {}) => session.ticket({ renew }),
   handlers: { onState: showConnection, onAuthenticated: authenticated, onMessage: received, onAuthProblem: authProblem },
 });
 

@@ -6,6 +6,7 @@ const ENDPOINTS = {
   login: "/api/auth/token/",
   refresh: "/api/auth/token/refresh/",
   logout: "/api/auth/logout/",
+  ticket: "/api/auth/ticket/",
 };
 // Refresh this long before the access token expires (a quarter of a short lifetime).
 const REFRESH_MARGIN_MS = 60_000;
@@ -31,12 +32,14 @@ export function tokenExpiry(token) {
   }
 }
 
-async function post(url, body) {
+async function post(url, body, access = null) {
+  const headers = { "Content-Type": "application/json", Accept: "application/json" };
+  if (access) headers.Authorization = `Bearer ${access}`;
   let response;
   try {
     response = await fetch(url, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers,
       body: JSON.stringify(body),
       credentials: "omit",
       cache: "no-store",
@@ -118,6 +121,21 @@ export class Session {
   async login(username, password) {
     const data = await post(ENDPOINTS.login, { username, password });
     this.store({ access: data.access, refresh: data.refresh });
+  }
+
+  /**
+   * A one-time ticket for the next socket (README "WebSocket API"): the socket is then signed in
+   * by its handshake. The access token is renewed first when close to expiry (or when asked).
+   */
+  async ticket({ renew = false } = {}) {
+    if (renew || this.accessExpiring()) await this.refresh();
+    try {
+      return (await post(ENDPOINTS.ticket, {}, this.access)).ticket;
+    } catch (error) {
+      if (error.status !== 401) throw error;
+      await this.refresh(); // the access token was refused: once more with a fresh one
+      return (await post(ENDPOINTS.ticket, {}, this.access)).ticket;
+    }
   }
 
   /** Rotate the tokens once (concurrent callers share the same request). */
