@@ -24,6 +24,7 @@ from django.conf import settings
 logger = logging.getLogger("dashboard.clients")
 
 WINDOW_SECONDS = 60.0
+_clock = time.monotonic  # replaced in tests, never the event loop's own clock
 
 
 class _Budget:
@@ -47,7 +48,7 @@ def address(client: Sequence[Any] | None) -> str:
 
 def report(client: Sequence[Any] | None, what: str) -> None:
     """Log one client error (`what` happened, from `client`), unless the minute's lines are spent."""
-    now = time.monotonic()
+    now = _clock()
     with _budget.lock:
         summary = _roll_window(now)
         allowed = _budget.logged < settings.DASHBOARD_CLIENT_ERROR_LOG_PER_MINUTE
