@@ -12,7 +12,7 @@ from typing import Any
 from django.core.cache.backends.locmem import LocMemCache
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 logger = logging.getLogger("dashboard.accounts")
 
@@ -73,11 +73,27 @@ def normalize_username(username: str) -> str:
 
 
 def client_address(request) -> str:
-    """The connecting address; X-Forwarded-For only counts when NUM_PROXIES says proxies exist.
+    """The connecting address (REMOTE_ADDR), never a header a client could write.
 
-    DRF's default trusts the whole header when NUM_PROXIES is unset, which would
-    let a client pick a fresh address for every attempt.
+    When a trusted proxy is in front (DASHBOARD_TRUSTED_PROXIES), the server
+    has already put the client's address there from X-Forwarded-For, and only
+    for requests from that proxy (live/servers.py).
     """
-    if api_settings.NUM_PROXIES is None:
-        return request.META.get("REMOTE_ADDR") or "unknown"
-    return BaseThrottle().get_ident(request) or "unknown"
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+# The login limits, for the API's login and the Django admin's alike: one count per address and
+# one per username, whichever door an attempt comes through.
+LOGIN_THROTTLES = (LoginIPThrottle, LoginUsernameThrottle)
+
+
+def login_wait(request) -> float | None:
+    """Count a login attempt (a DRF request, or a form post wrapped in one); the seconds to wait
+    when it is over a limit, else None. As DRF's own check does: every limit counts the attempt,
+    the longest wait is answered."""
+    waits = []
+    for throttle_class in LOGIN_THROTTLES:
+        throttle = throttle_class()
+        if not throttle.allow_request(request, None):
+            waits.append(throttle.wait() or 0.0)
+    return max(waits) if waits else None

@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, WebSocket through Channels behind the host and origin check."""
+"""ASGI entry point: every request's host checked first; HTTP through Django, WebSocket through
+Channels behind the origin check."""
 
 import os
 
@@ -10,12 +11,15 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from live.hosts import AllowedHosts  # noqa: E402
 from live.origins import AllowedHostAndOrigin  # noqa: E402
 from live.routing import websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostAndOrigin(URLRouter(websocket_urlpatterns)),
-    }
+application = AllowedHosts(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": AllowedHostAndOrigin(URLRouter(websocket_urlpatterns)),
+        }
+    )
 )

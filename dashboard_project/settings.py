@@ -14,7 +14,7 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from . import redis_settings
+from . import proxies, redis_settings
 from .env import env_bool, env_float, env_int, env_list, env_str, writable_directory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -256,9 +256,9 @@ REST_FRAMEWORK = {
         "historical": env_str("DASHBOARD_HISTORICAL_RATE", "20/min"),
     },
     "UNAUTHENTICATED_USER": None,
-    # Proxies in front (1 behind deploy/nginx.conf): the per-IP login throttle then trusts
-    # that many X-Forwarded-For hops; unset, it counts the connecting address only.
-    "NUM_PROXIES": env_int("DASHBOARD_NUM_PROXIES", 0, minimum=0) or None,
+    # The client address is REMOTE_ADDR, which the server already took from X-Forwarded-For when
+    # the peer is a trusted proxy (DASHBOARD_TRUSTED_PROXIES): DRF never reads the header itself.
+    "NUM_PROXIES": 0,
 }
 
 SIMPLE_JWT = {
@@ -282,6 +282,21 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+# --- Edges: proxies, hosts, client errors ------------------------------------------------------------
+# Reverse proxies whose X-Forwarded-For (and -Proto, -Port) the server believes: IP addresses or
+# networks (CIDR), comma-separated. Empty: the headers are ignored and the client address is the
+# connecting one. The server takes the nearest address in X-Forwarded-For that is not itself a
+# trusted proxy (dashboard_project/proxies.py), so a client cannot pick its own address.
+DASHBOARD_TRUSTED_PROXIES = proxies.parse_networks(
+    "DASHBOARD_TRUSTED_PROXIES", env_list("DASHBOARD_TRUSTED_PROXIES", [])
+)
+proxies.refuse_proxy_count(env_int("DASHBOARD_NUM_PROXIES", 0, minimum=0))
+# Lines a process logs about clients' mistakes (a bad Host, invalid UTF-8) per minute; past it,
+# one line says how many were left out (live/clienterrors.py).
+DASHBOARD_CLIENT_ERROR_LOG_PER_MINUTE = env_int(
+    "DASHBOARD_CLIENT_ERROR_LOG_PER_MINUTE", 20, minimum=1
+)
 
 # --- Logging ---------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("DASHBOARD_LOG_LEVEL", "INFO")

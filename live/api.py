@@ -1,4 +1,5 @@
-"""REST views of the live side: the instance registry (super admins only)."""
+"""REST views of the live side: the instance registry (super admins only; any dashboard user may
+ask which address to connect to)."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from redis.exceptions import RedisError
@@ -76,14 +77,19 @@ class PickView(APIView):
     @extend_schema(
         summary="The instance a new connection should use",
         description="Chosen among the live instances of the registry by least connections "
-        "(ties by id) or round-robin (one turn shared by every instance). Any dashboard user.",
+        "(ties by id) or round-robin (one turn shared by every instance). Any dashboard user "
+        "gets the address to connect to; super admins also get the instance's id (its host "
+        "name and process), which is internal.",
         parameters=[
             OpenApiParameter("strategy", str, enum=list(STRATEGIES), default=STRATEGIES[0]),
         ],
         responses={
             200: inline_serializer(
                 "PickedInstance",
-                {"id": serializers.CharField(), "address": serializers.CharField()},
+                {
+                    "address": serializers.CharField(),
+                    "id": serializers.CharField(required=False, help_text="super admins only"),
+                },
             ),
             400: error_response("`invalid_strategy`."),
             **AUTH_ERRORS,
@@ -103,7 +109,10 @@ class PickView(APIView):
             raise RegistryUnavailable() from exc
         if picked is None:
             raise NoInstance()
-        return Response({"id": picked["id"], "address": picked["address"]})
+        if request_access(request).may_view_instances:
+            return Response({"id": picked["id"], "address": picked["address"]})
+        # Where to connect, and nothing about the fleet behind it.
+        return Response({"address": picked["address"]})
 
 
 class AsyncApiView(APIView):

@@ -278,15 +278,15 @@ def test_the_default_rates_come_from_the_settings(api, viewer, settings):
     assert_error(login(api, "vera"), 429, "throttled")
 
 
-def test_behind_one_proxy_the_address_the_proxy_appended_is_counted(api, viewer, rates, settings):
+def test_the_connecting_address_is_counted_whatever_x_forwarded_for_says(api, viewer, rates):
+    # The server puts a trusted proxy's client into REMOTE_ADDR (tests/live/test_edges_servers.py);
+    # the application itself never reads the header.
     rates(ip="1/min")
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     proxy = {"REMOTE_ADDR": "10.0.0.254"}
 
     first = login(api, "vera", HTTP_X_FORWARDED_FOR="198.51.100.1", **proxy)
-    spoofed = login(api, "vera", HTTP_X_FORWARDED_FOR="192.0.2.77, 198.51.100.1", **proxy)
-    other_client = login(api, "vera", HTTP_X_FORWARDED_FOR="198.51.100.2", **proxy)
+    other_header = login(api, "vera", HTTP_X_FORWARDED_FOR="198.51.100.2", **proxy)
 
     assert first.status_code == 200
-    assert_error(spoofed, 429, "throttled")
-    assert other_client.status_code == 200
+    assert_error(other_header, 429, "throttled")
+    assert login(api, "vera", REMOTE_ADDR="10.0.0.253").status_code == 200

@@ -30,7 +30,7 @@ def test_check_deploy_is_clean_with_the_readme_production_settings():
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "k3V9-" + "x7Qp2" * 10,
         "DJANGO_ALLOWED_HOSTS": "dashboard.example.org",
-        "DASHBOARD_NUM_PROXIES": "1",
+        "DASHBOARD_TRUSTED_PROXIES": "127.0.0.1",
     }
     result = _django_check(production, "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -52,6 +52,21 @@ def test_refuses_to_start_with_demo_secret_when_debug_is_off():
     result = _django_check({"DJANGO_DEBUG": "false"})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_the_proxy_count_is_refused_for_the_trusted_proxies_it_gave_way_to():
+    result = _django_check({"DASHBOARD_NUM_PROXIES": "1"})
+    assert result.returncode != 0
+    assert "DASHBOARD_NUM_PROXIES is replaced by DASHBOARD_TRUSTED_PROXIES" in result.stderr
+    assert _django_check({"DASHBOARD_NUM_PROXIES": "0"}).returncode == 0
+
+
+def test_trusted_proxies_are_addresses_or_networks():
+    good = _django_check({"DASHBOARD_TRUSTED_PROXIES": "10.0.0.5, 172.16.0.0/12,::1"})
+    assert good.returncode == 0, good.stderr
+    bad = _django_check({"DASHBOARD_TRUSTED_PROXIES": "10.0.0.5,nginx"})
+    assert bad.returncode != 0
+    assert "DASHBOARD_TRUSTED_PROXIES: 'nginx'" in bad.stderr
 
 
 def test_starts_with_a_real_secret_when_debug_is_off():

@@ -99,6 +99,10 @@ async def test_two_instances_share_redis_and_one_listener(tmp_path, hospital_sto
         pick = first.url + "/api/instances/pick/?strategy="
         status, body = await asyncio.to_thread(get_json, pick + "least-connections", viewer)
         assert status == 200 and body["address"] in addresses
+        assert set(body) == {"address"}  # no instance id (host name, process) for a viewer
+        superadmin = await asyncio.to_thread(first.token, "superadmin")
+        status, body = await asyncio.to_thread(get_json, pick + "least-connections", superadmin)
+        assert status == 200 and set(body) == {"id", "address"}
         turns = [await asyncio.to_thread(get_json, pick + "round-robin", viewer) for _ in range(2)]
         assert {body["address"] for _, body in turns} == addresses  # each in turn
         status, body = await asyncio.to_thread(get_json, pick + "random", viewer)

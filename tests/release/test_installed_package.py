@@ -91,7 +91,7 @@ def production_env(venv: Path, port: int, prefix: str, redis_url: str) -> dict[s
         "DASHBOARD_CHANNEL_PREFIX": prefix,
         "DASHBOARD_HOST": "127.0.0.1",
         "DASHBOARD_PORT": str(port),
-        "DASHBOARD_NUM_PROXIES": "1",
+        "DASHBOARD_TRUSTED_PROXIES": "127.0.0.1",
         "DASHBOARD_WORKERS": "2",
         "DASHBOARD_LISTENER_METRICS_PORT": str(free_port()),
         "DJANGO_SUPERUSER_USERNAME": ADMIN,
