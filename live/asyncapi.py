@@ -50,6 +50,8 @@ CLOSE_CODES = {
     protocol.CLOSE_ACCESS_REVOKED: "the user lost dashboard access (after an auth_error)",
     protocol.CLOSE_TOO_SLOW: "the socket did not read its updates for "
     "DASHBOARD_SLOW_SOCKET_SECONDS (30 s)",
+    protocol.CLOSE_OVER_SHARE: "over a fair share: too many sockets for this user, or from this "
+    "address (signed in, or waiting to sign in)",
 }
 
 
@@ -260,6 +262,30 @@ def document() -> dict[str, Any]:
         "channels": {
             "dashboard": {
                 "address": "/ws/dashboard/",
+                "bindings": {
+                    "ws": {
+                        "method": "GET",
+                        "bindingVersion": "0.1.0",
+                        "query": {
+                            "type": "object",
+                            "properties": {
+                                "ticket": {
+                                    "type": "string",
+                                    "description": "A one-time ticket from POST /api/auth/ticket/ "
+                                    "(30 s): the socket is signed in by its handshake and "
+                                    "`authenticated` comes unasked; refused, `auth_error` "
+                                    "`invalid_ticket` and the socket waits for `authenticate`.",
+                                },
+                                "batch": {
+                                    "type": "string",
+                                    "enum": ["true"],
+                                    "description": "With a ticket: updates in "
+                                    "`dashboard_updates` frames (as `authenticate`'s `batch`).",
+                                },
+                            },
+                        }
+                    }
+                },
                 "messages": channel_messages,
                 "description": "Close codes: "
                 + "; ".join(f"{code}: {why}" for code, why in CLOSE_CODES.items()),

@@ -19,6 +19,7 @@ from metrics.values import iso_utc
 from . import protocol, revalidation
 from .admission import Arrival, admission, principal_of
 from .hub import hub
+from .off_loop import off_loop
 from .protocol import ClientMessage
 from .websocket import DashboardSocket
 
@@ -163,7 +164,9 @@ def client_address(scope) -> str:
 
 async def _redeem(ticket: str) -> TokenCheck:
     try:
-        return await database_sync_to_async(redeem_ticket)(ticket)
+        # In the thread pool, not the one thread of sync views: a crowd reconnecting at once
+        # redeems in parallel with the ticket requests that precede it.
+        return await off_loop(redeem_ticket)(ticket)
     except Exception as exc:  # the cache or the database is away: sign in by message instead
         logger.warning("a ticket could not be checked: %s: %s", type(exc).__name__, exc)
         return TokenCheck(ok=False, error=INVALID_TOKEN)

@@ -82,6 +82,11 @@ class Stack:
                 "DASHBOARD_MAX_CONNECTIONS": str(max_connections),
                 # The generators open up to 2 x 50 sockets at once before each signs in.
                 "DASHBOARD_MAX_UNAUTHENTICATED": "200",
+                # Every simulated dashboard is one account from one address: the fair shares
+                # would stop the run at the tenth socket.
+                "DASHBOARD_MAX_SOCKETS_PER_USER": str(max_connections),
+                "DASHBOARD_MAX_SOCKETS_PER_ADDRESS": str(max_connections),
+                "DASHBOARD_MAX_WAITING_PER_ADDRESS": "200",
                 # One login serves the whole run; the default 5-minute token would expire midway.
                 "DASHBOARD_ACCESS_TOKEN_MINUTES": "240",
                 "DASHBOARD_LISTENER_METRICS_PORT": "0",

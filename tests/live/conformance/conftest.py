@@ -30,6 +30,9 @@ SLOW_SOCKET_SECONDS = 2.0  # a subscriber that leaves its updates unread this lo
 SERVER_ENV = {
     "DASHBOARD_MAX_CONNECTIONS": str(MAX_CONNECTIONS),
     "DASHBOARD_MAX_UNAUTHENTICATED": str(MAX_UNAUTHENTICATED),
+    # The suite fills the server as one user; the per-user share has its own tests
+    # (tests/live/test_admission_servers.py).
+    "DASHBOARD_MAX_SOCKETS_PER_USER": str(MAX_CONNECTIONS),
     "DASHBOARD_EVICT_AFTER_SECONDS": str(EVICT_AFTER),
     "DASHBOARD_REVALIDATE_SECONDS": "1",
     "DASHBOARD_HEARTBEAT_SECONDS": "2",
