@@ -283,7 +283,7 @@ def document() -> dict[str, Any]:
                                     "`dashboard_updates` frames (as `authenticate`'s `batch`).",
                                 },
                             },
-                        }
+                        },
                     }
                 },
                 "messages": channel_messages,
