@@ -79,7 +79,8 @@ run: install-runtime
 # Two passes: the whole suite on SQLite, then the tests that touch Django's database again on
 # PostgreSQL (README, Tests).
 test: install browser sentinel lint
-	DATABASE_URL= $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not postgres"
+	DATABASE_URL= $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not postgres and not alone"
+	DATABASE_URL= $(BIN)/python -m pytest -m "alone and not postgres"
 ifneq ($(strip $(TEST_POSTGRES_URL)),)
 	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "database or postgres"
 else

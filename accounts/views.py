@@ -116,7 +116,13 @@ class TicketView(GenericAPIView):
     permission_classes = (IsAuthenticated,)
     serializer_class = TicketSerializer
 
-    @extend_schema(request=None, responses={200: TicketSerializer, **AUTH_ERRORS})
+    # The same bearer access token as every other endpoint ("jwtAuth"), however it is checked.
+    @extend_schema(
+        request=None,
+        responses={200: TicketSerializer, **AUTH_ERRORS},
+        # Security requirement objects, as the schema writes them (typed as names upstream).
+        auth=[{"jwtAuth": []}],  # type: ignore[list-item]
+    )
     def post(self, request) -> Response:
         # request.auth is the access token simplejwt validated; the ticket ends with it.
         token_expires_at = dt.datetime.fromtimestamp(request.auth["exp"], tz=dt.UTC)

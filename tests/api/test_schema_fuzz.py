@@ -65,4 +65,4 @@ def test_every_operation_answers_as_documented(api_server, tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert "8 selected / 8 total" in result.stdout  # every operation was exercised
+    assert "9 selected / 9 total" in result.stdout  # every operation was exercised

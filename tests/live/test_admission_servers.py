@@ -281,6 +281,7 @@ async def subscribed(server: LiveServer, token: str, source: str, gate: asyncio.
         await ws.close()
 
 
+@pytest.mark.alone  # its time is the requirement: measured with no other test running
 @pytest.mark.parametrize("kind", SERVERS)
 async def test_a_thousand_displays_reconnecting_at_once_are_all_subscribed_on_the_first_try(
     kind, tmp_path, redis_env

@@ -35,6 +35,8 @@ async def test_two_workers_share_the_port_and_stop_together(
             "DASHBOARD_CHANNEL_PREFIX": unique_prefix,
             "DASHBOARD_INSTANCE_ID": "wall",
             "DASHBOARD_SERVER": kind,
+            # Forty sockets wait to sign in from this one address, on purpose.
+            "DASHBOARD_MAX_WAITING_PER_ADDRESS": "40",
         },
         serve_args=("--workers", "2"),
     )
