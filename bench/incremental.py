@@ -176,7 +176,7 @@ def record(changes: int, path: Path, now: dt.datetime) -> None:
     the demo hospital and keep the change events it causes."""
     import threading
 
-    from metrics.incremental import METRIC_OF
+    from metrics.incremental import readers
     from metrics.store import get_database
     from simulator.clock import SimulatedClock
     from simulator.runner import run
@@ -185,7 +185,7 @@ def record(changes: int, path: Path, now: dt.datetime) -> None:
     db = get_database()
     write_documents(db, generate(SEED, PATIENTS, now=now))
     stream = db.watch(
-        [{"$match": {"ns.coll": {"$in": sorted(METRIC_OF)}}}],
+        [{"$match": {"ns.coll": {"$in": sorted(readers())}}}],
         full_document="updateLookup",
         max_await_time_ms=0,
     )

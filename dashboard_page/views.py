@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+import json
+
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
+
+from metrics.catalogue import LIVE_METRICS, METRICS
+
+
+def tile_specs() -> list[dict]:
+    specs = []
+    for name in LIVE_METRICS:
+        tile = METRICS[name].tile
+        if tile is not None:
+            specs.append(
+                {
+                    "metric": name,
+                    "title": tile.title,
+                    "period": tile.period,
+                    "kind": tile.kind,
+                    "options": tile.options,
+                }
+            )
+    return specs
+
 
 # Everything the page loads comes from this server; scripts only from files (no inline code).
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -33,6 +55,12 @@ class DashboardView(TemplateView):
 
     template_name = "dashboard/index.html"
     http_method_names = ["get", "head", "options"]
+
+    def get_context_data(self, **kwargs):
+        # Every live metric's tile, as its module declares it (metrics/definition.py): the
+        # page shows those its user may see, in this order.
+        # JSON in an attribute, not an inline script: the page's policy runs no inline code.
+        return {**super().get_context_data(**kwargs), "tile_specs": json.dumps(tile_specs())}
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)

@@ -194,6 +194,17 @@ MONGODB_TIMEOUT_MS = env_int("MONGODB_TIMEOUT_MS", 2000, minimum=100)
 EMBEDDED_STORE_PATH = env_str("EMBEDDED_STORE_PATH", str(VAR_DIR / "hospital-store.sqlite3"))
 EMBEDDED_STORE_HISTORY = env_int("EMBEDDED_STORE_HISTORY", 100_000, minimum=10)
 HOSPITAL_CURRENCY = env_str("HOSPITAL_CURRENCY", "USD")
+# The metrics served: one module each (metrics/definition.py), critical ones first in every
+# list. A hospital adds its own in a package of its own with DASHBOARD_EXTRA_METRICS.
+DASHBOARD_METRICS = [
+    "metrics.compute.patients",
+    "metrics.compute.alerts",
+    "metrics.compute.rooms",
+    "metrics.compute.appointments",
+    "metrics.compute.revenue",
+    "metrics.compute.staff",
+    "metrics.compute.historical",
+] + env_list("DASHBOARD_EXTRA_METRICS", [])
 if not env_str("DATABASE_URL") or not MONGODB_URI:
     writable_directory("DASHBOARD_VAR_DIR", VAR_DIR)
 
@@ -208,10 +219,8 @@ DASHBOARD_EVICT_AFTER_SECONDS = env_float("DASHBOARD_EVICT_AFTER_SECONDS", 2.0)
 DASHBOARD_MAX_SOCKETS_PER_USER = env_int("DASHBOARD_MAX_SOCKETS_PER_USER", 10, minimum=1)
 DASHBOARD_MAX_SOCKETS_PER_ADDRESS = env_int("DASHBOARD_MAX_SOCKETS_PER_ADDRESS", 200, minimum=1)
 DASHBOARD_MAX_WAITING_PER_ADDRESS = env_int("DASHBOARD_MAX_WAITING_PER_ADDRESS", 20, minimum=1)
-DASHBOARD_WATCHED_COLLECTIONS = env_list(
-    "DASHBOARD_WATCHED_COLLECTIONS",
-    ["patients", "appointments", "rooms", "bills", "workflows", "staff"],
-)
+# The collections the listener follows (empty: those the live metrics read).
+DASHBOARD_WATCHED_COLLECTIONS = env_list("DASHBOARD_WATCHED_COLLECTIONS", [])
 DASHBOARD_BATCH_SIZE = env_int("DASHBOARD_BATCH_SIZE", 100, minimum=1)
 DASHBOARD_BATCH_INTERVAL = env_float("DASHBOARD_BATCH_INTERVAL", 1.0)
 # Seconds between the listener's verification recounts of its incrementally kept metrics (0: off).

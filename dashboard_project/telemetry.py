@@ -83,23 +83,23 @@ metric_verifications = Counter(
 )
 shadow_documents = Gauge(
     "dashboard_listener_shadow_documents",
-    "Documents in the listener's shadow (those that count in a live metric), by collection",
-    ["collection"],
+    "Documents in the listener's shadow (those that count in a live metric), by metric",
+    ["metric"],
 )
 shadow_bytes = Gauge(
     "dashboard_listener_shadow_bytes",
-    "Memory of the listener's incremental state (shadow and groups), by collection",
-    ["collection"],
+    "Memory of the listener's incremental state (shadow and groups), by metric",
+    ["metric"],
 )
 shadow_bytes_per_document = Gauge(
     "dashboard_listener_shadow_bytes_per_document",
-    "Incremental state bytes per shadowed document, by collection",
-    ["collection"],
+    "Incremental state bytes per shadowed document, by metric",
+    ["metric"],
 )
 shadow_bytes_per_collection_document = Gauge(
     "dashboard_listener_shadow_bytes_per_collection_document",
-    "Incremental state bytes per document of the collection (counted at the last build)",
-    ["collection"],
+    "Incremental state bytes per document of the collections the metric reads (counted at the last build)",
+    ["metric"],
 )
 state_rebuild_seconds = Gauge(
     "dashboard_listener_state_rebuild_seconds",

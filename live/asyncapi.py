@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from metrics.catalogue import LIVE_METRICS
+from metrics.catalogue import LIVE_METRICS, METRICS
 
 from . import protocol
 
@@ -26,15 +26,8 @@ METRIC_NAMES = {
     "items": {"type": "string", "minLength": 1, "maxLength": protocol.MAX_NAME_LENGTH},
 }
 LIVE_METRIC = {"type": "string", "enum": list(LIVE_METRICS)}
-# The OpenAPI component holding each live metric's `data`.
-DATA_SCHEMAS = {
-    "patientCount": "PatientCount",
-    "emergencyAlerts": "EmergencyAlerts",
-    "roomOccupancy": "RoomOccupancy",
-    "todayAppointments": "TodayAppointments",
-    "revenue": "Revenue",
-    "staffActivity": "StaffActivity",
-}
+# The OpenAPI component holding each live metric's `data` (declared by its module).
+DATA_SCHEMAS = {metric: METRICS[metric].schema_name for metric in LIVE_METRICS}
 UPDATE_FIELDS = {
     "updatedAt": INSTANT,
     "stale": {"type": "boolean"},

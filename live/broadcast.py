@@ -9,12 +9,14 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from dashboard_project import telemetry
+from metrics.catalogue import LIVE_METRICS, METRICS
 from metrics.selectors import refresh_live_value
 from metrics.values import MetricValue, channel_message
 
 from .groups import UPDATES_GROUP
 
 logger = logging.getLogger("dashboard.broadcast")
+ACKNOWLEDGED = [name for name in LIVE_METRICS if METRICS[name].hook("ACKNOWLEDGED", False)]
 
 
 async def broadcast_values(values: list[MetricValue]) -> None:
@@ -29,15 +31,17 @@ async def broadcast_value(value: MetricValue) -> None:
 
 
 def refresh_after_acknowledgement(sender: Any, **kwargs: Any) -> None:
-    """A new acknowledgement committed: every emergencyAlerts subscriber sees it marked.
+    """A new acknowledgement committed: every subscriber of a metric that merges them in
+    (`ACKNOWLEDGED`, metrics/definition.py: emergencyAlerts) sees it marked.
 
     Called in the worker thread that wrote it (metrics.acknowledgements), so the
     broadcast runs on the server's event loop through async_to_sync.
     """
-    try:
-        value, _ = refresh_live_value("emergencyAlerts")
-        async_to_sync(broadcast_value)(value)
-    except Exception as exc:  # stored all the same; the next change or poll carries it
-        logger.warning("emergencyAlerts not refreshed after an acknowledgement: %s", exc)
-        return
-    telemetry.broadcasts.labels(metric="emergencyAlerts").inc()
+    for metric in ACKNOWLEDGED:
+        try:
+            value, _ = refresh_live_value(metric)
+            async_to_sync(broadcast_value)(value)
+        except Exception as exc:  # stored all the same; the next change or poll carries it
+            logger.warning("%s not refreshed after an acknowledgement: %s", metric, exc)
+            continue
+        telemetry.broadcasts.labels(metric=metric).inc()

@@ -1,5 +1,6 @@
-"""What the listener reads off the change stream: which errors end it, whether a change is
-urgent, when it was committed; and how long to wait before trying again."""
+"""What the listener reads off the change stream: which errors end it and when a change was
+committed; and how long to wait before trying again. (Whether a change is urgent is its
+metric's to say: metrics/definition.py.)"""
 
 from __future__ import annotations
 
@@ -17,20 +18,6 @@ UNRESUMABLE_CODES = {
 
 class StreamInvalidated(Exception):
     """The stream ended with an `invalidate` event (a dropped collection or database)."""
-
-
-def is_urgent(event: dict) -> bool:
-    """Does this change raise or resolve an emergency? Then it is broadcast at once."""
-    if event.get("ns", {}).get("coll") != "workflows":
-        return False
-    if event["operationType"] in ("delete", "replace", "drop"):
-        return True
-    full = event.get("fullDocument") or {}
-    if full.get("priority") == "emergency":
-        return True
-    touched = set((event.get("updateDescription") or {}).get("updatedFields", {}))
-    touched |= set((event.get("updateDescription") or {}).get("removedFields", []))
-    return bool(touched & {"priority", "resolvedAt", "isActive"})
 
 
 def event_time(event: dict) -> float | None:

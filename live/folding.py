@@ -19,7 +19,7 @@ from metrics.catalogue import LIVE_METRICS, METRICS
 from metrics.incremental.verification import summary as differences_summary
 
 from .batching import PendingBatch, StreamItem
-from .changes import event_time, is_urgent
+from .changes import event_time
 from .listener_summary import PeriodSummary
 from .maintained import MaintainedMetrics
 from .pipeline import critical_first
@@ -39,6 +39,12 @@ class Folding:
         self.summary = PeriodSummary()
         self.on_batch = on_batch
         self.flushes = 0
+        # Metrics whose module tells urgent changes (broadcast at once) from the others.
+        self._urgent = {
+            name: METRICS[name].hook("urgent")
+            for name in LIVE_METRICS
+            if METRICS[name].hook("urgent")
+        }
 
     async def resync(self, reason: str) -> list[str]:
         """Build the state again from the source, then store and broadcast every live metric."""
@@ -62,7 +68,7 @@ class Folding:
         self.verifier.saw(collection)
         self.summary.changes += 1
         telemetry.changes_processed.labels(collection=collection).inc()
-        urgent = "emergencyAlerts" in moved and is_urgent(event)
+        urgent = any(self._urgent[metric](event) for metric in moved if metric in self._urgent)
         batch.add(event, time.monotonic(), event_time(event), urgent, metrics=moved)
 
     async def upkeep(self, batch: PendingBatch, item: StreamItem | None) -> None:
@@ -71,6 +77,10 @@ class Folding:
         if rolled:
             logger.info("a new day: %s roll over", ", ".join(rolled))
             batch.mark(rolled, time.monotonic())
+        ticking = self.maintained.ticks_due(time.monotonic())
+        if ticking:
+            # Rebuilt at the current time; broadcast only if the value moved.
+            batch.mark(ticking, time.monotonic())
         outcome = self.verifier.conclude(item, self.maintained.state)
         if outcome is not None:
             await self._verified(batch, outcome)
@@ -94,7 +104,7 @@ class Folding:
                 metric,
                 differences_summary(found),
             )
-            await self.maintained.correct(METRICS[metric].collections[0])
+            await self.maintained.correct(metric)
             batch.mark([metric], time.monotonic())
         self.summary.verified += len(outcome.matched) + len(outcome.drifted)
         for metric in outcome.matched:

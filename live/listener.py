@@ -30,6 +30,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 
 from dashboard_project import telemetry
 from dashboard_project.dependencies import redis_configured
+from metrics.catalogue import watched_collections
 
 from . import liveness
 from .changes import UNRESUMABLE_CODES, Backoff, StreamInvalidated
@@ -58,7 +59,9 @@ class ChangeListener:
         self.batch_interval = (
             settings.DASHBOARD_BATCH_INTERVAL if batch_interval is None else batch_interval
         )
-        self.collections = list(collections or settings.DASHBOARD_WATCHED_COLLECTIONS)
+        self.collections = list(
+            collections or settings.DASHBOARD_WATCHED_COLLECTIONS or watched_collections()
+        )
         self.name = name
         self.lease = lease
         self._stop = asyncio.Event()

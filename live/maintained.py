@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from django.utils import timezone
 
 from dashboard_project import telemetry
+from metrics.catalogue import LIVE_METRICS, METRICS
 from metrics.incremental import IncrementalMetrics
 from metrics.store import get_database
 
@@ -25,6 +26,10 @@ from .off_loop import off_loop
 from .pipeline import publish_built
 
 logger = logging.getLogger("dashboard.listener")
+# Metrics that move with time alone (a waiting time): rebuilt every tick_seconds.
+TICKING: dict[str, float] = {
+    name: tick for name in LIVE_METRICS if (tick := METRICS[name].tick_seconds)
+}
 
 
 def _build() -> IncrementalMetrics:
@@ -36,6 +41,8 @@ class MaintainedMetrics:
 
     def __init__(self) -> None:
         self.state: IncrementalMetrics | None = None
+        # When each ticking metric is rebuilt next (time.monotonic()).
+        self._ticks: dict[str, float] = dict.fromkeys(TICKING, 0.0)
         self._next_day: float = float("inf")  # epoch seconds of the next local midnight
 
     @property
@@ -75,15 +82,24 @@ class MaintainedMetrics:
             size / 2**20,
         )
 
-    async def correct(self, collection: str) -> None:
-        """Rebuild one collection's part (after a verification found it differing)."""
+    async def correct(self, metric: str) -> None:
+        """Rebuild one metric's state (after a verification found it differing)."""
         state = self.built
-        await off_loop(state.rebuild)(get_database(), collection)
+        await off_loop(state.rebuild)(get_database(), metric)
         self.report_memory()
 
     def apply(self, event: dict) -> list[str]:
         """Fold one change; the metrics it moved."""
         return self.built.apply(event)
+
+    def ticks_due(self, now: float) -> list[str]:
+        """The metrics that move with time alone whose tick is due (time.monotonic() `now`)."""
+        if self.state is None:
+            return []
+        due = [metric for metric, at in self._ticks.items() if now >= at]
+        for metric in due:
+            self._ticks[metric] = now + TICKING[metric]
+        return due
 
     def day_ended(self) -> list[str]:
         """At the next local midnight: the day metrics to broadcast (past days leave the state)."""
@@ -99,15 +115,15 @@ class MaintainedMetrics:
         return await publish_built(metrics, self.built.base, force=force)
 
     def report_memory(self) -> tuple[int, int]:
-        """Set the shadow gauges; returns (documents shadowed, bytes) over every collection."""
+        """Set the shadow gauges; returns (documents shadowed, bytes) over every metric."""
         shadowed = size = 0
-        for collection, (documents, bytes_, total) in self.built.memory().items():
-            telemetry.shadow_documents.labels(collection=collection).set(documents)
-            telemetry.shadow_bytes.labels(collection=collection).set(bytes_)
-            telemetry.shadow_bytes_per_document.labels(collection=collection).set(
+        for metric, (documents, bytes_, total) in self.built.memory().items():
+            telemetry.shadow_documents.labels(metric=metric).set(documents)
+            telemetry.shadow_bytes.labels(metric=metric).set(bytes_)
+            telemetry.shadow_bytes_per_document.labels(metric=metric).set(
                 bytes_ / documents if documents else 0
             )
-            telemetry.shadow_bytes_per_collection_document.labels(collection=collection).set(
+            telemetry.shadow_bytes_per_collection_document.labels(metric=metric).set(
                 bytes_ / total if total else 0
             )
             shadowed, size = shadowed + documents, size + bytes_

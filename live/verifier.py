@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from metrics.catalogue import LIVE_METRICS, METRICS
 from metrics.compute import compute_base
-from metrics.incremental import IncrementalMetrics, differences, without_acknowledgements
+from metrics.incremental import IncrementalMetrics, comparable, differences
 from metrics.incremental.verification import summary
 from metrics.store import get_database
 
@@ -105,7 +105,7 @@ class Verifier:
         self.round = Round(metric, state, moment, task)
 
     def saw(self, collection: str) -> None:
-        if self.round is not None and METRICS[self.round.metric].collections[0] == collection:
+        if self.round is not None and collection in METRICS[self.round.metric].collections:
             self.round.touched = True
 
     def abandon(self) -> None:
@@ -141,9 +141,7 @@ class Verifier:
             return outcome
         self.waiting.pop(metric, None)
         kept = current.state.base(metric, current.now, acknowledgements=False)
-        found = differences(
-            without_acknowledgements(metric, kept), without_acknowledgements(metric, recounted)
-        )
+        found = differences(comparable(metric, kept), comparable(metric, recounted))
         if not found:
             self.suspects.discard(metric)
             outcome.matched.append(metric)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .catalogue import TTL_SECONDS
+from .catalogue import LIVE_METRICS, METRICS, TTL_SECONDS
 
 
 class CatalogueEntrySerializer(serializers.Serializer):
@@ -20,86 +20,8 @@ class CatalogueSerializer(serializers.Serializer):
 
 
 # --- live metric values --------------------------------------------------------------------------
-def _counts(help_text: str = "") -> serializers.DictField:
-    return serializers.DictField(child=serializers.IntegerField(), help_text=help_text)
-
-
-BY_DEPARTMENT = 'Department code -> value; documents without a department appear as "unassigned" '
-BY_DEPARTMENT += "in the all-departments scope only."
-
-
-class PatientCountSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    byDepartment = _counts(BY_DEPARTMENT)
-
-
-class AlertSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    patientId = serializers.CharField(allow_null=True)
-    departmentId = serializers.CharField(allow_null=True)
-    stage = serializers.CharField(allow_null=True)
-    startedAt = serializers.DateTimeField(allow_null=True)
-    acknowledgedBy = serializers.CharField(required=False)
-    acknowledgedAt = serializers.DateTimeField(required=False)
-
-
-class EmergencyAlertsSerializer(serializers.Serializer):
-    total = serializers.IntegerField(help_text="Every open emergency in scope.")
-    alerts = AlertSerializer(many=True, help_text="Newest first, at most 50.")
-
-
-class BedCountsSerializer(serializers.Serializer):
-    rooms = serializers.IntegerField()
-    beds = serializers.IntegerField()
-    occupiedBeds = serializers.IntegerField()
-
-
-class OccupancySerializer(BedCountsSerializer):
-    occupancyRate = serializers.FloatField(
-        help_text="occupiedBeds / beds, 4 decimals; 0 without beds."
-    )
-
-
-class DepartmentOccupancySerializer(OccupancySerializer):
-    byType = serializers.DictField(child=BedCountsSerializer())
-    byStatus = _counts("Rooms per status.")
-
-
-class RoomOccupancySerializer(serializers.Serializer):
-    totals = OccupancySerializer()
-    byDepartment = serializers.DictField(
-        child=DepartmentOccupancySerializer(), help_text=BY_DEPARTMENT
-    )
-
-
-class TodayAppointmentsSerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    byStatus = _counts("Every status, zeros included.")
-    byDepartment = _counts(BY_DEPARTMENT)
-
-
-class RevenueSerializer(serializers.Serializer):
-    currency = serializers.CharField()
-    paidTodayCents = serializers.IntegerField()
-    pendingCents = serializers.IntegerField()
-    byDepartment = _counts("Department code -> cents paid today. " + BY_DEPARTMENT)
-
-
-class StaffActivitySerializer(serializers.Serializer):
-    total = serializers.IntegerField()
-    byStatus = _counts("Every status, zeros included.")
-    byRole = _counts("Every role, zeros included.")
-    byDepartment = serializers.DictField(child=_counts(), help_text=BY_DEPARTMENT)
-
-
-DATA_SERIALIZERS = {
-    "patientCount": PatientCountSerializer,
-    "emergencyAlerts": EmergencyAlertsSerializer,
-    "roomOccupancy": RoomOccupancySerializer,
-    "todayAppointments": TodayAppointmentsSerializer,
-    "revenue": RevenueSerializer,
-    "staffActivity": StaffActivitySerializer,
-}
+# Each live metric's `data` shape is declared by its module (metrics/definition.py).
+DATA_SERIALIZERS = {name: METRICS[name].data for name in LIVE_METRICS}
 
 
 def _value_serializer(

@@ -17,26 +17,19 @@ from django.utils import timezone
 from metrics.scope import Scope
 from metrics.store import get_database
 
-from . import alerts, appointments, patients, revenue, rooms, staff
 from .historical import compute_historical
 
-LIVE: dict[str, ModuleType] = {
-    "patientCount": patients,
-    "emergencyAlerts": alerts,
-    "roomOccupancy": rooms,
-    "todayAppointments": appointments,
-    "revenue": revenue,
-    "staffActivity": staff,
-}
-
-__all__ = ["LIVE", "compute_base", "compute_historical", "compute_metric", "project"]
+__all__ = ["compute_base", "compute_historical", "compute_metric", "live_module", "project"]
 
 
-def _module(metric: str) -> ModuleType:
-    try:
-        return LIVE[metric]
-    except KeyError:
-        raise ValueError(f"{metric!r} is not a live metric") from None
+def live_module(metric: str) -> ModuleType:
+    """The module of a live metric (the catalogue lists them: metrics/catalogue.py)."""
+    from metrics.catalogue import METRICS  # the catalogue imports the metric modules
+
+    definition = METRICS.get(metric)
+    if definition is None or not definition.live or definition.module is None:
+        raise ValueError(f"{metric!r} is not a live metric")
+    return definition.module
 
 
 def compute_base(metric: str, *, now: dt.datetime | None = None) -> dict:
@@ -44,12 +37,12 @@ def compute_base(metric: str, *, now: dt.datetime | None = None) -> dict:
 
     "Today" is the calendar day in settings.TIME_ZONE containing `now` (default: now).
     """
-    return _module(metric).compute(get_database(), now or timezone.now())
+    return live_module(metric).compute(get_database(), now or timezone.now())
 
 
 def project(metric: str, base: dict, scope: Scope) -> dict:
     """The metric's contract value for `scope`, from its base value. Pure."""
-    return _module(metric).project(base, scope)
+    return live_module(metric).project(base, scope)
 
 
 def compute_metric(metric: str, scope: Scope, *, now: dt.datetime | None = None) -> dict:

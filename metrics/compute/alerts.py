@@ -12,6 +12,9 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
+from rest_framework import serializers
+
+from metrics.definition import MetricDefinition, Tier, Tile
 from metrics.scope import Scope
 from metrics.values import iso_utc
 
@@ -19,6 +22,31 @@ from .acknowledgements import Acknowledgements
 from .documents import ACTIVE, DayWindow, active, department_of, id_text
 from .parts import base_value, parts_in
 
+
+class AlertSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    patientId = serializers.CharField(allow_null=True)
+    departmentId = serializers.CharField(allow_null=True)
+    stage = serializers.CharField(allow_null=True)
+    startedAt = serializers.DateTimeField(allow_null=True)
+    acknowledgedBy = serializers.CharField(required=False)
+    acknowledgedAt = serializers.DateTimeField(required=False)
+
+
+class EmergencyAlertsSerializer(serializers.Serializer):
+    total = serializers.IntegerField(help_text="Every open emergency in scope.")
+    alerts = AlertSerializer(many=True, help_text="Newest first, at most 50.")
+
+
+METRIC = MetricDefinition(
+    "emergencyAlerts",
+    Tier.CRITICAL,
+    ("workflows",),
+    data=EmergencyAlertsSerializer,
+    tile=Tile("Emergency alerts", "open now", kind="alerts"),
+)
+# Rebuilt when an alert is acknowledged (the acknowledgements are merged into the value).
+ACKNOWLEDGED = True
 LISTED = 50
 COLLECTION = "workflows"
 WINDOWED = False
@@ -99,4 +127,48 @@ def _alert(doc: dict) -> dict:
         "departmentId": department_of(doc.get("departmentId")),
         "stage": doc.get("stage"),
         "startedAt": iso_utc(started) if isinstance(started, dt.datetime) else None,
+    }
+
+
+# --- hooks (metrics/definition.py) ----------------------------------------------------------------
+ACKNOWLEDGEMENT_FIELDS = ("acknowledgedBy", "acknowledgedAt")
+
+
+def new_state(window: DayWindow) -> Any:
+    """Open alerts in newest-first order per department (metrics/incremental/alerts.py)."""
+    from metrics.incremental.alerts import AlertState
+
+    return AlertState(window)
+
+
+def urgent(event: dict) -> bool:
+    """Does this change raise or resolve an emergency? Then it is broadcast at once."""
+    if event["operationType"] in ("delete", "replace", "drop"):
+        return True
+    full = event.get("fullDocument") or {}
+    if full.get("priority") == "emergency":
+        return True
+    touched = set((event.get("updateDescription") or {}).get("updatedFields", {}))
+    touched |= set((event.get("updateDescription") or {}).get("removedFields", []))
+    return bool(touched & {"priority", "resolvedAt", "isActive"})
+
+
+def comparable(base: dict) -> dict:
+    """The value without acknowledgement fields: they live in the dashboard's own database and
+    are merged into the incremental and the recounted value alike, so a verification leaves
+    them out of both."""
+
+    def plain(part: dict | None) -> dict | None:
+        if part is None:
+            return None
+        listed = [
+            {k: v for k, v in alert.items() if k not in ACKNOWLEDGEMENT_FIELDS}
+            for alert in part["alerts"]
+        ]
+        return {**part, "alerts": listed}
+
+    return {
+        **base,
+        "departments": {code: plain(part) for code, part in base["departments"].items()},
+        "unassigned": plain(base.get("unassigned")),
     }

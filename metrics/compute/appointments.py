@@ -6,11 +6,30 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from rest_framework import serializers
+
+from metrics.definition import MetricDefinition, Tier, Tile
 from metrics.scope import Scope
 from metrics.timerange import day_bounds
 
 from .documents import ACTIVE, DayWindow, active, department_of, label
 from .parts import base_value, count_into, parts_in, summed, with_every
+from .shapes import by_department, counts_field
+
+
+class TodayAppointmentsSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    byStatus = counts_field("Every status, zeros included.")
+    byDepartment = by_department()
+
+
+METRIC = MetricDefinition(
+    "todayAppointments",
+    Tier.STANDARD,
+    ("appointments",),
+    data=TodayAppointmentsSerializer,
+    tile=Tile("Appointments", "today", kind="appointments"),
+)
 
 STATUSES = ("scheduled", "checked_in", "completed", "cancelled", "no_show")
 COLLECTION = "appointments"

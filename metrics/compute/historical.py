@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 
+from metrics.definition import MetricDefinition, Tier
 from metrics.scope import Scope
 from metrics.store import get_database
 from metrics.timerange import hour_boundaries, iso_local, whole_hours
@@ -19,6 +20,21 @@ from metrics.timerange import hour_boundaries, iso_local, whole_hours
 from .documents import ACTIVE, department_of
 from .parts import UNASSIGNED
 
+# Both are computed together, for one range and one scope (compute_historical).
+METRICS = (
+    MetricDefinition(
+        "hourlyStats",
+        Tier.HISTORICAL,
+        ("patients", "appointments", "bills", "workflows"),
+        carries_revenue=True,
+    ),
+    MetricDefinition(
+        "departmentMetrics",
+        Tier.HISTORICAL,
+        ("departments", "patients", "appointments", "bills", "workflows"),
+        carries_revenue=True,
+    ),
+)
 FIELDS = ("newPatients", "appointments", "completedAppointments", "revenueCents", "emergencies")
 
 

@@ -6,11 +6,28 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from rest_framework import serializers
+
+from metrics.definition import MetricDefinition, Tier, Tile
 from metrics.scope import Scope
 
 from .documents import ACTIVE, DayWindow, active, department_of
 from .parts import base_value, parts_in
+from .shapes import by_department
 
+
+class PatientCountSerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    byDepartment = by_department()
+
+
+METRIC = MetricDefinition(
+    "patientCount",
+    Tier.CRITICAL,
+    ("patients",),
+    data=PatientCountSerializer,
+    tile=Tile("Patients in care", "now", kind="patients"),
+)
 COLLECTION = "patients"
 WINDOWED, VALUES = False, 0
 # Group: (department,). Values: none besides the count of documents.

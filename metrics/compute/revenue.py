@@ -7,12 +7,32 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from rest_framework import serializers
 
+from metrics.definition import MetricDefinition, Tier, Tile
 from metrics.scope import Scope
 from metrics.timerange import day_bounds
 
 from .documents import ACTIVE, DayWindow, active, department_of, label, number
 from .parts import base_value, parts_in
+from .shapes import by_department
+
+
+class RevenueSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    paidTodayCents = serializers.IntegerField()
+    pendingCents = serializers.IntegerField()
+    byDepartment = by_department(help_text="Department code -> cents paid today.")
+
+
+METRIC = MetricDefinition(
+    "revenue",
+    Tier.STANDARD,
+    ("bills",),
+    data=RevenueSerializer,
+    tile=Tile("Revenue", "today", kind="revenue"),
+    carries_revenue=True,
+)
 
 COLLECTION = "bills"
 # Group: (local day of paidAt for a paid bill, None for a pending one; department; status).

@@ -6,10 +6,45 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from rest_framework import serializers
+
+from metrics.definition import MetricDefinition, Tier, Tile
 from metrics.scope import Scope
 
 from .documents import ACTIVE, DayWindow, active, department_of, label, number
 from .parts import base_value, count_into, parts_in, with_every
+from .shapes import by_department, counts_field
+
+
+class BedCountsSerializer(serializers.Serializer):
+    rooms = serializers.IntegerField()
+    beds = serializers.IntegerField()
+    occupiedBeds = serializers.IntegerField()
+
+
+class OccupancySerializer(BedCountsSerializer):
+    occupancyRate = serializers.FloatField(
+        help_text="occupiedBeds / beds, 4 decimals; 0 without beds."
+    )
+
+
+class DepartmentOccupancySerializer(OccupancySerializer):
+    byType = serializers.DictField(child=BedCountsSerializer())
+    byStatus = counts_field("Rooms per status.")
+
+
+class RoomOccupancySerializer(serializers.Serializer):
+    totals = OccupancySerializer()
+    byDepartment = by_department(DepartmentOccupancySerializer())
+
+
+METRIC = MetricDefinition(
+    "roomOccupancy",
+    Tier.CRITICAL,
+    ("rooms",),
+    data=RoomOccupancySerializer,
+    tile=Tile("Bed occupancy", "now", kind="occupancy"),
+)
 
 TYPES = ("ward", "icu", "er", "or", "consult")
 STATUSES = ("available", "occupied", "cleaning", "maintenance")

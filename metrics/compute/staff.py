@@ -6,10 +6,30 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from rest_framework import serializers
+
+from metrics.definition import MetricDefinition, Tier, Tile
 from metrics.scope import Scope
 
 from .documents import ACTIVE, DayWindow, active, department_of, label
 from .parts import base_value, count_into, parts_in, summed, with_every
+from .shapes import by_department, counts_field
+
+
+class StaffActivitySerializer(serializers.Serializer):
+    total = serializers.IntegerField()
+    byStatus = counts_field("Every status, zeros included.")
+    byRole = counts_field("Every role, zeros included.")
+    byDepartment = by_department(counts_field())
+
+
+METRIC = MetricDefinition(
+    "staffActivity",
+    Tier.STANDARD,
+    ("staff",),
+    data=StaffActivitySerializer,
+    tile=Tile("Staff", "now", kind="staff"),
+)
 
 STATUSES = ("on_duty", "off_duty", "on_break")
 ROLES = ("doctor", "nurse", "technician", "admin")

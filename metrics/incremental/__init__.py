@@ -4,13 +4,13 @@
 `differences` compares two base values (the verification against the full aggregation).
 """
 
-from .state import METRIC_OF, IncrementalMetrics, window_at
-from .verification import differences, without_acknowledgements
+from .state import IncrementalMetrics, readers, window_at
+from .verification import comparable, differences
 
 __all__ = [
-    "METRIC_OF",
     "IncrementalMetrics",
+    "comparable",
     "differences",
+    "readers",
     "window_at",
-    "without_acknowledgements",
 ]

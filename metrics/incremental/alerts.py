@@ -38,7 +38,7 @@ class AlertState:
         self._parts: dict[str | None, dict] = {}  # department -> its part, as last built
         self._moved: set[str | None] = set()  # departments whose alerts moved since then
 
-    def fold(self, key: Any, doc: dict | None) -> bool:
+    def fold(self, collection: str, key: Any, doc: dict | None) -> bool:
         """Make `doc` (None: deleted) the workflow's current version; True if an alert moved."""
         new = None if doc is None else alerts.contribution(doc, self.window)
         old = self.shadow.get(key)
@@ -58,9 +58,9 @@ class AlertState:
             self._moved.add(new[0])
         return True
 
-    def load(self, documents: Iterable[tuple[Any, dict]]) -> None:
+    def load(self, collection: str, documents: Iterable[tuple[Any, dict]]) -> None:
         for key, doc in documents:
-            self.fold(key, doc)
+            self.fold(collection, key, doc)
 
     def rows(
         self, now: Any, departments: Iterable[str | None] | None = None

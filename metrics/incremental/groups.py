@@ -51,8 +51,10 @@ class GroupedState:
         self._contribution = self.metric.contribution
 
     # --- folding ------------------------------------------------------------------------------
-    def fold(self, key: Any, doc: dict | None) -> bool:
-        """Make `doc` (None: deleted) the document's current version; True if a count moved."""
+    def fold(self, collection: str, key: Any, doc: dict | None) -> bool:
+        """Make `doc` (None: deleted) the document's current version; True if a count moved.
+
+        One collection per grouped state: `collection` is the metric's only one."""
         found = None if doc is None else self._contribution(doc, self.window)
         new = None if found is None else self._entry(*found)
         old = self.shadow.get(key)
@@ -69,10 +71,10 @@ class GroupedState:
             self.entry_bytes += _entry_size(key, new, self.values)
         return True
 
-    def load(self, documents: Iterable[tuple[Any, dict]]) -> None:
+    def load(self, collection: str, documents: Iterable[tuple[Any, dict]]) -> None:
         """Fold documents into an empty state (the build's scan)."""
         for key, doc in documents:
-            self.fold(key, doc)
+            self.fold(collection, key, doc)
 
     def _entry(self, group: Any, values: tuple) -> Any:
         group = self._keys.setdefault(group, group)

@@ -1,37 +1,23 @@
 """Comparing an incrementally kept base value with the full aggregation's.
 
-Acknowledgements are not part of the incremental state (they live in the
-dashboard's own database and are merged into both values by the same
-function), so a comparison leaves them out of both sides.
+A metric may merge in values from elsewhere (emergencyAlerts its acknowledgements, kept in
+the dashboard's own database and merged into both values by the same function); its
+`comparable` hook (metrics/definition.py) leaves them out of both sides.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-ACKNOWLEDGEMENT_FIELDS = ("acknowledgedBy", "acknowledgedAt")
+from metrics.catalogue import METRICS
+
 SHOWN = 5  # differences listed in a log line
 
 
-def without_acknowledgements(metric: str, base: dict) -> dict:
-    """emergencyAlerts without acknowledgement fields (other metrics as they are)."""
-    if metric != "emergencyAlerts":
-        return base
-
-    def plain(part: dict | None) -> dict | None:
-        if part is None:
-            return None
-        alerts = [
-            {k: v for k, v in alert.items() if k not in ACKNOWLEDGEMENT_FIELDS}
-            for alert in part["alerts"]
-        ]
-        return {**part, "alerts": alerts}
-
-    return {
-        **base,
-        "departments": {code: plain(part) for code, part in base["departments"].items()},
-        "unassigned": plain(base.get("unassigned")),
-    }
+def comparable(metric: str, base: dict) -> dict:
+    """What a verification compares of the metric's base value."""
+    hook = METRICS[metric].hook("comparable")
+    return base if hook is None else hook(base)
 
 
 def differences(kept: Any, recounted: Any, path: str = "") -> list[str]:

@@ -100,7 +100,7 @@ async def test_a_drifted_metric_is_found_logged_counted_and_corrected(
     await expect_recount(client, "patientCount")
 
     # Something the fold got wrong: the state counts two ER patients too many.
-    listener.maintained.state.states["patients"].groups[("ER",)][0] += 2
+    listener.maintained.state.states["patientCount"].groups[("ER",)][0] += 2
     db.patients.insert_one(patient())
     wrong = await receive_until(client, lambda m: m["type"] == "dashboard_update")
     assert wrong["data"]["total"] == 6  # the recount says 4

@@ -65,6 +65,10 @@ def documents(when: st.SearchStrategy) -> dict[str, st.SearchStrategy]:
             name=st.just("Jane Secretname"),
             mrn=st.just("MRN-SECRET-1"),
             registeredAt=maybe(when),
+            triageLevel=maybe(st.sampled_from([1, 2, 3, 4, 5])),
+            seenAt=maybe(st.one_of(when, st.none())),
+            admittedAt=maybe(st.one_of(when, st.none())),
+            dischargedAt=maybe(st.one_of(when, st.none())),
         ),
         "appointments": document(
             isActive=active,

@@ -12,6 +12,7 @@ from dashboard_project.dependencies import redis_configured
 from dashboard_project.engines import require_engines
 from live.listener import build_listener
 from live.verifier import verify_once
+from metrics.catalogue import watched_collections
 
 VERIFY_TIMEOUT = 120.0
 
@@ -96,7 +97,9 @@ class Command(BaseCommand):
         self.stdout.write(f"listener stopped after {listener.batches} flushes")
 
     def _verify(self, timeout: float) -> None:
-        results = asyncio.run(verify_once(list(settings.DASHBOARD_WATCHED_COLLECTIONS), timeout))
+        results = asyncio.run(
+            verify_once(settings.DASHBOARD_WATCHED_COLLECTIONS or watched_collections(), timeout)
+        )
         for metric, result in results.items():
             self.stdout.write(f"{metric}: {result}")
         if any(result.startswith("differs") for result in results.values()):

@@ -33,8 +33,8 @@ function age(alert) {
 }
 
 export class EmergencyPanel extends Tile {
-  constructor(context) {
-    super("emergencyAlerts", "Emergency alerts", "open now", context);
+  constructor(spec, context) {
+    super(spec, context);
     this.el.classList.add("emergency-panel");
     this.sent = new Map(); // alert id → when the acknowledgement was clicked
     this.message = h("p", { class: "tile-message", role: "status" });

@@ -96,8 +96,11 @@ export function headline(value, caption, { changed = false, tone = null } = {}) 
 }
 
 export class Tile {
-  /** `period` says what time the figures cover ("now", "today"). */
-  constructor(metric, title, period, context) {
+  /** `spec` is the metric's tile as its module declares it: {metric, title, period, kind,
+   * options}; `period` says what time the figures cover ("now", "today"). */
+  constructor(spec, context) {
+    const { metric, title, period } = spec;
+    this.spec = spec;
     this.metric = metric;
     this.context = context;
     this.value = null;

@@ -43,10 +43,6 @@ function countBars(byDepartment, previous, { label, tone = "blue", format = form
 }
 
 class PatientCountTile extends Tile {
-  constructor(context) {
-    super("patientCount", "Patients in care", "now", context);
-  }
-
   render(data, previous) {
     return [
       headline(formatCount(number(data.total)), "admitted or outpatient",
@@ -57,10 +53,6 @@ class PatientCountTile extends Tile {
 }
 
 class RoomOccupancyTile extends Tile {
-  constructor(context) {
-    super("roomOccupancy", "Bed occupancy", "now", context);
-  }
-
   render(data, previous) {
     const totals = data.totals || {};
     const byDepartment = data.byDepartment || {};
@@ -85,10 +77,6 @@ class RoomOccupancyTile extends Tile {
 }
 
 class AppointmentsTile extends Tile {
-  constructor(context) {
-    super("todayAppointments", "Appointments", "today", context);
-  }
-
   render(data, previous) {
     const byStatus = data.byStatus || {};
     const done = number(byStatus.completed);
@@ -105,10 +93,6 @@ class AppointmentsTile extends Tile {
 }
 
 class RevenueTile extends Tile {
-  constructor(context) {
-    super("revenue", "Revenue", "today", context);
-  }
-
   render(data, previous) {
     const currency = data.currency || "USD";
     return [
@@ -122,10 +106,6 @@ class RevenueTile extends Tile {
 }
 
 class StaffTile extends Tile {
-  constructor(context) {
-    super("staffActivity", "Staff", "now", context);
-  }
-
   render(data, previous) {
     const byStatus = data.byStatus || {};
     const byRole = data.byRole || {};
@@ -152,15 +132,88 @@ class StaffTile extends Tile {
   }
 }
 
-const TILE_TYPES = {
-  emergencyAlerts: EmergencyPanel,
-  patientCount: PatientCountTile,
-  roomOccupancy: RoomOccupancyTile,
-  todayAppointments: AppointmentsTile,
+/** Seconds as a waiting time: "under a minute", "12 min", "1 h 5 min". */
+function formatSeconds(seconds) {
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 1) return "under a minute";
+  if (minutes < 60) return `${minutes} min`;
+  const rest = minutes % 60;
+  return rest ? `${Math.floor(minutes / 60)} h ${rest} min` : `${Math.floor(minutes / 60)} h`;
+}
+
+/** A value formatted as a metric module's tile declares ("count", "money", "percent", "seconds"). */
+function formatted(value, format, currency) {
+  const n = number(value);
+  switch (format) {
+    case "money": return formatMoney(n, currency);
+    case "percent": return formatPercent(n);
+    case "seconds": return formatSeconds(n);
+    default: return formatCount(n);
+  }
+}
+
+function valueAt(data, path) {
+  return String(path || "").split(".").reduce((value, key) => (value == null ? undefined : value[key]), data);
+}
+
+/**
+ * The tile of a metric that declares no renderer of its own (metrics/definition.py, Tile):
+ * a headline, a few labelled facts, and bars for each breakdown, all named by the module.
+ */
+class SummaryTile extends Tile {
+  render(data, previous) {
+    const { headline: top = {}, facts = [], bars = [] } = this.spec.options || {};
+    const currency = data.currency || "USD";
+    const parts = [
+      headline(formatted(valueAt(data, top.field), top.format, currency), top.caption || "",
+        { changed: Boolean(previous) && JSON.stringify(valueAt(previous, top.field)) !== JSON.stringify(valueAt(data, top.field)) }),
+    ];
+    if (facts.length) {
+      parts.push(h("ul", { class: "chips", "aria-label": `${this.spec.title}: figures` },
+        facts.map((fact) => h("li", { class: "chip", dataset: { key: fact.field } },
+          h("span", { class: "chip-label", text: fact.label }),
+          h("span", { class: "chip-value", text: formatted(valueAt(data, fact.field), fact.format, currency) })))));
+    }
+    for (const bar of bars) {
+      const counts = valueAt(data, bar.field) || {};
+      const before = previous ? valueAt(previous, bar.field) : null;
+      const rows = bar.field === "byDepartment"
+        ? countBars(counts, before, { label: bar.label, format: (n) => formatted(n, bar.format, currency) })
+        : orderedBars(counts, before, bar, currency);
+      parts.push(section(bar.label, rows));
+    }
+    return parts;
+  }
+}
+
+/** Bars of a breakdown other than departments, in the order the module declares. */
+function orderedBars(counts, previous, bar, currency) {
+  const keys = ordered(counts, bar.order || []);
+  const max = Math.max(1, ...keys.map((k) => number(counts[k])));
+  return barList(keys.map((key) => ({
+    key,
+    label: h("span", { class: "bar-key", text: bar.labels && bar.labels[key] ? bar.labels[key] : humanize(key) }),
+    fraction: number(counts[key]) / max,
+    text: formatted(counts[key], bar.format, currency),
+    tone: bar.tone || "blue",
+  })), { changed: changedKeys(previous, counts), label: bar.label, empty: "None" });
+}
+
+// The page's tile renderers, by the `kind` a metric module declares.
+const TILE_KINDS = {
+  alerts: EmergencyPanel,
+  patients: PatientCountTile,
+  occupancy: RoomOccupancyTile,
+  appointments: AppointmentsTile,
   revenue: RevenueTile,
-  staffActivity: StaffTile,
+  staff: StaffTile,
+  summary: SummaryTile,
 };
-export const LIVE_METRICS = Object.keys(TILE_TYPES);
+
+// Every live metric's tile, in catalogue order, as the server renders them into the page.
+const SPECS = JSON.parse(document.body.dataset.tiles || "[]");
+export const LIVE_METRICS = SPECS.map((spec) => spec.metric);
+const SPEC_OF = new Map(SPECS.map((spec) => [spec.metric, spec]));
 
 /** Put exactly `elements` in `container`, leaving it alone (and focus where it is) when they are. */
 function place(container, elements) {
@@ -193,15 +246,18 @@ export class Tiles {
     }
     for (const metric of wanted) {
       if (!this.tiles.has(metric)) {
-        const tile = new TILE_TYPES[metric](this.context);
+        const spec = SPEC_OF.get(metric);
+        const tile = new (TILE_KINDS[spec.kind] || SummaryTile)(spec, this.context);
         tile.setLive(this.liveness);
         this.tiles.set(metric, tile);
       }
     }
-    const panel = this.tiles.has("emergencyAlerts") ? [this.tiles.get("emergencyAlerts").el] : [];
+    // The alert panels have their own place, first; the other tiles fill the grid.
+    const isPanel = (m) => SPEC_OF.get(m).kind === "alerts";
+    const panel = wanted.filter(isPanel).map((m) => this.tiles.get(m).el);
     place(this.emergencies, panel);
     this.emergencies.hidden = !panel.length;
-    const inGrid = wanted.filter((m) => m !== "emergencyAlerts").map((m) => this.tiles.get(m).el);
+    const inGrid = wanted.filter((m) => !isPanel(m)).map((m) => this.tiles.get(m).el);
     place(this.grid, inGrid);
     this.grid.dataset.count = String(inGrid.length);
   }
