@@ -51,6 +51,9 @@ CHARGES_PER_INPATIENT = 0.2 / 24  # pharmacy, laboratory, imaging: one every fiv
 PAID_PER_PENDING_BILL = 1 / (3 * 24)  # a bill not paid at the desk is paid about three days on
 VOIDED_PER_PENDING_BILL = 0.0003
 ADVANCES_PER_PATHWAY = 0.04  # a stage a day or so
+# Registration to first clinician, on average: emergency departments report a median of about
+# half an hour (docs/simulator.md).
+DOOR_TO_PROVIDER_HOURS = 0.5
 EMERGENCIES_PER_REGISTRATION = 0.11  # about 12 a day at the default size
 EMERGENCY_HOURS = 6  # an emergency lasts about this long
 CANCELLED_SHARE = 0.07  # of bookings, cancelled before the day
@@ -68,6 +71,7 @@ class Census:
     monthly averages every six hours), and kept current meanwhile from what the events did."""
 
     outpatients: int = 0
+    waiting: int = 0  # outpatients not yet seen by a clinician
     admitted: int = 0
     pending_bills: int = 0
     open_pathways: int = 0  # open and not yet at the discharge stage
@@ -86,6 +90,9 @@ class Census:
         open_flows = {**active, "stage": {"$nin": ["done", "discharge"]}}
         emergency = {**active, "priority": "emergency", "resolvedAt": None}
         self.outpatients = patients.get("outpatient", 0)
+        self.waiting = db.patients.count_documents(
+            {**active, "status": "outpatient", "seenAt": None}
+        )
         self.admitted = patients.get("admitted", 0)
         self.pending_bills = db.bills.count_documents({**active, "status": "pending"})
         self.open_pathways = db.workflows.count_documents(open_flows)
@@ -107,7 +114,8 @@ class Census:
 
 
 EFFECTS: dict[str, dict[str, int]] = {
-    "register_patient": {"outpatients": 1, "open_pathways": 1},
+    "register_patient": {"outpatients": 1, "open_pathways": 1, "waiting": 1},
+    "see_patient": {"waiting": -1},
     "admit_patient": {"outpatients": -1, "admitted": 1},
     "send_home": {"outpatients": -1},
     "discharge_patient": {"admitted": -1},
@@ -140,6 +148,7 @@ def _staffing_gap(census: Census, hour: int) -> float:
 # Expected events per hour, from the census and the local hour.
 RATES: dict[str, Callable[[Census, int], float]] = {
     "register_patient": lambda c, h: c.registrations_per_day / 24 * ARRIVALS[h],
+    "see_patient": lambda c, h: c.waiting / DOOR_TO_PROVIDER_HOURS,
     "admit_patient": lambda c, h: c.outpatients * ADMITTED_PER_OUTPATIENT * DAYTIME[h],
     "send_home": lambda c, h: c.outpatients * SENT_HOME_PER_OUTPATIENT * DAYTIME[h],
     "discharge_patient": lambda c, h: c.admitted * DISCHARGED_PER_INPATIENT * DISCHARGES[h],

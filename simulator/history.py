@@ -19,7 +19,15 @@ from .names import person_name
 UTC = dt.UTC
 OCCUPANCY = (0.72, 0.90)  # share of each department's beds its admitted patients fill
 OUTPATIENT_SHARE = 0.08  # patients with an open outpatient episode (last three days)
-OPEN_EMERGENCIES = (3, 8)  # a handful, as a dashboard would show on a normal day
+OPEN_EMERGENCIES = (3, 8)
+# Mean minutes from registration to a clinician, by triage level (1: at once).
+SEEN_WITHIN_MINUTES = {
+    1: 2,
+    2: 10,
+    3: 30,
+    4: 45,
+    5: 60,
+}  # a handful, as a dashboard would show on a normal day
 # Registrations per local hour of the day, relative (night is quiet).
 HOURLY = (2, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 9, 8, 8, 8, 7, 7, 7, 7, 6, 5, 4, 3, 2)
 
@@ -89,6 +97,11 @@ def new_mrn(rng: random.Random) -> str:
     return f"MRN{rng.randrange(10**7, 10**8)}"
 
 
+def door_to_provider(rng: random.Random, triage: int) -> dt.timedelta:
+    """How long a patient of this triage level waits to be seen (the most urgent at once)."""
+    return dt.timedelta(minutes=rng.expovariate(1 / SEEN_WITHIN_MINUTES[triage]))
+
+
 def _patient(rng: random.Random, code: str, status: str, now: dt.datetime, tz: dt.tzinfo) -> dict:
     profile = PROFILES[code]
     admitted_at = discharged_at = None
@@ -119,10 +132,17 @@ def _patient(rng: random.Random, code: str, status: str, now: dt.datetime, tz: d
         "birthDate": birth_date(rng, code, now),
         "departmentId": code,
         "status": status,
-        "triageLevel": triage_level(rng, code),
+        "triageLevel": (triage := triage_level(rng, code)),
         "registeredAt": utc(registered),
         "isActive": True,
     }
+    # Seen by a clinician: before admission or leaving; an outpatient may still be waiting.
+    seen = registered + door_to_provider(rng, triage)
+    for later in (admitted_at, discharged_at):
+        if later is not None:
+            seen = min(seen, later)
+    if seen <= now:
+        patient["seenAt"] = utc(seen)
     if admitted_at is not None:
         patient["admittedAt"] = utc(admitted_at)
     if discharged_at is not None:
@@ -181,8 +201,10 @@ def _workflow(rng: random.Random, patient: dict, now: dt.datetime) -> dict:
         return workflow
     if patient["status"] == "admitted":
         stages = {"consultation": 15, "diagnostics": 25, "treatment": 45, "discharge": 15}
+    elif "seenAt" not in patient:
+        stages = {"triage": 1}  # waiting to be seen
     else:
-        stages = {"triage": 25, "consultation": 35, "diagnostics": 25, "treatment": 15}
+        stages = {"consultation": 45, "diagnostics": 35, "treatment": 20}
     workflow["stage"] = rng.choices(list(stages), list(stages.values()))[0]
     workflow["updatedAt"] = utc(started + (now - started) * rng.uniform(0.3, 1.0))
     return workflow

@@ -37,6 +37,7 @@ from .patients import (
     raise_emergency,
     register_patient,
     resolve_emergency,
+    see_patient,
     send_home,
 )
 from .routine import check_room, note_observation, scan_badge
@@ -47,6 +48,7 @@ Event = Callable[[Any, random.Random, dt.datetime], int]
 # The hospital's events by name; `simulator.day` says how often each happens.
 HOSPITAL_EVENTS: dict[str, Event] = {
     "register_patient": register_patient,
+    "see_patient": see_patient,
     "admit_patient": admit_patient,
     "send_home": send_home,
     "discharge_patient": discharge_patient,

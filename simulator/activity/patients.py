@@ -21,6 +21,8 @@ NEXT_STAGE = {
     "treatment": "discharge",
 }
 OPEN_EMERGENCY = {"isActive": True, "priority": "emergency", "resolvedAt": None}
+# Registered and not yet seen by a clinician (the pathway still at triage).
+WAITING = {"isActive": True, "status": "outpatient", "seenAt": None}
 
 
 def register_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
@@ -28,6 +30,31 @@ def register_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
     codes = [code for code in PROFILES if code != "ICU"]
     code = rng.choices(codes, [PROFILES[code].share for code in codes])[0]
     return new_patient(db, rng, code, triage_level(rng, code), now.astimezone(UTC))
+
+
+def see_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
+    """A clinician sees a waiting outpatient, the most urgent triage level first (then the one
+    waiting longest): `seenAt` is stamped and the pathway leaves triage for consultation."""
+    t = now.astimezone(UTC)
+    waiting = list(
+        db.patients.find(WAITING, {"triageLevel": 1, "registeredAt": 1})
+        .sort([("triageLevel", 1), ("registeredAt", 1)])
+        .limit(1)
+    )
+    if not waiting:
+        return 0
+    patient = waiting[0]
+    if not db.patients.update_one(
+        {"_id": patient["_id"], **WAITING}, {"$set": {"seenAt": t}}
+    ).modified_count:
+        return 0
+    return (
+        1
+        + db.workflows.update_many(
+            {**ACTIVE, "patientId": patient["_id"], "stage": "triage"},
+            {"$set": {"stage": "consultation", "updatedAt": t}},
+        ).modified_count
+    )
 
 
 def _ward_for(rng: random.Random, patient: dict) -> str:
@@ -42,7 +69,12 @@ def _ward_for(rng: random.Random, patient: dict) -> str:
 def admit_patient(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """An outpatient is admitted, to a bed of their department's (or the ward they move to)."""
     t = now.astimezone(UTC)
-    waiting = {**ACTIVE, "status": "outpatient", "departmentId": {"$ne": "RAD"}}
+    waiting = {
+        **ACTIVE,
+        "status": "outpatient",
+        "departmentId": {"$ne": "RAD"},
+        "seenAt": {"$ne": None},
+    }
     patient = pick(db.patients, waiting, rng, "departmentId", "triageLevel")
     if patient is None:
         return 0
@@ -176,7 +208,9 @@ def send_home(db: Any, rng: random.Random, now: dt.datetime) -> int:
 def advance_workflow(db: Any, rng: random.Random, now: dt.datetime) -> int:
     """A pathway moves to its next stage (up to `discharge`; `done` comes with the discharge)."""
     t = now.astimezone(UTC)
-    flow = pick(db.workflows, {**ACTIVE, "stage": {"$in": list(NEXT_STAGE)}}, rng, "stage")
+    # Leaving triage is seeing the patient (see_patient), which stamps the patient too.
+    advancing = [stage for stage in NEXT_STAGE if stage != "triage"]
+    flow = pick(db.workflows, {**ACTIVE, "stage": {"$in": advancing}}, rng, "stage")
     if flow is None:
         return 0
     return db.workflows.update_one(

@@ -23,6 +23,7 @@ from simulator.activity.patients import (
     raise_emergency,
     register_patient,
     resolve_emergency,
+    see_patient,
     send_home,
 )
 from simulator.activity.staff import clock_in, clock_out, end_break, take_break
@@ -53,6 +54,7 @@ def add(db, collection: str, **fields) -> dict:
             "status": "outpatient",
             "triageLevel": 3,
             "registeredAt": t,
+            "seenAt": t,  # seen by a clinician (an outpatient waiting to be seen has none)
         },
         "rooms": {
             "number": "201",
@@ -497,3 +499,27 @@ def test_every_event_writes_what_it_reports_and_keeps_the_contract(small_hospita
         everything = stored(small_hospital)
         assert violations(everything, moment + dt.timedelta(seconds=calls)) == [], kind
         assert beds_out_of_place(everything) == [], kind
+
+
+def test_a_clinician_sees_the_most_urgent_waiting_patient_first(hospital_db, now):
+    t = dt.datetime(2025, 3, 12, 13, 0, tzinfo=UTC)
+    early = add(hospital_db, "patients", departmentId="ER", triageLevel=4, seenAt=None)
+    urgent = add(
+        hospital_db, "patients", departmentId="ER", triageLevel=2, registeredAt=t, seenAt=None
+    )
+    seen = add(hospital_db, "patients", departmentId="ER", triageLevel=1)
+    flow = add(hospital_db, "workflows", patientId=urgent["_id"], departmentId="ER", stage="triage")
+
+    assert see_patient(hospital_db, rng(), now) == 2
+
+    assert get(hospital_db, "patients", urgent)["seenAt"] == now.astimezone(UTC)
+    assert get(hospital_db, "workflows", flow)["stage"] == "consultation"
+    assert get(hospital_db, "patients", early)["seenAt"] is None
+    assert get(hospital_db, "patients", seen) == seen
+    assert see_patient(hospital_db, rng(), now) == 1  # the next one (no pathway to move)
+    assert see_patient(hospital_db, rng(), now) == 0  # nobody waits
+
+
+def test_only_patients_seen_by_a_clinician_are_admitted(hospital_db, now):
+    add(hospital_db, "patients", departmentId="CARD", seenAt=None)
+    assert admit_patient(hospital_db, rng(), now) == 0
