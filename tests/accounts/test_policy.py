@@ -21,6 +21,7 @@ ALL_METRICS = {
     "todayAppointments",
     "revenue",
     "staffActivity",
+    "dischargesToday",
     "hourlyStats",
     "departmentMetrics",
 }

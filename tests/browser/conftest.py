@@ -49,6 +49,7 @@ ALL_TILES = [
     "todayAppointments",
     "revenue",
     "staffActivity",
+    "dischargesToday",
 ]
 TILES_FOR = {
     "superadmin": ALL_TILES,

@@ -12,7 +12,8 @@ def change(collection: str) -> dict:
 def test_a_critical_flush_leaves_standard_metrics_waiting_for_the_window():
     batch = PendingBatch(batch_size=100, batch_interval=1.0)
     batch.add(change("bills"), now=10.0, moment=1000.0, urgent=False)
-    batch.add(change("patients"), now=10.1, moment=1000.1, urgent=False)
+    # A new patient in care: patientCount moved, dischargesToday did not.
+    batch.add(change("patients"), now=10.1, moment=1000.1, urgent=False, metrics=["patientCount"])
     assert batch.critical_dirty()
     taken, reported = batch.take(everything=False)
     assert taken == {"patientCount": [1000.1]}

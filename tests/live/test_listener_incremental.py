@@ -144,7 +144,7 @@ async def test_the_day_metrics_roll_over_at_local_midnight(listeners, listener_l
     state.window = DayWindow(state.window.zone, state.window.first - dt.timedelta(days=1))
     listener.maintained._next_day = time.time()
     await eventually(lambda: batches)
-    assert sorted(batches[0]["recomputed"]) == ["revenue", "todayAppointments"]
+    assert sorted(batches[0]["recomputed"]) == ["dischargesToday", "revenue", "todayAppointments"]
     assert any("a new day" in m for m in listener_log.messages(logging.INFO))
     assert listener.maintained._next_day > time.time()
 

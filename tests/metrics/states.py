@@ -144,7 +144,8 @@ def hospital_states(draw) -> HospitalState:
             )
         )
     )
-    when = moments([start, end, now])
+    noon = dt.datetime.combine(day, dt.time(12), tzinfo=ZONE).astimezone(dt.UTC)
+    when = moments([start, noon, end, now])
     documents = {name: draw(strategy) for name, strategy in collections(when).items()}
     acknowledged = draw(st.lists(st.integers(0, 9), unique=True, max_size=4))
     return HospitalState(now, documents, acknowledged)

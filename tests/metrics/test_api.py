@@ -93,6 +93,7 @@ def test_the_catalogue_says_what_each_level_may_see(make_user, client_for):
         "todayAppointments": True,
         "revenue": False,
         "staffActivity": True,
+        "dischargesToday": True,
         "hourlyStats": True,
         "departmentMetrics": True,
     }
@@ -341,6 +342,7 @@ def test_the_schema_documents_the_three_endpoints_and_their_responses():
         "todayAppointments",
         "revenue",
         "staffActivity",
+        "dischargesToday",
     }
     assert set(response_schema("/api/metrics/historical/")["properties"]) == {
         "timeRange",

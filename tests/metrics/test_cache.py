@@ -360,6 +360,7 @@ def test_snapshot_lists_every_live_metric_the_user_may_see(hospital_db):
         "roomOccupancy",
         "todayAppointments",
         "staffActivity",
+        "dischargesToday",
     ]
     assert snapshot["patientCount"]["data"] == {"total": 1, "byDepartment": {"CARD": 1}}
     assert set(snapshot["patientCount"]) == {"data", "updatedAt", "stale", "version"}

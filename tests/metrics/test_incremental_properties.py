@@ -270,7 +270,7 @@ def test_past_days_leave_the_state_when_the_day_rolls_over(hospital_db, hospital
     )
     state = IncrementalMetrics.build(hospital_db, days[0])
     assert state.memory()["todayAppointments"][0] == 3 and state.memory()["revenue"][0] == 4
-    assert sorted(state.roll_over(days[1])) == ["revenue", "todayAppointments"]
+    assert sorted(state.roll_over(days[1])) == ["dischargesToday", "revenue", "todayAppointments"]
     assert state.memory()["todayAppointments"][0] == 2 and state.memory()["revenue"][0] == 3
     assert state.next_day() == dt.datetime.combine(
         DAYS[0] + dt.timedelta(days=1), dt.time(), tzinfo=zone

@@ -163,6 +163,48 @@ def staff_activity(docs, scope, now, acks):
     }
 
 
+def discharges_today(docs, scope, now, acks):
+    discharged = [
+        p
+        for p in counted(docs["patients"], scope)
+        if p.get("status") == "discharged"
+        and p.get("admittedAt") is not None
+        and isinstance(p.get("dischargedAt"), dt.datetime)
+        and today(p["dischargedAt"], now)
+    ]
+    before = [p for p in discharged if p["dischargedAt"].astimezone(ZONE).hour < 12]
+    return {
+        "total": len(discharged),
+        "beforeNoon": len(before),
+        "beforeNoonShare": round(len(before) / len(discharged), 4) if discharged else 0,
+        "byDepartment": dict(Counter(where(p) for p in discharged)),
+    }
+
+
+def er_waiting(docs, scope, now, acks):
+    waiting = [
+        p
+        for p in counted(docs["patients"], scope)
+        if p.get("departmentId") == "ER"
+        and p.get("status") == "outpatient"
+        and p.get("seenAt") is None
+        and p.get("dischargedAt") is None
+    ]
+    registered = [p["registeredAt"] for p in waiting if p.get("registeredAt") is not None]
+    oldest = min(registered, default=None)
+    as_of = now.replace(microsecond=0)
+    return {
+        "total": len(waiting),
+        "longestWaitSeconds": max(0, int((as_of - oldest).total_seconds())) if oldest else 0,
+        "oldestRegisteredAt": utc_text(oldest) if oldest else None,
+        "byTriage": tally(
+            (None if p.get("triageLevel") is None else str(p["triageLevel"]) for p in waiting),
+            ["1", "2", "3", "4", "5"],
+        ),
+        "byDepartment": dict(Counter(where(p) for p in waiting)),
+    }
+
+
 RECOUNT = {
     "patientCount": patient_count,
     "emergencyAlerts": emergency_alerts,
@@ -170,6 +212,8 @@ RECOUNT = {
     "todayAppointments": today_appointments,
     "revenue": revenue,
     "staffActivity": staff_activity,
+    "dischargesToday": discharges_today,
+    "erWaiting": er_waiting,
 }
 
 
