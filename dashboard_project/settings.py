@@ -204,6 +204,7 @@ DASHBOARD_METRICS = [
     "metrics.compute.revenue",
     "metrics.compute.staff",
     "metrics.compute.discharges",
+    "metrics.compute.er_waiting",
     "metrics.compute.historical",
 ] + env_list("DASHBOARD_EXTRA_METRICS", [])
 if not env_str("DATABASE_URL") or not MONGODB_URI:

@@ -22,6 +22,7 @@ ALL_METRICS = {
     "revenue",
     "staffActivity",
     "dischargesToday",
+    "erWaiting",
     "hourlyStats",
     "departmentMetrics",
 }

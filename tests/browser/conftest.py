@@ -46,6 +46,7 @@ ALL_TILES = [
     "emergencyAlerts",
     "patientCount",
     "roomOccupancy",
+    "erWaiting",
     "todayAppointments",
     "revenue",
     "staffActivity",

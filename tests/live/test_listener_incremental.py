@@ -170,3 +170,45 @@ def test_watch_changes_verify_compares_a_fresh_state_with_the_recount(capsys):
     call_command("watch_changes", verify=True, duration=30, metrics_port=0)
     out = capsys.readouterr().out
     assert [line.split(": ")[1] for line in out.splitlines()] == ["match"] * len(LIVE_METRICS)
+
+
+async def test_a_metric_that_moves_with_time_is_rebuilt_and_broadcast_on_its_tick(listeners):
+    db = store.get_database()
+    registered = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20)
+    db.patients.insert_one(
+        {
+            "isActive": True,
+            "departmentId": "ER",
+            "status": "outpatient",
+            "triageLevel": 3,
+            "registeredAt": registered,
+        }
+    )
+    batches: list[dict] = []
+    listener = await listeners(on_batch=batches.append)
+    await asyncio.sleep(1.2)  # the first ticks after the build have gone out
+    batches.clear()
+    before = listener.maintained.built.base("erWaiting", dt.datetime.now(dt.UTC))
+    # No change at all: only the tick (every 30 s) makes it due.
+    listener.maintained._ticks["erWaiting"] = 0.0
+    await eventually(lambda: any("erWaiting" in b["broadcast"] for b in batches))
+    tick = next(b for b in batches if "erWaiting" in b["broadcast"])
+    assert tick["changes"] == 0 and tick["recomputed"] == ["erWaiting"]
+    value = await database_sync_to_async(_cached_data)("erWaiting")
+    assert value["total"] == 1 and value["longestWaitSeconds"] >= 20 * 60
+    assert value["longestWaitSeconds"] >= project_wait(before)
+    assert listener.maintained._ticks["erWaiting"] > time.monotonic() + 25  # the next in 30 s
+
+
+def project_wait(base: dict) -> int:
+    from metrics.compute import project
+    from metrics.scope import Scope
+
+    return project("erWaiting", base, Scope.all())["longestWaitSeconds"]
+
+
+def _cached_data(metric: str) -> dict:
+    from metrics.scope import Scope
+    from metrics.selectors import get_live_value
+
+    return get_live_value(metric, Scope.all()).data

@@ -94,6 +94,7 @@ def test_the_catalogue_says_what_each_level_may_see(make_user, client_for):
         "revenue": False,
         "staffActivity": True,
         "dischargesToday": True,
+        "erWaiting": True,
         "hourlyStats": True,
         "departmentMetrics": True,
     }
@@ -343,6 +344,7 @@ def test_the_schema_documents_the_three_endpoints_and_their_responses():
         "revenue",
         "staffActivity",
         "dischargesToday",
+        "erWaiting",
     }
     assert set(response_schema("/api/metrics/historical/")["properties"]) == {
         "timeRange",

@@ -358,6 +358,7 @@ def test_snapshot_lists_every_live_metric_the_user_may_see(hospital_db):
         "patientCount",
         "emergencyAlerts",
         "roomOccupancy",
+        "erWaiting",
         "todayAppointments",
         "staffActivity",
         "dischargesToday",
