@@ -11,8 +11,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import JsonResponse
 
-from .breakers import states as circuit_states
-from .dependencies import async_redis, ping_mongodb, ping_redis, redis_configured
+from metrics.store import ping_mongodb
+from runtime.breakers import states as circuit_states
+from runtime.dependencies import async_redis, ping_redis, redis_configured
 
 _CHECK_TIMEOUT = 2.0
 

@@ -14,7 +14,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from . import proxies, redis_settings
+from runtime import proxies, redis_settings
+
 from .env import env_bool, env_float, env_int, env_list, env_str, writable_directory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ if not DEBUG and SECRET_KEY == DEMO_SECRET_KEY:
     )
 # Production (DEBUG off) runs on the hospital's MongoDB and Redis: `serve` and `watch_changes`
 # refuse to start on the embedded store or the in-process layer and cache unless asked for here
-# (dashboard_project/engines.py).
+# (runtime/engines.py).
 DASHBOARD_EMBEDDED = env_bool("DASHBOARD_EMBEDDED", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -151,7 +152,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Redis: channel layer, cache (L2), listener lease, instance registry --------------------------
 # One Redis server (REDIS_URL), or a primary watched by Redis Sentinel (REDIS_SENTINELS with
 # REDIS_SENTINEL_MASTER), which every Redis client follows through a failover
-# (dashboard_project/redis_settings.py, docs/configuration.md).
+# (runtime/redis_settings.py, docs/configuration.md).
 REDIS_URL = env_str("REDIS_URL")
 REDIS_SENTINELS = env_list("REDIS_SENTINELS", [])
 REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER")
@@ -248,7 +249,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "dashboard_project.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "runtime.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env_str("DASHBOARD_LOGIN_RATE_IP", "20/min"),
         "login_user": env_str("DASHBOARD_LOGIN_RATE_USER", "10/min"),
@@ -287,7 +288,7 @@ SPECTACULAR_SETTINGS = {
 # Reverse proxies whose X-Forwarded-For (and -Proto, -Port) the server believes: IP addresses or
 # networks (CIDR), comma-separated. Empty: the headers are ignored and the client address is the
 # connecting one. The server takes the nearest address in X-Forwarded-For that is not itself a
-# trusted proxy (dashboard_project/proxies.py), so a client cannot pick its own address.
+# trusted proxy (runtime/proxies.py), so a client cannot pick its own address.
 DASHBOARD_TRUSTED_PROXIES = proxies.parse_networks(
     "DASHBOARD_TRUSTED_PROXIES", env_list("DASHBOARD_TRUSTED_PROXIES", [])
 )
@@ -306,7 +307,7 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "filters": {"outages": {"()": "dashboard_project.logfilters.OutageWithoutTraceback"}},
+    "filters": {"outages": {"()": "runtime.logfilters.OutageWithoutTraceback"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["outages"]}
     },

@@ -24,7 +24,7 @@ urlpatterns = [
     path("", include("dashboard_page.urls")),
 ]
 
-handler400 = "dashboard_project.errors.json_400"
-handler403 = "dashboard_project.errors.json_403"
-handler404 = "dashboard_project.errors.json_404"
-handler500 = "dashboard_project.errors.json_500"
+handler400 = "runtime.errors.json_400"
+handler403 = "runtime.errors.json_403"
+handler404 = "runtime.errors.json_404"
+handler500 = "runtime.errors.json_500"

@@ -37,7 +37,7 @@ from typing import Protocol
 
 from django.conf import settings
 
-from dashboard_project import telemetry
+from runtime import telemetry
 
 from .board import Board, Counts, instance_board, worker_index
 from .protocol import CLOSE_OVER_SHARE, CLOSE_TRY_AGAIN_LATER

@@ -8,9 +8,9 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from dashboard_project import telemetry
 from metrics.selectors import refresh_live_value
 from metrics.values import MetricValue, channel_message
+from runtime import telemetry
 
 from .groups import UPDATES_GROUP
 

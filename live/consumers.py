@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from dashboard_project import telemetry
 from metrics.acknowledgements import AlertForbidden, AlertNotFound, acknowledge_alert
 from metrics.catalogue import METRICS
 from metrics.selectors import (
@@ -22,10 +21,11 @@ from metrics.selectors import (
 )
 from metrics.timerange import TimeRangeError, parse_time_range
 from metrics.values import iso_utc, now_iso
+from runtime import telemetry
+from runtime.off_loop import off_loop
 
 from . import protocol
 from .hub import hub
-from .off_loop import off_loop
 from .protocol import ClientMessage, ProtocolError
 from .signin import SigningInSocket
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Protocol
 
-from dashboard_project import telemetry
 from metrics.cache import prime_local
 from metrics.catalogue import LIVE_METRICS
 from metrics.scope import Scope
 from metrics.selectors import project_value
 from metrics.values import MetricValue
+from runtime import telemetry
 
 from .outbox import FrameCache, Update
 

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from dashboard_project import telemetry
 from metrics.catalogue import LIVE_METRICS, METRICS
 from metrics.incremental.verification import summary as differences_summary
+from runtime import telemetry
 
 from .batching import PendingBatch, StreamItem
 from .changes import event_time, is_urgent

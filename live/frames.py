@@ -35,7 +35,7 @@ import termios
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from dashboard_project import telemetry
+from runtime import telemetry
 
 logger = logging.getLogger("dashboard.ws")
 

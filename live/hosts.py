@@ -19,7 +19,7 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from dashboard_project import telemetry
+from runtime import telemetry
 
 from . import clienterrors
 from .origins import host_allowed

@@ -17,9 +17,9 @@ from typing import Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from dashboard_project import telemetry
 from metrics.scope import Scope
 from metrics.values import CHANNEL_MESSAGE_TYPE, MetricValue, values_from_message
+from runtime import telemetry
 
 from . import protocol
 from .fanout import LocalFanout
@@ -205,8 +205,7 @@ class Hub:
         """Read each locally subscribed metric and push what changed (the fallback when Redis is down)."""
         from metrics.catalogue import METRICS
         from metrics.selectors import get_live_base
-
-        from .off_loop import off_loop
+        from runtime.off_loop import off_loop
 
         loop = asyncio.get_running_loop()
         values = []

@@ -27,7 +27,7 @@ import uuid
 
 from django.conf import settings
 
-from dashboard_project.dependencies import async_redis
+from runtime.dependencies import async_redis
 
 from .runtime import instance_id
 

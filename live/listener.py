@@ -28,8 +28,8 @@ from typing import Any
 from django.conf import settings
 from pymongo.errors import OperationFailure, PyMongoError
 
-from dashboard_project import telemetry
-from dashboard_project.dependencies import redis_configured
+from runtime import telemetry
+from runtime.dependencies import redis_configured
 
 from . import liveness
 from .changes import UNRESUMABLE_CODES, Backoff, StreamInvalidated

@@ -18,8 +18,8 @@ import time
 
 from django.conf import settings
 
-from dashboard_project import telemetry
-from dashboard_project.dependencies import redis_configured
+from runtime import telemetry
+from runtime.dependencies import redis_configured
 
 from .lease import heartbeat_key
 

@@ -17,11 +17,11 @@ from collections.abc import Iterable
 
 from django.utils import timezone
 
-from dashboard_project import telemetry
 from metrics.incremental import IncrementalMetrics
 from metrics.store import get_database
+from runtime import telemetry
+from runtime.off_loop import off_loop
 
-from .off_loop import off_loop
 from .pipeline import publish_built
 
 logger = logging.getLogger("dashboard.listener")

@@ -28,13 +28,9 @@ import pybreaker
 import redis.asyncio as aioredis
 from channels.layers import get_channel_layer
 
-from dashboard_project.breakers import mongodb_breaker, redis_breaker
-from dashboard_project.dependencies import (
-    async_redis,
-    ping_mongodb,
-    redis_configured,
-    redis_identity,
-)
+from metrics.store import ping_mongodb
+from runtime.breakers import mongodb_breaker, redis_breaker
+from runtime.dependencies import async_redis, redis_configured, redis_identity
 
 from .liveness import watch
 

@@ -16,7 +16,7 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-from dashboard_project import telemetry
+from runtime import telemetry
 
 _ORIGIN = re.compile(
     r"(?P<scheme>https?)://"

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from dashboard_project import telemetry
+from runtime import telemetry
 
 from . import protocol
 from .frames import DirectWriter, close_frame, text_frame

@@ -14,14 +14,14 @@ from collections.abc import Callable, Iterable
 
 from django.utils import timezone
 
-from dashboard_project import telemetry
 from metrics import cache
 from metrics.catalogue import LIVE_METRICS
 from metrics.selectors import refresh_live_value
 from metrics.values import MetricValue, next_version
+from runtime import telemetry
+from runtime.off_loop import off_loop
 
 from .broadcast import broadcast_values
-from .off_loop import off_loop
 
 logger = logging.getLogger("dashboard.pipeline")
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from django.conf import settings
 
-from dashboard_project.dependencies import async_redis, redis_configured, sync_redis
 from metrics.values import now_iso
+from runtime.dependencies import async_redis, redis_configured, sync_redis
 
 from .runtime import instance_id
 

@@ -11,7 +11,7 @@ dashboard's clients are told why instead.
 
 Both believe X-Forwarded-For only from the proxies of DASHBOARD_TRUSTED_PROXIES
 and take from it the nearest address that is not one of them
-(dashboard_project/proxies.py): uvicorn by its own `forwarded_allow_ips`
+(runtime/proxies.py): uvicorn by its own `forwarded_allow_ips`
 (never its default, which trusts 127.0.0.1), daphne through `forwarded_client`
 below, since its own reading trusts any peer and the leftmost address. Both
 hand absolute-form request targets and invalid UTF-8 to the edge checks
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from dashboard_project.proxies import TrustedProxies
+from runtime.proxies import TrustedProxies
 
 from . import clienterrors
 from .frames import check_internals

@@ -13,13 +13,13 @@ from channels.db import database_sync_to_async
 from accounts.policy import Access
 from accounts.tickets import redeem_ticket
 from accounts.tokens import INVALID_TOKEN, TokenCheck, validate_access_token
-from dashboard_project import telemetry
 from metrics.values import iso_utc
+from runtime import telemetry
+from runtime.off_loop import off_loop
 
 from . import protocol, revalidation
 from .admission import Arrival, admission, principal_of
 from .hub import hub
-from .off_loop import off_loop
 from .protocol import ClientMessage
 from .websocket import DashboardSocket
 

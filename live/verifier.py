@@ -29,10 +29,10 @@ from metrics.compute import compute_base
 from metrics.incremental import IncrementalMetrics, differences, without_acknowledgements
 from metrics.incremental.verification import summary
 from metrics.store import get_database
+from runtime.off_loop import off_loop
 
 from .batching import StreamItem, StreamReader
 from .changes import event_time
-from .off_loop import off_loop
 
 logger = logging.getLogger("dashboard.listener")
 

@@ -18,15 +18,15 @@ from collections.abc import Awaitable, Callable
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts.policy import NO_ACCESS, Access
-from dashboard_project import telemetry
 from metrics.selectors import get_live_value
+from runtime import telemetry
+from runtime.off_loop import off_loop
 
 from . import protocol
 from .admission import Arrival, admission
 from .frames import direct_writer
 from .frames import disable as disable_direct_writes
 from .hub import hub
-from .off_loop import off_loop
 from .outbox import FrameCache, Outbox, Update, batch_text
 from .ratelimit import RefusalWindow, TokenBucket
 from .subscriptions import SocketSubscriptions, live_order

@@ -40,8 +40,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from dashboard_project.cli import python_command
-from dashboard_project.dependencies import redis_configured
+from runtime.cli import python_command
+from runtime.dependencies import redis_configured
 
 from .board import BOARD_ENV, WORKER_ENV, Board
 from .runtime import instance_id

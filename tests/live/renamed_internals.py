@@ -19,6 +19,6 @@ if __name__ == "__main__":
         module, cls, _ = needed[0]
         needed.append((module, cls, (RENAMED,)))
 
-    from dashboard_project.cli import main
+    from runtime.cli import main
 
     main()

@@ -10,7 +10,6 @@ import urllib.request
 import pytest
 import websockets
 
-from dashboard_project import telemetry
 from live import frames
 from live.fanout import LocalFanout
 from live.outbox import Outbox
@@ -18,6 +17,7 @@ from live.subscriptions import SocketSubscriptions
 from metrics.compute import compute_base
 from metrics.scope import Scope
 from metrics.values import MetricValue
+from runtime import telemetry
 from tests.live.test_outbox import Transport
 from tests.servers import LiveServer
 

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard_project.cli import python_command
-from dashboard_project.dependencies import redis_configured
-from dashboard_project.engines import require_engines
+from runtime.cli import python_command
+from runtime.dependencies import redis_configured
+from runtime.engines import require_engines
 
 if TYPE_CHECKING:
     from live.listener import ChangeListener

@@ -3,7 +3,7 @@
 `REDIS_SENTINELS` (`host:port,...`) with `REDIS_SENTINEL_MASTER` names a
 primary that Redis Sentinel promotes a replica to replace when it fails. The
 channel layer, the Django cache and every client made by
-`dashboard_project.dependencies` then ask the sentinels where the primary is
+`runtime.dependencies` then ask the sentinels where the primary is
 each time they connect, so they all follow a failover (docs/configuration.md).
 """
 
@@ -15,7 +15,7 @@ SENTINEL_PORT = 26379
 # The Django cache's LOCATION with Sentinel: redis-sentinel://<master>/<db>.
 SENTINEL_SCHEME = "redis-sentinel"
 # The Django cache's connection pool when Redis is reached through Sentinel.
-SENTINEL_CACHE_POOL = "dashboard_project.dependencies.SentinelCachePool"
+SENTINEL_CACHE_POOL = "runtime.dependencies.SentinelCachePool"
 
 
 def parse_sentinels(entries: list[str]) -> list[tuple[str, int]]:

@@ -1,4 +1,4 @@
-"""How this process reaches Redis and MongoDB: one Redis client factory, one ping for each.
+"""How this process reaches Redis: one client factory, and its ping.
 
 Every Redis client of the project (hub probe, listener lease, instance
 registry, health, the cache's pattern delete) comes from `async_redis`/
@@ -7,7 +7,8 @@ registry, health, the cache's pattern delete) comes from `async_redis`/
 `REDIS_SENTINEL_MASTER`). A Sentinel client asks the sentinels where the
 primary is each time it connects, so it follows a failover by itself; the
 Django cache does the same through `SentinelCachePool`. The health endpoint
-and the dependency monitor ask the same pings.
+and the dependency monitor ask the same pings (MongoDB's is metrics.store.ping_mongodb,
+beside the client it asks).
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class SentinelCachePool(redis.sentinel.SentinelConnectionPool):
     """The Django cache's connection pool on the Sentinel-named primary.
 
     Django's RedisCache makes its pool with `pool_class.from_url(LOCATION, **OPTIONS)`:
-    LOCATION is `redis-sentinel://<master>/<db>` (dashboard_project/redis_settings.py),
+    LOCATION is `redis-sentinel://<master>/<db>` (runtime/redis_settings.py),
     the sentinels come from the settings. Each new connection asks them for the primary.
     """
 
@@ -162,10 +163,3 @@ async def ping_redis(timeout: float) -> None:
         await asyncio.wait_for(client.ping(), timeout)
     finally:
         await client.aclose()
-
-
-async def ping_mongodb(timeout: float) -> None:
-    """Raise unless the hospital database answers within `timeout` seconds."""
-    from metrics.store import get_database
-
-    await asyncio.wait_for(asyncio.to_thread(lambda: get_database().command("ping")), timeout)

@@ -5,6 +5,9 @@ and the checkout's `manage.py` all run this. Processes the dashboard starts
 itself (server workers, the simulator) are started with `python_command()`,
 the running interpreter and this module, never a path relative to the working
 directory or the package.
+
+The project's settings module and its `python -m` module are named here as strings, the way
+DJANGO_SETTINGS_MODULE names them: nothing is imported from dashboard_project.
 """
 
 from __future__ import annotations
