@@ -3,9 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.admin_login import admin_login
+from live import health
 from live.api import AsyncApiView, InstancesView, PickView
-
-from . import health
 
 urlpatterns = [
     # Ahead of the admin's own login URL: the same view, login attempts counted first.

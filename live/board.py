@@ -12,7 +12,7 @@ the counts and takes a slot, so that a limit of 20 admits exactly 20.
 
 Workers also note a heartbeat here every second from their event loop; the
 supervisor replaces a worker that falls silent (live/workers.py), and
-`/health/live/` fails while one is (dashboard_project/health.py).
+`/health/live/` fails while one is (live/health.py).
 """
 
 from __future__ import annotations

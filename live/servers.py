@@ -65,12 +65,12 @@ def shared_socket(host: str, port: int) -> socket.socket:
 
 
 def run_daphne(serving: Serving) -> None:
+    from channels.routing import get_default_application
     from daphne.server import Server  # installs Twisted's asyncio reactor
     from daphne.ws_protocol import WebSocketProtocol
     from twisted.internet import defer, reactor
 
-    from dashboard_project.asgi import application
-
+    application = get_default_application()  # ASGI_APPLICATION, as the settings compose it
     check_internals("daphne")
     trusted = TrustedProxies(settings.DASHBOARD_TRUSTED_PROXIES)
     if trusted:
@@ -206,9 +206,9 @@ def _header_values(headers) -> dict[bytes, list[bytes]]:
 
 def run_uvicorn(serving: Serving) -> None:
     import uvicorn
+    from channels.routing import get_default_application
 
-    from dashboard_project.asgi import application
-
+    application = get_default_application()  # ASGI_APPLICATION, as the settings compose it
     check_internals("uvicorn")
     from .uvicorn_protocols import ClientErrorWebSocketProtocol, OriginFormHttpToolsProtocol
 
