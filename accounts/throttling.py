@@ -43,7 +43,7 @@ def client_address(request) -> str:
 
     When a trusted proxy is in front (DASHBOARD_TRUSTED_PROXIES), the server
     has already put the client's address there from X-Forwarded-For, and only
-    for requests from that proxy (live/servers.py).
+    for requests from that proxy (live/sockets/servers.py).
     """
     return request.META.get("REMOTE_ADDR") or "unknown"
 

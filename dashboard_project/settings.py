@@ -294,7 +294,7 @@ DASHBOARD_TRUSTED_PROXIES = proxies.parse_networks(
 )
 proxies.refuse_proxy_count(env_int("DASHBOARD_NUM_PROXIES", 0, minimum=0))
 # Lines a process logs about clients' mistakes (a bad Host, invalid UTF-8) per minute; past it,
-# one line says how many were left out (live/clienterrors.py).
+# one line says how many were left out (live/sockets/clienterrors.py).
 DASHBOARD_CLIENT_ERROR_LOG_PER_MINUTE = env_int(
     "DASHBOARD_CLIENT_ERROR_LOG_PER_MINUTE", 20, minimum=1
 )
@@ -322,7 +322,7 @@ LOGGING = {
 # and the server sends a WebSocket ping this often (a client that stops answering is dropped).
 DASHBOARD_HEARTBEAT_SECONDS = env_float("DASHBOARD_HEARTBEAT_SECONDS", 30.0)
 DASHBOARD_WS_PING_SECONDS = env_float("DASHBOARD_WS_PING_SECONDS", 20.0)
-# A socket that has not read its updates for this long is closed (4008); see live/outbox.py.
+# A socket that has not read its updates for this long is closed (4008); see live/sockets/outbox.py.
 DASHBOARD_SLOW_SOCKET_SECONDS = env_float("DASHBOARD_SLOW_SOCKET_SECONDS", 30.0)
 # How often open WebSocket connections re-read their user's level, departments and active flag.
 DASHBOARD_REVALIDATE_SECONDS = env_float("DASHBOARD_REVALIDATE_SECONDS", 30.0)

@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from accounts.admin_login import admin_login
 from live import health
-from live.api import AsyncApiView, InstancesView, PickView
+from live.sockets.api import AsyncApiView, InstancesView, PickView
 
 urlpatterns = [
     # Ahead of the admin's own login URL: the same view, login attempts counted first.

@@ -56,7 +56,7 @@ async def _channel_layer() -> dict:
 async def _listener() -> dict:
     """Whether a listener is active (live/liveness.py): this process's monitor's view, or a
     fresh look where no monitor runs (a process that serves no sockets)."""
-    from live.liveness import watch
+    from .liveness import watch
 
     if not watch.monitored:
         if redis_configured():
@@ -110,8 +110,8 @@ async def health(request):
 
 
 async def live(request):
-    """The process answers; with several workers, every one of them serves (live/board.py)."""
-    from live.board import instance_board, missing_workers
+    """The process answers; with several workers, every one of them serves (live/sockets/board.py)."""
+    from .sockets.board import instance_board, missing_workers
 
     missing = missing_workers(instance_board())
     if missing:

@@ -6,7 +6,7 @@ first address that is not itself a trusted proxy is the client; anything to
 its left was written by the client and proves nothing. A request whose
 connecting peer is not a trusted proxy keeps that peer as its client, header
 or not. uvicorn reads the header this way itself (`forwarded_allow_ips`);
-daphne takes the leftmost address from any peer, so live/servers.py gives it
+daphne takes the leftmost address from any peer, so live/sockets/servers.py gives it
 `forwarded_client` instead.
 
 Imported by the settings: nothing here reads them.

@@ -1,6 +1,6 @@
 """The service's own Prometheus metrics (beside django-prometheus's), one registry per process.
 
-With several workers (`serve --workers`, live/workers.py) they run in
+With several workers (`serve --workers`, live/sockets/workers.py) they run in
 prometheus_client's multiprocess mode: counters and histograms add up over
 the workers, and each gauge says how (`multiprocess_mode`: live sockets add
 up, a state takes the highest).
@@ -108,7 +108,7 @@ state_rebuild_seconds = Gauge(
 direct_writes = Gauge(
     "dashboard_direct_writes",
     "1 while broadcast frames are written straight to each socket's connection, 0 when the "
-    "server's internals they rely on are missing and frames go through ASGI send (live/frames.py)",
+    "server's internals they rely on are missing and frames go through ASGI send (live/sockets/frames.py)",
     multiprocess_mode="livemin",
 )
 socket_write_failures = Counter(

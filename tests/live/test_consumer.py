@@ -10,8 +10,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from accounts.models import DashboardProfile
-from live import protocol, signin
-from live import websocket as socket_module
+from live.sockets import protocol, signin
+from live.sockets import websocket as socket_module
 from metrics.catalogue import LIVE_METRICS
 from metrics.selectors import refresh_live_value
 

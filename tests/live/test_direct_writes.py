@@ -10,10 +10,10 @@ import urllib.request
 import pytest
 import websockets
 
-from live import frames
-from live.fanout import LocalFanout
-from live.outbox import Outbox
-from live.subscriptions import SocketSubscriptions
+from live.sockets import frames
+from live.sockets.fanout import LocalFanout
+from live.sockets.outbox import Outbox
+from live.sockets.subscriptions import SocketSubscriptions
 from metrics.compute import compute_base
 from metrics.scope import Scope
 from metrics.values import MetricValue

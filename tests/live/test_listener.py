@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from channels.db import database_sync_to_async
 
-from live.lease import RedisLease
 from live.models import ListenerCheckpoint
+from live.stream.lease import RedisLease
 from metrics import store
 from metrics.scope import Scope
 from metrics.selectors import compute_metric

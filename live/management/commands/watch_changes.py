@@ -8,8 +8,8 @@ import prometheus_client
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from live.listener import build_listener
-from live.verifier import verify_once
+from live.stream.listener import build_listener
+from live.stream.verifier import verify_once
 from runtime.dependencies import redis_configured
 from runtime.engines import require_engines
 

@@ -12,7 +12,7 @@ from metrics.selectors import refresh_live_value
 from metrics.values import MetricValue, channel_message
 from runtime import telemetry
 
-from .groups import UPDATES_GROUP
+from ..groups import UPDATES_GROUP
 
 logger = logging.getLogger("dashboard.broadcast")
 

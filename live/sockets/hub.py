@@ -3,8 +3,8 @@
 The channel layer's per-consumer dispatch is the cost that limits Channels
 fan-out (docs/bench-load.md); here each server process subscribes once, to
 the group the listener publishes every flush to, and hands each flush to its
-local fan-out (live/fanout.py). The hub also keeps the process's status
-(`connection_status`: connected, degraded, stale, from live/monitor.py),
+local fan-out (live/sockets/fanout.py). The hub also keeps the process's status
+(`connection_status`: connected, degraded, stale, from live/sockets/monitor.py),
 repeats it as a heartbeat, and polls values while the channel layer is away.
 """
 
@@ -21,13 +21,13 @@ from metrics.scope import Scope
 from metrics.values import CHANNEL_MESSAGE_TYPE, MetricValue, values_from_message
 from runtime import telemetry
 
+from ..groups import UPDATES_GROUP
+from ..instance import instance_id
 from . import protocol
 from .fanout import LocalFanout
 from .fanout import Subscriber as FanoutSubscriber
-from .groups import UPDATES_GROUP
 from .monitor import LISTENER_DOWN, REDIS_UNAVAILABLE, DependencyMonitor
 from .outbox import Update
-from .runtime import instance_id
 
 logger = logging.getLogger("dashboard.hub")
 
@@ -49,7 +49,7 @@ class Hub:
         self._channel: str | None = None
         self._tasks: list[asyncio.Task] = []
         self._start_lock: asyncio.Lock | None = None
-        # What stands between this process and live values (live/monitor.py codes).
+        # What stands between this process and live values (live/sockets/monitor.py codes).
         self.problems: frozenset[str] = frozenset()
         self._last_poll: dict[str, float] = {}
 

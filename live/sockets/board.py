@@ -3,7 +3,7 @@
 One instance (`serve`, or `serve --workers N`) keeps one board, so that its
 limits hold for the instance as a whole whichever worker the kernel hands a
 connection to: the board counts sockets per principal, per address and
-waiting to sign in, across workers (live/admission.py decides with those
+waiting to sign in, across workers (live/sockets/admission.py decides with those
 counts). A single process keeps it in memory; a supervisor creates it as a
 SQLite file in its private directory and gives each worker its path
 (DASHBOARD_INSTANCE_BOARD) and index (DASHBOARD_WORKER_INDEX). SQLite gives
@@ -11,7 +11,7 @@ the one thing needed across processes: a transaction in which a worker reads
 the counts and takes a slot, so that a limit of 20 admits exactly 20.
 
 Workers also note a heartbeat here every second from their event loop; the
-supervisor replaces a worker that falls silent (live/workers.py), and
+supervisor replaces a worker that falls silent (live/sockets/workers.py), and
 `/health/live/` fails while one is (live/health.py).
 """
 

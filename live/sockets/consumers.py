@@ -1,9 +1,9 @@
 """Where a message enters: the dashboard WebSocket consumer (an adapter).
 
-It parses frames with live/protocol.py, asks accounts.policy (through the
+It parses frames with live/sockets/protocol.py, asks accounts.policy (through the
 Access it holds) and the metric selectors and services, and replies, one
-`handle_<type>` per client event. Signing in is live/signin.py's; the
-socket's life and its sending side are live/websocket.py's.
+`handle_<type>` per client event. Signing in is live/sockets/signin.py's; the
+socket's life and its sending side are live/sockets/websocket.py's.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class DashboardConsumer(SigningInSocket):
         text = text_data or ""
         size = len(bytes_data) if bytes_data is not None else len(text.encode("utf-8"))
         if size > protocol.MAX_FRAME_BYTES:
-            # The servers refuse such frames before buffering them (live/servers.py); this
+            # The servers refuse such frames before buffering them (live/sockets/servers.py); this
             # is the same rule for any other ASGI server.
             telemetry.errors.labels(kind="frame_too_big").inc()
             await self.close(code=protocol.CLOSE_TOO_BIG)

@@ -3,7 +3,7 @@ delivery of a flush's values to them.
 
 Each base value (every department) is projected once per scope that has local
 subscribers, serialized once, and offered to each socket of that scope with the
-other values of the same flush; a socket never waits for another (live/outbox.py).
+other values of the same flush; a socket never waits for another (live/sockets/outbox.py).
 The last update per metric and scope is kept, so that an older value arriving
 late, or one that did not change for that scope, goes nowhere.
 """

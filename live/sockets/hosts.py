@@ -5,12 +5,12 @@ is wrong); uvicorn passes any Host to the application. Here each request is
 checked once, on both servers, before anything else runs: a Host outside
 DJANGO_ALLOWED_HOSTS gets HTTP 400 (plain text), a WebSocket handshake HTTP
 403 (the handshake is refused before it is accepted), and the log one
-line through live/clienterrors.py.
+line through live/sockets/clienterrors.py.
 
 A request target in absolute form (`GET http://evil.com/health/live/`) names
 its host itself, and RFC 9112 section 3.2.2 says that host replaces the Host
 header. uvicorn's parser hands the application only the path, so
-live/servers.py moves the target's host into the Host header first; daphne
+live/sockets/servers.py moves the target's host into the Host header first; daphne
 hands over the whole target as the path, which is taken apart here.
 """
 

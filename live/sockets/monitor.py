@@ -32,7 +32,7 @@ from metrics.store import ping_mongodb
 from runtime.breakers import mongodb_breaker, redis_breaker
 from runtime.dependencies import async_redis, redis_configured, redis_identity
 
-from .liveness import watch
+from ..liveness import watch
 
 logger = logging.getLogger("dashboard.monitor")
 

@@ -31,7 +31,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 from runtime import telemetry
 from runtime.dependencies import redis_configured
 
-from . import liveness
+from .. import liveness
 from .changes import UNRESUMABLE_CODES, Backoff, StreamInvalidated
 from .folding import Folding
 from .following import StreamFollower

@@ -15,7 +15,7 @@ and take from it the nearest address that is not one of them
 (never its default, which trusts 127.0.0.1), daphne through `forwarded_client`
 below, since its own reading trusts any peer and the leftmost address. Both
 hand absolute-form request targets and invalid UTF-8 to the edge checks
-(live/hosts.py, live/uvicorn_protocols.py).
+(live/sockets/hosts.py, live/sockets/uvicorn_protocols.py).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def run_daphne(serving: Serving) -> None:
 
         def onConnect(self, request):
             # autobahn takes only the path of an absolute-form target (`GET http://evil.com/ws/`);
-            # the host it names replaces Host (RFC 9112 3.2.2), for live/hosts.py to check.
+            # the host it names replaces Host (RFC 9112 3.2.2), for live/sockets/hosts.py to check.
             target = getattr(self, "http_request_uri", "/")
             if not target.startswith("/"):
                 request.headers["host"], _ = absolute_target(target)

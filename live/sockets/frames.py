@@ -10,7 +10,7 @@ protocol, daphne's autobahn protocol); for any other server (and in tests
 through WebsocketCommunicator) there is none and sockets are written through
 ASGI as usual. A frame is only written while the connection is open, with no
 frame of its own half sent and no compression negotiated (the servers are run
-without it, see live/servers.py), so the server's own state never disagrees
+without it, see live/sockets/servers.py), so the server's own state never disagrees
 with what went out.
 
 Those connection objects are the servers' internals, not their API: a new
@@ -41,7 +41,7 @@ logger = logging.getLogger("dashboard.ws")
 
 _FIN_TEXT = 0x81
 # The kernel's send buffer of each socket (Linux doubles it): dashboards receive a few KB a
-# second, and a socket that stops reading should back up into its outbox (live/outbox.py)
+# second, and a socket that stops reading should back up into its outbox (live/sockets/outbox.py)
 # within seconds, where it is noticed and conflated, rather than into the kernel's memory.
 # 32 KiB in flight still carries 300 KB/s over a 100 ms round trip.
 SEND_BUFFER_BYTES = 16 * 1024
@@ -244,7 +244,7 @@ def direct_writer(send: Callable[..., Any]) -> DirectWriter | None:
         return None
     try:
         owner = getattr(send, "__self__", None)
-        # The protocol class or a subclass of it (live/servers.py may extend it).
+        # The protocol class or a subclass of it (live/sockets/servers.py may extend it).
         if any(cls.__module__ == _UVICORN_MODULE for cls in type(owner).__mro__):
             return _UvicornWriter(owner)
         if isinstance(send, functools.partial) and send.args:

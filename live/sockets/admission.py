@@ -1,6 +1,6 @@
 """Who may hold a socket: the instance's slots, fair shares, and room for those who sign in.
 
-Every socket is counted on the instance's board (live/board.py) from the
+Every socket is counted on the instance's board (live/sockets/board.py) from the
 moment it is admitted until the end of its life (the consumer releases it in a
 `finally`, however the socket ends), across every worker of the instance; the
 `dashboard_ws_connections_active` gauge follows each process's count exactly.

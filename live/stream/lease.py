@@ -15,7 +15,7 @@ listener leads again within one renewal interval. While two overlap, both
 follow the same stream from the same checkpoint: every broadcast value is a
 complete metric whose version (a time taken before it was built) no socket
 accepts older than one it has, and a leader confirms its lease before it
-moves the checkpoint (live/listener.py).
+moves the checkpoint (live/stream/listener.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,8 @@ from django.conf import settings
 
 from runtime.dependencies import async_redis
 
-from .runtime import instance_id
+from ..instance import instance_id
+from ..liveness import heartbeat_key
 
 logger = logging.getLogger("dashboard.lease")
 
@@ -56,10 +57,6 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-
-
-def heartbeat_key() -> str:
-    return f"{settings.DASHBOARD_CHANNEL_PREFIX}:listener:heartbeat"
 
 
 class RedisLease:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from channels.db import database_sync_to_async
 
-from .models import ListenerCheckpoint
+from ..models import ListenerCheckpoint
 
 
 @database_sync_to_async

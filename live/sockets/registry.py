@@ -17,7 +17,7 @@ from django.conf import settings
 from metrics.values import now_iso
 from runtime.dependencies import async_redis, redis_configured, sync_redis
 
-from .runtime import instance_id
+from ..instance import instance_id
 
 logger = logging.getLogger("dashboard.registry")
 

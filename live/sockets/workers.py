@@ -5,7 +5,7 @@ and sockets) bound to the same port with SO_REUSEPORT, so that the kernel
 spreads new connections over them. This process supervises them:
 
 - the instance's limits hold for the instance as a whole: every worker counts
-  its sockets on the instance's board (live/board.py), a SQLite file in this
+  its sockets on the instance's board (live/sockets/board.py), a SQLite file in this
   process's private directory, and each is named `<instance>/<k>` in
   `connection_status`;
 - Prometheus runs in multiprocess mode (a fresh PROMETHEUS_MULTIPROC_DIR), so
@@ -43,8 +43,8 @@ from django.conf import settings
 from runtime.cli import python_command
 from runtime.dependencies import redis_configured
 
+from ..instance import instance_id
 from .board import BOARD_ENV, WORKER_ENV, Board
-from .runtime import instance_id
 
 logger = logging.getLogger("dashboard.serve")
 

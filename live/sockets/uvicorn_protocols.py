@@ -4,12 +4,12 @@
   httptools gives the application only its path, so the host it names would
   never be checked. `OriginFormHttpToolsProtocol` moves that host into the
   Host header (RFC 9112 section 3.2.2: it replaces Host) and keeps the path,
-  so live/hosts.py checks the host the request is really for.
+  so live/sockets/hosts.py checks the host the request is really for.
 - A text frame that is not UTF-8: uvicorn closes with 1007 but logs an ERROR
   with a traceback for each. `ClientErrorWebSocketProtocol` closes the same
-  way and logs one line through live/clienterrors.py.
+  way and logs one line through live/sockets/clienterrors.py.
 
-Imported by live/servers.py when it runs uvicorn (importing uvicorn's protocols needs uvicorn).
+Imported by live/sockets/servers.py when it runs uvicorn (importing uvicorn's protocols needs uvicorn).
 """
 
 from __future__ import annotations

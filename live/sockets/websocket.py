@@ -1,10 +1,10 @@
-"""A dashboard socket's life and its sending side; live/consumers.py builds on it.
+"""A dashboard socket's life and its sending side; live/sockets/consumers.py builds on it.
 
 A socket's life is `__call__`: whatever ends it (the client, the server, an
 error, a stopping server), its slot, its hub membership and its timers are
 released in one `finally`. Once the server closes a socket, frames already
 queued are dropped unread and nothing more is sent. Fan-out of updates is the
-hub's (live/hub.py): a socket needs no channel-layer channel of its own, so
+hub's (live/sockets/hub.py): a socket needs no channel-layer channel of its own, so
 none is opened (one Redis subscription per socket would be pure cost, and
 would fail handshakes while Redis is away).
 """

@@ -2,7 +2,7 @@
 
 The hub offers every update to every socket without waiting on any of them
 (`offer` never awaits). A socket that keeps up gets the update written at
-once (the frame built once for everyone, live/frames.py). A socket whose
+once (the frame built once for everyone, live/sockets/frames.py). A socket whose
 transport holds more than HIGH_WATER bytes unsent is behind: from then on
 only the newest value of each metric waits for it (at most one per metric,
 so memory stays bounded), and a drain task writes them once the transport is
