@@ -4,7 +4,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.request import Request
 
-from dashboard_project.errors import error_response
+from runtime.errors import error_response
 
 from .policy import Access, access_for
 

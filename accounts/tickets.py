@@ -5,7 +5,7 @@ would end up in proxies' logs, valid for minutes. So a client holding an
 access token asks `POST /api/auth/ticket/` for a ticket and opens
 `/ws/dashboard/?ticket=<ticket>`: the socket is admitted signed in, before it
 takes a slot meant for sockets that have not signed in yet
-(live/admission.py). A ticket:
+(live/sockets/admission.py). A ticket:
 
 - is signed with the project's secret and names the user and the end of the
   access token it was issued for (the socket's session ends there, as it

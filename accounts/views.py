@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
-from dashboard_project.errors import error_response
+from runtime.errors import error_response
 
 from . import tickets, tokens
 from .permissions import AUTH_ERRORS

@@ -315,7 +315,7 @@ def replay(args: argparse.Namespace) -> dict:
     """The incremental path alone, in this process: fold each change, flush every batch."""
     import psutil
 
-    from live.pipeline import critical_first, store_built
+    from live.stream.pipeline import critical_first, store_built
 
     events = pickle.loads(Path(args.stream).read_bytes())
     before = psutil.Process().memory_info().rss
@@ -351,7 +351,7 @@ def replay(args: argparse.Namespace) -> dict:
 
 def recompute(db, events: list[dict], args: argparse.Namespace) -> tuple[float, int]:
     """Today's path on the first batches: (CPU seconds, changes covered, their writes applied)."""
-    from live.pipeline import critical_first
+    from live.stream.pipeline import critical_first
     from metrics.catalogue import metrics_reading
     from metrics.selectors import refresh_live_value
 

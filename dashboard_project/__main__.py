@@ -1,5 +1,5 @@
 """`python -m dashboard_project COMMAND`: the same as the `hospital-dashboard` console script."""
 
-from dashboard_project.cli import main
+from runtime.cli import main
 
 main()

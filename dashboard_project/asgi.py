@@ -11,9 +11,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from live.hosts import AllowedHosts  # noqa: E402
-from live.origins import AllowedHostAndOrigin  # noqa: E402
-from live.routing import websocket_urlpatterns  # noqa: E402
+from live.sockets.hosts import AllowedHosts  # noqa: E402
+from live.sockets.origins import AllowedHostAndOrigin  # noqa: E402
+from live.sockets.routing import websocket_urlpatterns  # noqa: E402
 
 application = AllowedHosts(
     ProtocolTypeRouter(

@@ -14,7 +14,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from . import proxies, redis_settings
+from runtime import proxies, redis_settings
+
 from .env import env_bool, env_float, env_int, env_list, env_str, writable_directory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -34,7 +35,7 @@ if not DEBUG and SECRET_KEY == DEMO_SECRET_KEY:
     )
 # Production (DEBUG off) runs on the hospital's MongoDB and Redis: `serve` and `watch_changes`
 # refuse to start on the embedded store or the in-process layer and cache unless asked for here
-# (dashboard_project/engines.py).
+# (runtime/engines.py).
 DASHBOARD_EMBEDDED = env_bool("DASHBOARD_EMBEDDED", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -151,7 +152,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- Redis: channel layer, cache (L2), listener lease, instance registry --------------------------
 # One Redis server (REDIS_URL), or a primary watched by Redis Sentinel (REDIS_SENTINELS with
 # REDIS_SENTINEL_MASTER), which every Redis client follows through a failover
-# (dashboard_project/redis_settings.py, docs/configuration.md).
+# (runtime/redis_settings.py, docs/configuration.md).
 REDIS_URL = env_str("REDIS_URL")
 REDIS_SENTINELS = env_list("REDIS_SENTINELS", [])
 REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER")
@@ -259,7 +260,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "dashboard_project.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "runtime.errors.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "login_ip": env_str("DASHBOARD_LOGIN_RATE_IP", "20/min"),
         "login_user": env_str("DASHBOARD_LOGIN_RATE_USER", "10/min"),
@@ -298,13 +299,13 @@ SPECTACULAR_SETTINGS = {
 # Reverse proxies whose X-Forwarded-For (and -Proto, -Port) the server believes: IP addresses or
 # networks (CIDR), comma-separated. Empty: the headers are ignored and the client address is the
 # connecting one. The server takes the nearest address in X-Forwarded-For that is not itself a
-# trusted proxy (dashboard_project/proxies.py), so a client cannot pick its own address.
+# trusted proxy (runtime/proxies.py), so a client cannot pick its own address.
 DASHBOARD_TRUSTED_PROXIES = proxies.parse_networks(
     "DASHBOARD_TRUSTED_PROXIES", env_list("DASHBOARD_TRUSTED_PROXIES", [])
 )
 proxies.refuse_proxy_count(env_int("DASHBOARD_NUM_PROXIES", 0, minimum=0))
 # Lines a process logs about clients' mistakes (a bad Host, invalid UTF-8) per minute; past it,
-# one line says how many were left out (live/clienterrors.py).
+# one line says how many were left out (live/sockets/clienterrors.py).
 DASHBOARD_CLIENT_ERROR_LOG_PER_MINUTE = env_int(
     "DASHBOARD_CLIENT_ERROR_LOG_PER_MINUTE", 20, minimum=1
 )
@@ -317,7 +318,7 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "filters": {"outages": {"()": "dashboard_project.logfilters.OutageWithoutTraceback"}},
+    "filters": {"outages": {"()": "runtime.logfilters.OutageWithoutTraceback"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["outages"]}
     },
@@ -332,7 +333,7 @@ LOGGING = {
 # and the server sends a WebSocket ping this often (a client that stops answering is dropped).
 DASHBOARD_HEARTBEAT_SECONDS = env_float("DASHBOARD_HEARTBEAT_SECONDS", 30.0)
 DASHBOARD_WS_PING_SECONDS = env_float("DASHBOARD_WS_PING_SECONDS", 20.0)
-# A socket that has not read its updates for this long is closed (4008); see live/outbox.py.
+# A socket that has not read its updates for this long is closed (4008); see live/sockets/outbox.py.
 DASHBOARD_SLOW_SOCKET_SECONDS = env_float("DASHBOARD_SLOW_SOCKET_SECONDS", 30.0)
 # How often open WebSocket connections re-read their user's level, departments and active flag.
 DASHBOARD_REVALIDATE_SECONDS = env_float("DASHBOARD_REVALIDATE_SECONDS", 30.0)

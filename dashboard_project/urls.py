@@ -3,9 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from accounts.admin_login import admin_login
-from live.api import AsyncApiView, InstancesView, PickView
-
-from . import health
+from live import health
+from live.sockets.api import AsyncApiView, InstancesView, PickView
 
 urlpatterns = [
     # Ahead of the admin's own login URL: the same view, login attempts counted first.
@@ -24,7 +23,7 @@ urlpatterns = [
     path("", include("dashboard_page.urls")),
 ]
 
-handler400 = "dashboard_project.errors.json_400"
-handler403 = "dashboard_project.errors.json_403"
-handler404 = "dashboard_project.errors.json_404"
-handler500 = "dashboard_project.errors.json_500"
+handler400 = "runtime.errors.json_400"
+handler403 = "runtime.errors.json_403"
+handler404 = "runtime.errors.json_404"
+handler500 = "runtime.errors.json_500"

@@ -8,6 +8,6 @@ class LiveConfig(AppConfig):
     def ready(self) -> None:
         from metrics.acknowledgements import alert_acknowledged
 
-        from .broadcast import refresh_after_acknowledgement
+        from .stream.broadcast import refresh_after_acknowledgement
 
         alert_acknowledged.connect(refresh_after_acknowledgement, dispatch_uid="live-ack-refresh")

@@ -3,7 +3,7 @@
 Only server processes' hubs are members (one channel each): a flush is one
 message to this group, one PUBLISH on Redis (the layer's prefix keeps
 deployments that share a Redis apart). Inside a process, sockets are grouped
-per metric x scope (live/hub.py), so a socket only ever receives values
+per metric x scope (live/sockets/hub.py), so a socket only ever receives values
 computed over the departments it may see.
 """
 

@@ -2,12 +2,12 @@
 
 The active listener notes the time of each read of its change stream (a
 change, or an idle poll that found none) in `local`. With Redis its lease
-renewals publish that time every few seconds (live/lease.py), and every
+renewals publish that time every few seconds (live/stream/lease.py), and every
 server process reads it from there; without Redis the listener runs in the
 server process and the fact is local. A server counts the listener down when
 the newest heartbeat it knows of is older than DASHBOARD_LISTENER_STALE_SECONDS
 (15 s), or, when it never saw one, once it has been watching that long.
-The dependency monitor (live/monitor.py) observes every few seconds, which
+The dependency monitor (live/sockets/monitor.py) observes every few seconds, which
 drives `connection_status` (`listener_down`); `/health/` reports the same view.
 """
 
@@ -18,10 +18,13 @@ import time
 
 from django.conf import settings
 
-from dashboard_project import telemetry
-from dashboard_project.dependencies import redis_configured
+from runtime import telemetry
+from runtime.dependencies import redis_configured
 
-from .lease import heartbeat_key
+
+def heartbeat_key() -> str:
+    """Where the active listener publishes its heartbeat (live/stream/lease.py renews it)."""
+    return f"{settings.DASHBOARD_CHANNEL_PREFIX}:listener:heartbeat"
 
 
 class LocalHeartbeat:

@@ -7,6 +7,7 @@ module imports pymongo's client or the embedded store directly.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from typing import Any
@@ -100,6 +101,11 @@ def get_database() -> Any:
         ensure_indexes(database)
         _indexes_ensured.add(key)
     return database
+
+
+async def ping_mongodb(timeout: float) -> None:
+    """Raise unless the hospital database answers within `timeout` seconds."""
+    await asyncio.wait_for(asyncio.to_thread(lambda: get_database().command("ping")), timeout)
 
 
 def ensure_indexes(database: Any) -> None:

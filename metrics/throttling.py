@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from accounts.throttling import CacheThrottle
+from runtime.throttling import CacheThrottle
 
 
 class HistoricalThrottle(CacheThrottle):

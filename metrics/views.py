@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER, request_access
-from dashboard_project.errors import error_response
+from runtime.errors import error_response
 
 from . import selectors
 from .catalogue import METRICS

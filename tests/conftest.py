@@ -48,7 +48,7 @@ def hospital_store(settings, tmp_path):
     settings.EMBEDDED_STORE_PATH = str(tmp_path / "hospital-store.sqlite3")
     settings.MONGODB_URI = None
     # pytest-django turns DEBUG off; the commands a test runs in-process use the embedded parts
-    # on purpose, as production may only when asked (dashboard_project/engines.py).
+    # on purpose, as production may only when asked (runtime/engines.py).
     settings.DASHBOARD_EMBEDDED = True
     store.reset_client()
     cache.clear()

@@ -5,7 +5,7 @@
 `bare`: group_send of ~250-byte texts to the bare consumer's group (Django
 settings bench.bare.settings). `hub`: patientCount base values whose data
 changes every time, with ever higher versions, through
-live.broadcast.broadcast_value to the group every dashboard hub listens on
+live.stream.broadcast.broadcast_value to the group every dashboard hub listens on
 (dashboard_project.settings): the dashboard's own fan-out path fed the same
 pattern. Driven over stdin once READY is printed:
 
@@ -64,8 +64,8 @@ class HubPublisher:
     key = "patientCount"
 
     def __init__(self) -> None:
-        from live.broadcast import broadcast_value
-        from live.protocol import dashboard_update, encode
+        from live.sockets.protocol import dashboard_update, encode
+        from live.stream.broadcast import broadcast_value
         from metrics.scope import Scope
         from metrics.selectors import project_value
         from metrics.values import MetricValue

@@ -18,8 +18,8 @@ from dataclasses import replace
 
 from pymongo.errors import ConnectionFailure
 
-from dashboard_project import telemetry
-from dashboard_project.breakers import CircuitOpen, mongodb_breaker, opened_at
+from runtime import telemetry
+from runtime.breakers import CircuitOpen, mongodb_breaker, opened_at
 
 from ..catalogue import METRICS
 from ..values import MetricValue

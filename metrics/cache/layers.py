@@ -20,9 +20,9 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
-from dashboard_project import telemetry
-from dashboard_project.breakers import redis_breaker
-from dashboard_project.dependencies import sync_redis
+from runtime import telemetry
+from runtime.breakers import redis_breaker
+from runtime.dependencies import sync_redis
 
 from .. import store as hospital_store
 from ..values import MetricValue

@@ -14,9 +14,9 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
-from dashboard_project import redis_settings
-from dashboard_project.dependencies import async_redis, redis_identity, sync_redis
 from metrics.cache import layers
+from runtime import redis_settings
+from runtime.dependencies import async_redis, redis_identity, sync_redis
 from tests.sentinel_cluster import SentinelCluster
 from tests.servers import ROOT
 

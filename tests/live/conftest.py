@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import DashboardProfile, Department
-from live.admission import admission
-from live.hub import hub
-from live.listener import ChangeListener
+from live.sockets.admission import admission
+from live.sockets.hub import hub
+from live.stream.listener import ChangeListener
 
 DEPARTMENTS = {"ER": "Emergency", "CARD": "Cardiology", "NEURO": "Neurology"}
 

@@ -1,5 +1,5 @@
 """`manage.py` as if a new release of uvicorn and of daphne had renamed an internal name that
-live/frames.py writes through.
+live/sockets/frames.py writes through.
 
 The start-up check then finds the name missing, as it would after such a
 release: the server process must say so once and deliver every update through
@@ -13,12 +13,12 @@ RENAMED = "close_sent_before_the_rename"
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from live import frames
+    from live.sockets import frames
 
     for needed in frames._INTERNALS.values():
         module, cls, _ = needed[0]
         needed.append((module, cls, (RENAMED,)))
 
-    from dashboard_project.cli import main
+    from runtime.cli import main
 
     main()

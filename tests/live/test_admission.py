@@ -7,10 +7,10 @@ import os
 
 import pytest
 
-from live import board as board_module
-from live.admission import Admission, Arrival, unauthenticated_limit
-from live.board import Board, missing_workers
-from live.protocol import CLOSE_OVER_SHARE, CLOSE_TRY_AGAIN_LATER
+from live.sockets import board as board_module
+from live.sockets.admission import Admission, Arrival, unauthenticated_limit
+from live.sockets.board import Board, missing_workers
+from live.sockets.protocol import CLOSE_OVER_SHARE, CLOSE_TRY_AGAIN_LATER
 
 ANON = Arrival("10.0.0.1")
 

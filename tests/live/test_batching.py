@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from live.batching import PendingBatch
+from live.stream.batching import PendingBatch
 
 
 def change(collection: str) -> dict:

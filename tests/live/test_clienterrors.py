@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from live import clienterrors
+from live.sockets import clienterrors
 
 
 @pytest.fixture

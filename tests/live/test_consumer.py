@@ -10,8 +10,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from accounts.models import DashboardProfile
-from live import protocol, signin
-from live import websocket as socket_module
+from live.sockets import protocol, signin
+from live.sockets import websocket as socket_module
 from metrics.catalogue import LIVE_METRICS
 from metrics.selectors import refresh_live_value
 
@@ -476,7 +476,7 @@ async def test_a_value_never_goes_backwards(make_user, hospital_db, fresh_hub):
 async def test_history_while_mongodb_is_down_and_nothing_is_known_is_metrics_unavailable(
     make_user, hospital_db
 ):
-    from dashboard_project.breakers import mongodb_breaker
+    from runtime.breakers import mongodb_breaker
 
     user = await database_sync_to_async(make_user)("dark", "super_admin")
     communicator = await authenticated(user)

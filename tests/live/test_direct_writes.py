@@ -10,14 +10,14 @@ import urllib.request
 import pytest
 import websockets
 
-from dashboard_project import telemetry
-from live import frames
-from live.fanout import LocalFanout
-from live.outbox import Outbox
-from live.subscriptions import SocketSubscriptions
+from live.sockets import frames
+from live.sockets.fanout import LocalFanout
+from live.sockets.outbox import Outbox
+from live.sockets.subscriptions import SocketSubscriptions
 from metrics.compute import compute_base
 from metrics.scope import Scope
 from metrics.values import MetricValue
+from runtime import telemetry
 from tests.live.test_outbox import Transport
 from tests.servers import LiveServer
 

@@ -10,8 +10,8 @@ from channels.db import database_sync_to_async
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from live import protocol
-from live import websocket as socket_module
+from live.sockets import protocol
+from live.sockets import websocket as socket_module
 
 from .conftest import authenticated
 

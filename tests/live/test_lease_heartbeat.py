@@ -8,8 +8,8 @@ import time
 import pytest
 import redis.asyncio
 
-from live.lease import RedisLease, heartbeat_key
-from live.liveness import ListenerWatch
+from live.liveness import ListenerWatch, heartbeat_key
+from live.stream.lease import RedisLease
 
 pytestmark = pytest.mark.redis
 

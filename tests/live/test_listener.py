@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 from channels.db import database_sync_to_async
 
-from dashboard_project import telemetry
-from live.lease import RedisLease
 from live.models import ListenerCheckpoint
+from live.stream.lease import RedisLease
 from metrics import store
 from metrics.scope import Scope
 from metrics.selectors import compute_metric
+from runtime import telemetry
 
 from .conftest import authenticated, receive_until
 

@@ -12,10 +12,10 @@ from channels.db import database_sync_to_async
 from django.core.management import call_command
 
 import dashboard_project.asgi  # noqa: F401  (its Django set-up resets the loggers: done first)
-from dashboard_project import telemetry
 from metrics import store
 from metrics.catalogue import LIVE_METRICS
 from metrics.compute.documents import DayWindow
+from runtime import telemetry
 
 from .conftest import authenticated, receive_until
 from .test_listener import CASES, expect_recount, patient

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from live.origins import host_allowed, origin_allowed, origin_host
+from live.sockets.origins import host_allowed, origin_allowed, origin_host
 
 
 @pytest.mark.parametrize(

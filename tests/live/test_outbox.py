@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from live import outbox as outbox_module
-from live.frames import text_frame
-from live.outbox import HIGH_WATER, Outbox, Update
-from live.subscriptions import SocketSubscriptions
+from live.sockets import outbox as outbox_module
+from live.sockets.frames import text_frame
+from live.sockets.outbox import HIGH_WATER, Outbox, Update
+from live.sockets.subscriptions import SocketSubscriptions
 
 
 class Transport:

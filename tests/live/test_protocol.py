@@ -2,8 +2,8 @@
 
 import pytest
 
-from live import protocol
-from live.protocol import ProtocolError, parse_client_message
+from live.sockets import protocol
+from live.sockets.protocol import ProtocolError, parse_client_message
 
 
 def code_of(text: str) -> str:

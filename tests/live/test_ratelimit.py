@@ -1,4 +1,4 @@
-from live.ratelimit import RefusalWindow, TokenBucket
+from live.sockets.ratelimit import RefusalWindow, TokenBucket
 
 
 class FakeClock:

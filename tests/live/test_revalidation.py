@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from live import revalidation
+from live.sockets import revalidation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,8 +9,8 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.models import DashboardProfile, Department
 from accounts.policy import Access
-from dashboard_project.breakers import mongodb_breaker, redis_breaker
 from metrics import cache
+from runtime.breakers import mongodb_breaker, redis_breaker
 
 COLLECTIONS = ("departments", "patients", "appointments", "rooms", "bills", "workflows", "staff")
 

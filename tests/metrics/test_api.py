@@ -125,7 +125,9 @@ def test_without_redis_there_is_no_instance_to_pick(make_user, client_for):
 
 def test_only_super_admins_see_the_picked_instance_s_id(make_user, client_for, monkeypatch):
     record = {"id": "web7.internal:4242", "address": "dashboard.example.org:8443"}
-    monkeypatch.setattr("live.api.pick_instance", lambda strategy: dict(record, connections=3))
+    monkeypatch.setattr(
+        "live.sockets.api.pick_instance", lambda strategy: dict(record, connections=3)
+    )
     for level in ("viewer", "admin"):
         answer = client_for(make_user(f"pick-{level}", level)).get("/api/instances/pick/")
         assert answer.status_code == 200 and answer.json() == {"address": record["address"]}

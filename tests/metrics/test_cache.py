@@ -10,8 +10,6 @@ import threading
 import pytest
 from django.test import override_settings
 
-from dashboard_project import telemetry
-from dashboard_project.breakers import mongodb_breaker
 from metrics import cache, selectors
 from metrics.cache import MetricUnavailable
 from metrics.scope import Scope
@@ -23,6 +21,8 @@ from metrics.selectors import (
     refresh_live_value,
 )
 from metrics.values import MetricValue, next_version
+from runtime import telemetry
+from runtime.breakers import mongodb_breaker
 
 from .conftest import admit, viewer
 

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from accounts.models import Level
 from accounts.policy import access_for
 from accounts.services import DashboardUserError, create_or_update_dashboard_user
-from dashboard_project.command_errors import clear_failures
+from runtime.command_errors import clear_failures
 
 
 class Command(BaseCommand):

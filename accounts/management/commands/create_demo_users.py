@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.demo import create_demo_users
-from dashboard_project.command_errors import clear_failures
+from runtime.command_errors import clear_failures
 
 
 class Command(BaseCommand):

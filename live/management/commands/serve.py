@@ -5,32 +5,21 @@ apart (`watch_changes`), and without it (the demo, a single instance) it runs
 here (DASHBOARD_LISTENER_IN_PROCESS). uvicorn is the default server (the
 faster one, docs/bench-load.md); daphne serves the same application with the
 same protocol (`--server daphne` or DASHBOARD_SERVER). With REDIS_URL an
-instance runs one worker process per core (`--workers`, live/workers.py).
+instance runs one worker process per core (`--workers`, live/sockets/workers.py).
 """
 
 import argparse
-import asyncio
 import logging
 import os
-import signal
 import subprocess
-from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard_project.cli import python_command
-from dashboard_project.dependencies import redis_configured
-from dashboard_project.engines import require_engines
-
-if TYPE_CHECKING:
-    from live.listener import ChangeListener
-
-logger = logging.getLogger("dashboard.serve")
-# Start-up logs a screenful (the listener's first resync, the simulator): say where to go again
-# once it has settled, so the address and logins are on screen when someone looks.
-BANNER_AGAIN_SECONDS = 8
+from live.serving import ServingProcess, stop_simulator
+from runtime.cli import python_command
+from runtime.dependencies import redis_configured
+from runtime.engines import require_engines
 
 
 class Command(BaseCommand):
@@ -102,14 +91,14 @@ class Command(BaseCommand):
         )
         simulator = self._start_simulator(simulate) if simulate > 0 else None
         banner = _banner(host, port)  # read before the loop starts: it asks the database
-        process = _ServingProcess(
+        process = ServingProcess(
             address=address,
             worker=worker,
             run_listener=run_listener,
             simulator=simulator,
             banner=lambda: self._say(banner),
         )
-        from live.servers import Serving, run_daphne, run_uvicorn
+        from live.sockets.servers import Serving, run_daphne, run_uvicorn
 
         run = run_uvicorn if server == "uvicorn" else run_daphne
         try:
@@ -122,7 +111,7 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _supervise(self, host, port, simulate, listener, server, workers, address) -> None:
-        from live.workers import Supervisor, worker_command
+        from live.sockets.workers import Supervisor, worker_command
 
         base = ["--host", host, "--port", str(port), "--server", server, "--listener", listener]
         simulator = self._start_simulator(simulate) if simulate > 0 else None
@@ -131,84 +120,11 @@ class Command(BaseCommand):
         try:
             Supervisor(worker_command(base), workers).run(address)
         finally:
-            _stop_simulator(simulator)
+            stop_simulator(simulator)
 
     def _start_simulator(self, rate: float) -> subprocess.Popen:
         self.stdout.write(f"Simulator: {rate:g} changes per second")
         return subprocess.Popen(python_command("simulate", "--rate", str(rate)))
-
-
-class _ServingProcess:
-    """What one serving process starts once its server accepts connections (the hub, its
-    announcement in the registry, the listener if it runs here) and stops before the end."""
-
-    def __init__(
-        self,
-        *,
-        address: str,
-        worker: bool,
-        run_listener: bool,
-        simulator: subprocess.Popen | None,
-        banner: Callable[[], None],
-    ) -> None:
-        self.address = address
-        self.worker = worker  # one of several: its supervisor announces the instance
-        self.run_listener = run_listener
-        self.simulator = simulator
-        self.banner = banner
-        self.listener: ChangeListener | None = None
-        self.listener_task: asyncio.Task | None = None
-        self.heartbeat: asyncio.Task | None = None
-
-    def ready(self) -> None:
-        from live.hub import hub
-
-        loop = asyncio.get_event_loop()
-        loop.create_task(hub.start())
-        if self.worker:
-            from live.board import heartbeat_forever, instance_board, worker_index
-
-            self.heartbeat = loop.create_task(heartbeat_forever(instance_board(), worker_index()))
-        if redis_configured() and not self.worker:
-            from live.admission import admission
-            from live.registry import announce_forever
-
-            loop.create_task(announce_forever(self.address, lambda: admission.active))
-        if self.run_listener:
-            from live.listener import build_listener
-
-            self.listener = build_listener()
-            self.listener_task = loop.create_task(self.listener.run())
-        if not self.worker:
-            self.banner()
-            loop.call_later(BANNER_AGAIN_SECONDS, self.banner)
-
-    async def shutdown(self) -> None:
-        """Inside the loop, before it stops: the listener flushes, saves its checkpoint and
-        releases its lease (a standby takes over at once); the simulator stops."""
-        listener, self.listener = self.listener, None
-        if listener is not None and self.listener_task is not None:
-            listener.stop()
-            try:
-                await asyncio.wait_for(self.listener_task, 10)
-            except Exception as exc:
-                logger.warning("listener did not stop cleanly: %s", exc)
-        _stop_simulator(self.simulator)
-
-    def finish(self) -> None:
-        """After the server: what shutdown() did not get to (the loop ended first)."""
-        if self.listener is not None:
-            self.listener.stop()
-        _stop_simulator(self.simulator)
-
-
-def _stop_simulator(simulator: subprocess.Popen | None) -> None:
-    if simulator is not None and simulator.poll() is None:
-        simulator.send_signal(signal.SIGTERM)
-        try:
-            simulator.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            simulator.kill()
 
 
 def _banner(host: str, port: int) -> str:

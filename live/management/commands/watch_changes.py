@@ -8,11 +8,11 @@ import prometheus_client
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard_project.dependencies import redis_configured
-from dashboard_project.engines import require_engines
-from live.listener import build_listener
-from live.verifier import verify_once
+from live.stream.listener import build_listener
+from live.stream.verifier import verify_once
 from metrics.catalogue import watched_collections
+from runtime.dependencies import redis_configured
+from runtime.engines import require_engines
 
 VERIFY_TIMEOUT = 120.0
 

@@ -6,8 +6,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from dashboard_project.command_errors import clear_failures
 from metrics.store import get_database
+from runtime.command_errors import clear_failures
 from simulator.hospital import DEFAULT_PATIENTS
 from simulator.seed import HospitalNotEmpty, seed_hospital
 

@@ -6,8 +6,8 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from dashboard_project.command_errors import clear_failures
 from metrics.store import get_database
+from runtime.command_errors import clear_failures
 from simulator.runner import run
 
 

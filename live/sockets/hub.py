@@ -1,0 +1,223 @@
+"""One channel-layer subscription per server process, and what the process tells its sockets.
+
+The channel layer's per-consumer dispatch is the cost that limits Channels
+fan-out (docs/bench-load.md); here each server process subscribes once, to
+the group the listener publishes every flush to, and hands each flush to its
+local fan-out (live/sockets/fanout.py). The hub also keeps the process's status
+(`connection_status`: connected, degraded, stale, from live/sockets/monitor.py),
+repeats it as a heartbeat, and polls values while the channel layer is away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from metrics.scope import Scope
+from metrics.values import CHANNEL_MESSAGE_TYPE, MetricValue, values_from_message
+from runtime import telemetry
+
+from ..groups import UPDATES_GROUP
+from ..instance import instance_id
+from . import protocol
+from .fanout import LocalFanout
+from .fanout import Subscriber as FanoutSubscriber
+from .monitor import LISTENER_DOWN, REDIS_UNAVAILABLE, DependencyMonitor
+from .outbox import Update
+
+logger = logging.getLogger("dashboard.hub")
+
+# Problems under which pushed updates may not arrive (the rest leave values stale).
+DEGRADING = frozenset({REDIS_UNAVAILABLE, LISTENER_DOWN})
+
+# The in-memory layer forgets group members after group_expiry; re-joining keeps the hub in.
+REJOIN_SECONDS = 600.0
+
+
+class Subscriber(FanoutSubscriber, Protocol):
+    async def send_text(self, text: str) -> None: ...
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.fanout = LocalFanout()
+        self._connections: set[Subscriber] = set()
+        self._channel: str | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._start_lock: asyncio.Lock | None = None
+        # What stands between this process and live values (live/sockets/monitor.py codes).
+        self.problems: frozenset[str] = frozenset()
+        self._last_poll: dict[str, float] = {}
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Subscribe to the metric groups and start the loops; never raises.
+
+        If the channel layer (Redis) is unreachable, the hub starts anyway (sockets
+        are served, degraded, with polled values) and the reader subscribes as soon
+        as the layer answers.
+        """
+        if self._tasks:
+            return
+        if self._start_lock is None:
+            self._start_lock = asyncio.Lock()
+        async with self._start_lock:
+            if self._tasks:
+                return
+            await self._subscribe()
+            self._tasks = [
+                asyncio.create_task(self._read_loop(), name="hub-reader"),
+                asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat"),
+                asyncio.create_task(self._rejoin_loop(), name="hub-rejoin"),
+                asyncio.create_task(DependencyMonitor(self).run(), name="hub-monitor"),
+            ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        self._tasks = []
+
+    async def _subscribe(self) -> bool:
+        """A channel of this process's own, in every metric group; False if the layer failed."""
+        layer = get_channel_layer()
+        try:
+            if self._channel is None:
+                self._channel = await layer.new_channel("hub.")
+            await self._join_groups()
+        except Exception as exc:
+            logger.warning("hub cannot subscribe to the channel layer yet: %s", exc)
+            self._channel = None
+            return False
+        return True
+
+    async def _join_groups(self) -> None:
+        await get_channel_layer().group_add(UPDATES_GROUP, self._channel)
+
+    async def _rejoin_loop(self) -> None:
+        while True:
+            await asyncio.sleep(REJOIN_SECONDS)
+            if self._channel is None:
+                continue  # the reader subscribes first
+            try:
+                await self._join_groups()
+            except Exception:
+                logger.warning("hub could not re-join the metric groups", exc_info=True)
+
+    # --- connections and heartbeat ----------------------------------------------------------------
+    def connect(self, subscriber: Subscriber) -> None:
+        self._connections.add(subscriber)
+
+    def disconnect(self, subscriber: Subscriber) -> None:
+        self._connections.discard(subscriber)
+        self.fanout.forget(subscriber)
+
+    @property
+    def layer_ok(self) -> bool:
+        """Whether pushed updates arrive; if not, the monitor has the hub poll."""
+        return not self.problems & DEGRADING
+
+    def status(self) -> str:
+        if self.problems & DEGRADING:
+            return "degraded"
+        return "stale" if self.problems else "connected"
+
+    def status_message(self) -> dict:
+        detail = ",".join(sorted(self.problems)) or None
+        return protocol.connection_status(self.status(), instance_id(), detail)
+
+    async def announce(self) -> None:
+        """Send the current connection_status to every local socket (serialized once)."""
+        await self._send_to_all(protocol.encode(self.status_message()))
+
+    async def _send_to_all(self, text: str) -> None:
+        """One connection_status text to every local socket, counted as sent messages."""
+        connections = list(self._connections)
+        for subscriber in connections:
+            await subscriber.send_text(text)
+        telemetry.messages_out.labels(type="connection_status").inc(len(connections))
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(settings.DASHBOARD_HEARTBEAT_SECONDS)
+            await self.announce()
+
+    # --- subscriptions (the local fan-out's) ---------------------------------------------------------
+    def join(self, subscriber: Subscriber, metric: str, scope: Scope) -> None:
+        self.fanout.join(subscriber, metric, scope)
+
+    def leave(self, subscriber: Subscriber, metric: str, scope: Scope) -> None:
+        self.fanout.leave(subscriber, metric, scope)
+
+    def latest(self, metric: str, scope: Scope) -> Update | None:
+        return self.fanout.latest(metric, scope)
+
+    def dispatch(self, values: list[MetricValue]) -> None:
+        self.fanout.dispatch(values)
+
+    # --- delivery ---------------------------------------------------------------------------------
+    async def _read_loop(self) -> None:
+        layer = get_channel_layer()
+        backoff = 0.5
+        while True:
+            if self._channel is None and not await self._subscribe():
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            try:
+                message = await layer.receive(self._channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                logger.warning("hub could not read from the channel layer: %s", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            backoff = 0.5
+            if message.get("type") == CHANNEL_MESSAGE_TYPE:
+                try:
+                    self.dispatch(values_from_message(message))
+                except Exception:
+                    logger.exception("could not dispatch %s", message.get("values"))
+
+    # --- degradation --------------------------------------------------------------------------------
+    async def set_problems(self, problems: frozenset[str]) -> None:
+        """Record what stands in the way; announce every change to the local sockets."""
+        if problems == self.problems:
+            return
+        was_healthy = not self.problems
+        self.problems = problems
+        logger.warning(
+            "dashboard status: %s (%s)", self.status(), ",".join(sorted(problems)) or "all well"
+        )
+        if not problems and not was_healthy:
+            # Pushed updates may have been lost meanwhile: bring every socket to current values.
+            await self._send_to_all(
+                protocol.encode(protocol.connection_status("recovered", instance_id()))
+            )
+            await self.poll(due_only=False)
+        await self.announce()
+
+    async def poll(self, due_only: bool) -> None:
+        """Read each locally subscribed metric and push what changed (the fallback when Redis is down)."""
+        from metrics.catalogue import METRICS
+        from metrics.selectors import get_live_base
+        from runtime.off_loop import off_loop
+
+        loop = asyncio.get_running_loop()
+        values = []
+        for metric in self.fanout.subscribed_metrics():
+            if due_only and loop.time() - self._last_poll.get(metric, 0) < METRICS[metric].ttl:
+                continue
+            self._last_poll[metric] = loop.time()
+            try:
+                values.append(await off_loop(get_live_base)(metric))
+            except Exception as exc:
+                logger.warning("polling %s failed: %s", metric, exc)
+        self.dispatch(values)
+
+
+hub = Hub()

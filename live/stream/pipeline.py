@@ -1,0 +1,75 @@
+"""Store metric values in the cache layers and broadcast what changed.
+
+Two ways in: the listener builds base values from its incremental state
+(`publish_built`); an acknowledgement recomputes emergencyAlerts from MongoDB
+(`refresh_and_broadcast`). Either way a value's version is taken before it is
+computed, and it is broadcast only when it differs from the last known one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+
+from django.utils import timezone
+
+from metrics import cache
+from metrics.catalogue import LIVE_METRICS
+from metrics.selectors import refresh_live_value
+from metrics.values import MetricValue, next_version
+from runtime import telemetry
+from runtime.off_loop import off_loop
+
+from .broadcast import broadcast_values
+
+logger = logging.getLogger("dashboard.pipeline")
+
+Build = Callable[[str, dt.datetime], dict]
+
+
+def critical_first(metrics: Iterable[str]) -> list[str]:
+    wanted = set(metrics)
+    return [name for name in LIVE_METRICS if name in wanted]
+
+
+async def refresh_and_broadcast(metrics: Iterable[str], *, force: bool = False) -> list[str]:
+    """Recompute each metric once (critical first), cache it, broadcast it if it changed.
+
+    Returns the names broadcast. A broadcast failure propagates: the caller
+    keeps its checkpoint and retries, so no change is lost.
+    """
+    values = []
+    for metric in critical_first(metrics):
+        value, changed = await off_loop(refresh_live_value)(metric)
+        if changed or force:
+            values.append(value)
+    await broadcast_values(values)
+    for value in values:
+        telemetry.broadcasts.labels(metric=value.metric).inc()
+    return [value.metric for value in values]
+
+
+def store_built(metric: str, build: Build) -> tuple[MetricValue, bool]:
+    """Build a base value (its version taken first), store it; (value, changed since the last known)."""
+    previous = cache.last_known(metric)
+    version = next_version()
+    started = timezone.now()
+    value = MetricValue(metric, build(metric, started), version, started)
+    cache.store(value)
+    return value, previous is None or previous.data != value.data
+
+
+async def publish_built(metrics: Iterable[str], build: Build, *, force: bool = False) -> list[str]:
+    """Build and store each metric (critical first, in one worker thread), then broadcast those
+    that changed (all with `force`). Returns the names broadcast; a broadcast failure propagates."""
+    ordered = critical_first(metrics)
+
+    def store_all() -> list[tuple[MetricValue, bool]]:
+        return [store_built(metric, build) for metric in ordered]
+
+    values = [value for value, changed in await off_loop(store_all)() if changed or force]
+    await broadcast_values(values)
+    for value in values:
+        telemetry.broadcasts.labels(metric=value.metric).inc()
+    return [value.metric for value in values]
