@@ -1,6 +1,6 @@
 """The metric catalogue: each metric's name, tier, cache lifetime and the collections it reads.
 
-The names, tiers and lifetimes are the README's ("Metrics", docs/metrics.md). The functions
+The names, tiers and lifetimes are those of docs/metrics.md ("The metrics"). The functions
 that compute each metric are registered in metrics/compute/__init__.py.
 """
 
