@@ -77,7 +77,7 @@ run: install-runtime
 	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) --simulate $(RATE) --listener on
 
 # Two passes: the whole suite on SQLite, then the tests that touch Django's database again on
-# PostgreSQL (README, Tests).
+# PostgreSQL (docs/testing.md).
 test: install browser sentinel lint
 	DATABASE_URL= $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not postgres and not alone"
 	DATABASE_URL= $(BIN)/python -m pytest -m "alone and not postgres"

@@ -1,4 +1,4 @@
-"""Permission levels and departments of dashboard users (README "Accounts and levels")."""
+"""Permission levels and departments of dashboard users (docs/accounts.md)."""
 
 from django.conf import settings
 from django.core.validators import RegexValidator

@@ -1,7 +1,7 @@
 """Every setting read from the environment goes through these helpers.
 
 The embedded defaults need no variable at all; production swaps each part in
-with one variable (README "Configuration", docs/configuration.md).
+with one variable (docs/configuration.md).
 """
 
 import os

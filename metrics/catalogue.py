@@ -2,8 +2,8 @@
 
 Each module declares `METRIC` (or `METRICS`, several computed together, as the historical
 ones are) with its name, tier, collections, data shape, tile and tick
-(metrics/definition.py); the names, tiers and lifetimes are the README's and
-docs/metrics.md's. Everything keyed by a metric's name elsewhere (the compute registry, the
+(metrics/definition.py); the names, tiers and lifetimes are docs/metrics.md's ("The
+metrics"). Everything keyed by a metric's name elsewhere (the compute registry, the
 incremental state, the serializers, the schemas, the page's tiles) reads it from here.
 """
 

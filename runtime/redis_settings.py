@@ -84,7 +84,7 @@ def channel_layers(
     else:
         host["address"] = url
     # The pub/sub layer: one Redis PUBLISH per group message, no per-channel queues with a
-    # capacity that silently drops bursts (README "Channel layer").
+    # capacity that silently drops bursts (docs/configuration.md, "Redis: channel layer and cache").
     return {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",

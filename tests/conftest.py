@@ -23,7 +23,7 @@ DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "liv
 def pytest_itemcollected(item):
     """Mark every test that touches Django's database `database` (before `-m` selects).
 
-    `make test` runs those again with DATABASE_URL pointing at PostgreSQL (README, Tests).
+    `make test` runs those again with DATABASE_URL pointing at PostgreSQL (docs/testing.md).
     """
     if item.get_closest_marker("django_db") or DATABASE_FIXTURES & set(
         getattr(item, "fixturenames", ())

@@ -40,7 +40,7 @@ MONITOR_SECONDS = 2.0
 PING_TIMEOUT = 1.5
 FAILURES_TO_DEGRADE = 2
 
-# The stable codes of connection_status `detail` (README: WebSocket API).
+# The stable codes of connection_status `detail` (docs/websocket-api.md).
 REDIS_UNAVAILABLE = "redis_unavailable"
 MONGODB_UNREACHABLE = "mongodb_unreachable"
 LISTENER_DOWN = "listener_down"

@@ -1,4 +1,4 @@
-"""The WebSocket protocol (README "WebSocket API"): validating client messages, naming every error.
+"""The WebSocket protocol (docs/websocket-api.md): validating client messages, naming every error.
 
 The consumer hands each text frame to `parse_client_message` and gets either
 a `ClientMessage` or a `ProtocolError` carrying the contract's error code.

@@ -1,6 +1,6 @@
 """Re-reading users' access for open sockets: once per user per process, however many sockets.
 
-Every socket re-validates its user periodically (README: within 60 s). With
+Every socket re-validates its user periodically (docs/accounts.md). With
 thousands of sockets, most of them held by a few accounts (a wall of screens
 logged in as one user), one database read per socket per period is wasted
 work; here a read is shared by every socket of that user that asks within

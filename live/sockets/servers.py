@@ -1,7 +1,7 @@
 """The two ASGI servers `manage.py serve` runs, configured so that both speak the same protocol.
 
 Both refuse a frame over 16 KiB while reading its header, before buffering it
-(close 1009), and both send every close code the README documents. daphne
+(close 1009), and both send every close code docs/websocket-api.md documents. daphne
 needs help for the second: autobahn, underneath it, lets an application close
 only with 1000 or 3000-4999 and raises on 1008, 1009 or 1013 (the client got
 1011 and the consumer never finished); `ClosingWebSocketProtocol` sends those

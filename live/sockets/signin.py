@@ -126,7 +126,7 @@ class SigningInSocket(DashboardSocket):
         self._schedule("grace", EXPIRY_GRACE_SECONDS, self._close_unauthenticated)
 
     async def _revalidate_loop(self) -> None:
-        """Re-read the user's level, departments and active flag (README: within 60 s)."""
+        """Re-read the user's level, departments and active flag (docs/accounts.md)."""
         delay = revalidation.first_delay()
         while not self.closing:
             await asyncio.sleep(delay)

@@ -2,7 +2,7 @@
 
 A module's `data` serializer is the one definition of its value's shape: the REST
 responses, the OpenAPI and AsyncAPI documents are derived from it (metrics/serializers.py,
-live/asyncapi.py).
+live/sockets/asyncapi.py).
 """
 
 from __future__ import annotations

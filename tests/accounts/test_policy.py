@@ -1,4 +1,4 @@
-"""The access policy against the README's table of levels, written out by hand.
+"""The access policy against the table of levels (docs/accounts.md), written out by hand.
 
 Every level (and no level, and an inactive user) × every metric × no, one
 and several departments. The expected answers come from the contract's table,

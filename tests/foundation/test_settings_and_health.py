@@ -25,7 +25,7 @@ def _django_check(env_overrides: dict[str, str], *options: str) -> subprocess.Co
     )
 
 
-def test_check_deploy_is_clean_with_the_readme_production_settings():
+def test_check_deploy_is_clean_with_the_documented_production_settings():
     production = {
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "k3V9-" + "x7Qp2" * 10,

@@ -1,4 +1,4 @@
-"""The WebSocket protocol (README "WebSocket API"), through channels' WebsocketCommunicator."""
+"""The WebSocket protocol (docs/websocket-api.md), through channels' WebsocketCommunicator."""
 
 from __future__ import annotations
 

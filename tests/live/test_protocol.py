@@ -80,7 +80,7 @@ def test_every_error_code_is_a_contract_code():
         "token_expired",
         "user_inactive",
         "no_dashboard_access",
-        "invalid_ticket",  # a handshake's ticket refused (README "WebSocket API")
+        "invalid_ticket",  # a handshake's ticket refused (docs/websocket-api.md)
     }
 
 

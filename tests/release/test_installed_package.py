@@ -1,6 +1,6 @@
 """The dashboard as a hospital installs it: the wheel and the lock in a clean virtual environment.
 
-No extra, no checkout on the path: the README's install lines build the wheel
+No extra, no checkout on the path: the install lines of docs/deploy.md build the wheel
 (`make dist`) and install it with `requirements/runtime.lock`, then its
 production commands run verbatim from an empty directory, on Redis (a key
 prefix of this test's own) with the embedded store asked for explicitly.
@@ -37,15 +37,15 @@ HOST_NAME = "dashboard.example.org"
 ADMIN, ADMIN_PASSWORD = "it-admin", "a-long-password-for-the-install-test"
 
 
-def readme_block(after: str) -> list[str]:
-    """The command lines of the README's first `sh` block after the line `after`."""
-    text = (ROOT / "README.md").read_text()
+def deploy_doc_block(after: str) -> list[str]:
+    """The command lines of docs/deploy.md's first `sh` block after the line `after`."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
     block = text.split(after, 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
     return [line for line in block.splitlines() if line.strip()]
 
 
 def install_lines() -> list[str]:
-    return readme_block("### Installing on a host")[:5]
+    return deploy_doc_block("## Installing on a host")[:5]
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +167,7 @@ def linked_files(http: Http, html: str) -> set[str]:
 
 
 def started(line: str, cwd: Path, env: dict[str, str], logs: Path) -> subprocess.Popen:
-    """A README line ending in `&`: a process of its own, its output in a log file."""
+    """A documented command line ending in `&`: a process of its own, its output in a log file."""
     command = line.split("#", 1)[0].strip().removesuffix("&").strip()
     log = open(logs / f"{command.split()[1]}.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
@@ -175,7 +175,7 @@ def started(line: str, cwd: Path, env: dict[str, str], logs: Path) -> subprocess
     )
 
 
-def test_the_readme_production_commands_serve_the_dashboard_from_the_installed_wheel(
+def test_the_documented_production_commands_serve_the_dashboard_from_the_installed_wheel(
     installed, tmp_path, redis_url
 ):
     workdir = tmp_path / "empty"
@@ -186,7 +186,7 @@ def test_the_readme_production_commands_serve_the_dashboard_from_the_installed_w
     http = Http(port)
     processes: list[subprocess.Popen] = []
     try:
-        for line in readme_block("<!-- production-commands -->"):
+        for line in deploy_doc_block("<!-- production-commands -->"):
             if line.split("#", 1)[0].rstrip().endswith("&"):
                 processes.append(started(line, workdir, env, tmp_path))
             else:

@@ -2,7 +2,7 @@
 
 One real server per ASGI server for the whole suite (they start in seconds, but
 the suite has many cases), each with a small seeded hospital, demo users and
-short timers, so that every rule of the README's WebSocket section can be seen
+short timers, so that every rule of docs/websocket-api.md can be seen
 by a real client within a few seconds.
 """
 

@@ -1,4 +1,4 @@
-"""Every error code of the README's list, each met by a real client; none closes the socket."""
+"""Every error code of docs/websocket-api.md's list, each met by a real client; none closes the socket."""
 
 from __future__ import annotations
 

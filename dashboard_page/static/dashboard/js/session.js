@@ -124,7 +124,7 @@ export class Session {
   }
 
   /**
-   * A one-time ticket for the next socket (README "WebSocket API"): the socket is then signed in
+   * A one-time ticket for the next socket (docs/websocket-api.md): the socket is then signed in
    * by its handshake. The access token is renewed first when close to expiry (or when asked).
    */
   async ticket({ renew = false } = {}) {
