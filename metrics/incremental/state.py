@@ -140,5 +140,5 @@ def scans(metric: str, window: DayWindow) -> list[tuple[str, dict, tuple[str, ..
     own = getattr(module, "scans", None)
     if own is not None:
         return own(window)
-    match = module.scan_match(window) if module.WINDOWED else module.MATCH
+    match = module.scan_match(window) if getattr(module, "WINDOWED", False) else module.MATCH
     return [(METRICS[metric].collections[0], match, module.FIELDS)]
