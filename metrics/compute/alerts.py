@@ -136,9 +136,11 @@ ACKNOWLEDGEMENT_FIELDS = ("acknowledgedBy", "acknowledgedAt")
 
 def new_state(window: DayWindow) -> Any:
     """Open alerts in newest-first order per department (metrics/incremental/alerts.py)."""
+    import sys
+
     from metrics.incremental.alerts import AlertState
 
-    return AlertState(window)
+    return AlertState(sys.modules[__name__], window)
 
 
 def urgent(event: dict) -> bool:

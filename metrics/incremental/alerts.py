@@ -11,13 +11,14 @@ quick too.
 
 from __future__ import annotations
 
+import importlib
 import sys
 from collections.abc import Iterable
+from types import ModuleType
 from typing import Any
 
 from sortedcontainers import SortedList
 
-from metrics.compute import alerts
 from metrics.compute.acknowledgements import Acknowledgements
 from metrics.compute.documents import DayWindow
 from metrics.compute.parts import base_value
@@ -26,10 +27,11 @@ from metrics.compute.parts import base_value
 class AlertState:
     """Open emergency alerts by department, and the shadow of each open one."""
 
-    metric = alerts
     windowed = False  # open alerts have no day
 
-    def __init__(self, window: DayWindow) -> None:
+    def __init__(self, metric: ModuleType, window: DayWindow) -> None:
+        # The emergencyAlerts module (metrics/compute/alerts.py), which makes this state.
+        self.metric = metric
         self.window = window
         self.open: dict[str | None, SortedList] = {}  # department -> [(order, key)] ascending
         # workflow key -> (department, order, alert), for the open emergencies only
@@ -38,9 +40,17 @@ class AlertState:
         self._parts: dict[str | None, dict] = {}  # department -> its part, as last built
         self._moved: set[str | None] = set()  # departments whose alerts moved since then
 
+    def __getstate__(self) -> dict:
+        """Picklable (the benchmark measures a state in a process of its own): module by name."""
+        return {**self.__dict__, "metric": self.metric.__name__}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.metric = importlib.import_module(state["metric"])
+
     def fold(self, collection: str, key: Any, doc: dict | None) -> bool:
         """Make `doc` (None: deleted) the workflow's current version; True if an alert moved."""
-        new = None if doc is None else alerts.contribution(doc, self.window)
+        new = None if doc is None else self.metric.contribution(doc, self.window)
         old = self.shadow.get(key)
         if old == new:
             return False
@@ -68,18 +78,18 @@ class AlertState:
         """(department, open alerts, its newest 50, newest first), as the aggregation gives them."""
         for department in self.open if departments is None else departments:
             listed = self.open[department]
-            newest = listed[-alerts.LISTED :]
+            newest = listed[-self.metric.LISTED :]
             yield department, len(listed), [self.shadow[key][2] for _, key in reversed(newest)]
 
     def base(self, now: Any, *, acknowledgements: bool = True) -> dict:
         """The base value, acknowledgements merged in (unless told not to)."""
         if not acknowledgements:
-            return alerts.from_groups(self.rows(now), None)
+            return self.metric.from_groups(self.rows(now), None)
         if self.acknowledgements.changed():
             self._moved.update(self._parts)
         moved = [department for department in self._moved if department in self.open]
         if moved:
-            built = alerts.from_groups(self.rows(now, moved), self.acknowledgements)
+            built = self.metric.from_groups(self.rows(now, moved), self.acknowledgements)
             for department in moved:
                 self._parts[department] = (
                     built["unassigned"] if department is None else built["departments"][department]
