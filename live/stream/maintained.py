@@ -42,7 +42,7 @@ class MaintainedMetrics:
     def __init__(self) -> None:
         self.state: IncrementalMetrics | None = None
         # When each ticking metric is rebuilt next (time.monotonic()).
-        self._ticks: dict[str, float] = dict.fromkeys(TICKING, 0.0)
+        self._ticks: dict[str, float] = dict.fromkeys(TICKING, float("inf"))
         self._next_day: float = float("inf")  # epoch seconds of the next local midnight
 
     @property
@@ -73,6 +73,8 @@ class MaintainedMetrics:
         seconds = time.perf_counter() - started
         telemetry.state_rebuild_seconds.set(seconds)
         self._next_day = self.state.next_day().timestamp()
+        # A build publishes every metric: the first tick is one interval later.
+        self._ticks = {metric: time.monotonic() + tick for metric, tick in TICKING.items()}
         shadowed, size = self.report_memory()
         logger.info(
             "incremental state built (%s) in %.2f s: %d documents shadowed, %.1f MiB",
