@@ -11,7 +11,7 @@ urlpatterns = [
     path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/auth/", include("accounts.urls")),
-    path("api/metrics/", include("metrics.urls")),
+    path("api/metrics/", include("metrics_api.urls")),
     path("api/instances/", InstancesView.as_view(), name="instances"),
     path("api/instances/pick/", PickView.as_view(), name="instances-pick"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-APPS = ("accounts", "metrics", "live", "simulator", "dashboard_page")
+APPS = ("accounts", "metrics", "metrics_api", "live", "simulator", "dashboard_page")
 LIBRARIES = ("runtime", "embedded_mongo")
 COMPOSER = "dashboard_project"
 PACKAGES = (*LIBRARIES, *APPS, COMPOSER)
@@ -30,11 +30,6 @@ PACKAGES = (*LIBRARIES, *APPS, COMPOSER)
 TOWERS = ("live.stream", "live.sockets")
 # Modules of `live` outside both towers that both may import: they import neither.
 LIVE_SHARED = ("live.groups", "live.instance", "live.liveness", "live.models")
-
-# The one package-level cycle left (docs/architecture.md): the access policy (accounts.policy)
-# is written over the metric catalogue, and the metrics REST views check that policy. No module
-# cycle comes of it; any other edge from metrics to accounts fails test_no_cycle_between_packages.
-KNOWN_EDGES_AGAINST_A_CYCLE = {("metrics.views", "accounts.permissions")}
 
 
 def _module_name(path: Path) -> tuple[str, bool]:
@@ -209,16 +204,9 @@ def test_nothing_imports_the_composer():
 
 
 def test_no_cycle_between_packages():
-    edges = [
-        (s, t) for s, t in EDGES if _top(s) != _top(t) and (s, t) not in KNOWN_EDGES_AGAINST_A_CYCLE
-    ]
+    edges = [(s, t) for s, t in EDGES if _top(s) != _top(t)]
     problems = _explain(edges, _top)
     assert not problems, "\n".join(problems)
-
-
-def test_the_known_edge_against_a_cycle_is_still_there():
-    """When it goes, KNOWN_EDGES_AGAINST_A_CYCLE (and docs/architecture.md) go with it."""
-    assert KNOWN_EDGES_AGAINST_A_CYCLE <= EDGES
 
 
 def test_no_cycle_between_modules():

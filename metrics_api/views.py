@@ -11,12 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER, request_access
+from metrics import selectors
+from metrics.catalogue import METRICS
+from metrics.serializers import CatalogueSerializer, HistoricalSerializer, SnapshotSerializer
+from metrics.timerange import TimeRangeError, parse_time_range
 from runtime.errors import error_response
-
-from . import selectors
-from .catalogue import METRICS
-from .serializers import CatalogueSerializer, HistoricalSerializer, SnapshotSerializer
-from .timerange import TimeRangeError, parse_time_range
 
 
 class MetricsUnavailable(APIException):
