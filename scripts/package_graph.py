@@ -27,7 +27,7 @@ LAYERS = [
     ("runtime", "embedded_mongo"),
     ("metrics",),
     ("accounts",),
-    ("simulator", "live", "dashboard_page"),
+    ("metrics_api", "simulator", "live", "dashboard_page"),
     ("dashboard_project",),
 ]
 PACKAGES = [name for layer in LAYERS for name in layer]
