@@ -62,6 +62,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "as the bundled page asks)",
     )
     parser.add_argument(
+        "--authenticate",
+        action="store_true",
+        help="clients sign in with an authenticate message after connecting (default: a "
+        "one-time ticket in the handshake, as the bundled page does)",
+    )
+    parser.add_argument(
         "--lean-clients",
         action="store_true",
         help="once signed in, clients parse the server's frames themselves instead of through "

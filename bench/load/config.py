@@ -23,6 +23,9 @@ class Settings:
     connect_concurrency: int
     profile: bool
     batch: bool = True  # clients ask for dashboard_updates frames, as the bundled page does
+    # Clients sign in by a one-time ticket in the handshake, as the bundled page does (else with
+    # an authenticate message once connected).
+    tickets: bool = True
     lean_clients: bool = False  # signed-in clients parse frames themselves (generator.LeanReader)
 
 

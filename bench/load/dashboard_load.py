@@ -43,6 +43,7 @@ def load_phase(
         "tiers": {m: METRICS[m].tier.value for m in LIVE_METRICS},
         "connect_concurrency": settings.connect_concurrency,
         "batch": settings.batch,
+        "tickets": settings.tickets,
         "lean": settings.lean_clients,
         "slow_clients": slow_clients,
         # The bench's servers close a socket that has left its updates unread for 5 s (once its

@@ -32,6 +32,7 @@ import random
 import socket
 import sys
 import time
+import urllib.request
 from array import array
 from collections import Counter
 from urllib.parse import urlsplit
@@ -162,8 +163,12 @@ class Generator:
         for attempt in range(RETRIES):
             # A slow client is one on a poor link: a small receive window, few frames queued.
             slow = {"sock": await _small_window(client.url), "max_queue": 1} if client.slow else {}
+            url = client.url
+            if self.mode == "dashboard" and self.config.get("tickets"):
+                # As the page does: a one-time ticket signs the socket in by its handshake.
+                url = await self.ticketed_url(client.url)
             ws = await connect(
-                client.url,
+                url,
                 origin=self.config["origin"],
                 compression=None,
                 ping_interval=None,
@@ -186,12 +191,35 @@ class Generator:
                 await asyncio.sleep(random.uniform(0.2, 1.0) * (attempt + 1))
         raise RuntimeError("unreachable")
 
+    async def ticketed_url(self, ws_url: str) -> str:
+        """The socket's address with a fresh one-time ticket (POST /api/auth/ticket/)."""
+        parts = urlsplit(ws_url)
+        scheme = "https" if parts.scheme == "wss" else "http"
+        request = urllib.request.Request(
+            f"{scheme}://{parts.netloc}/api/auth/ticket/",
+            data=b"{}",
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {self.config['token']}",
+            },
+        )
+
+        def fetch() -> str:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return json.loads(response.read())["ticket"]
+
+        ticket = await asyncio.to_thread(fetch)
+        batch = "&batch=true" if self.config.get("batch") else ""
+        return f"{ws_url}?ticket={ticket}{batch}"
+
     async def handshake(self, client: Client, ws) -> None:
-        """Authenticate, subscribe, and wait for the current value of every metric."""
-        hello = {"type": "authenticate", "token": self.config["token"]}
-        if self.config.get("batch"):
-            hello["batch"] = True
-        await ws.send(orjson.dumps(hello).decode())
+        """Authenticate (unless a ticket did), subscribe, and wait for every metric's value."""
+        if not self.config.get("tickets"):
+            hello = {"type": "authenticate", "token": self.config["token"]}
+            if self.config.get("batch"):
+                hello["batch"] = True
+            await ws.send(orjson.dumps(hello).decode())
         while True:
             message = orjson.loads(await ws.recv())
             if message["type"] == "authenticated":

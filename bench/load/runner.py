@@ -99,6 +99,7 @@ def run(options) -> int:
         connect_concurrency=options.connect_concurrency,
         profile=options.profile,
         batch=not options.per_metric,
+        tickets=not options.authenticate,
         lean_clients=options.lean_clients,
     )
     stack = Stack(
