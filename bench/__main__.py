@@ -137,6 +137,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main() -> int:
     options = parse(sys.argv[1:])
+    # The metric catalogue is derived from the configured metric modules (DASHBOARD_METRICS):
+    # this process reads it for the names and tiers it measures.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.settings")
+    import django
+
+    django.setup()
     from bench.load.runner import run
 
     return run(options)

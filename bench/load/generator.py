@@ -35,6 +35,7 @@ import time
 import urllib.request
 from array import array
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import orjson
@@ -118,6 +119,7 @@ class Generator:
         self.tasks: list[asyncio.Task] = []
         self.quitting = asyncio.Event()
         self.retries = 0  # connections refused with 1013 and tried again
+        self._ticket_pool: ThreadPoolExecutor | None = None
         for client in self.clients[: config.get("slow_clients", 0)]:
             client.slow = True
 
@@ -209,7 +211,10 @@ class Generator:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return json.loads(response.read())["ticket"]
 
-        ticket = await asyncio.to_thread(fetch)
+        if self._ticket_pool is None:
+            # As many ticket requests in flight as handshakes (asyncio's default pool has a few).
+            self._ticket_pool = ThreadPoolExecutor(self.config.get("connect_concurrency", 50))
+        ticket = await asyncio.get_running_loop().run_in_executor(self._ticket_pool, fetch)
         batch = "&batch=true" if self.config.get("batch") else ""
         return f"{ws_url}?ticket={ticket}{batch}"
 
