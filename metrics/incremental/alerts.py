@@ -11,7 +11,6 @@ quick too.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Iterable
 from types import ModuleType
@@ -23,8 +22,10 @@ from metrics.compute.acknowledgements import Acknowledgements
 from metrics.compute.documents import DayWindow
 from metrics.compute.parts import base_value
 
+from .pickled import MetricByName
 
-class AlertState:
+
+class AlertState(MetricByName):
     """Open emergency alerts by department, and the shadow of each open one."""
 
     windowed = False  # open alerts have no day
@@ -39,14 +40,6 @@ class AlertState:
         self.acknowledgements = Acknowledgements(remember=True)
         self._parts: dict[str | None, dict] = {}  # department -> its part, as last built
         self._moved: set[str | None] = set()  # departments whose alerts moved since then
-
-    def __getstate__(self) -> dict:
-        """Picklable (the benchmark measures a state in a process of its own): module by name."""
-        return {**self.__dict__, "metric": self.metric.__name__}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self.metric = importlib.import_module(state["metric"])
 
     def fold(self, collection: str, key: Any, doc: dict | None) -> bool:
         """Make `doc` (None: deleted) the workflow's current version; True if an alert moved."""

@@ -12,7 +12,6 @@ nowhere are not in the shadow at all.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Callable, Iterable
 from types import ModuleType
@@ -20,10 +19,12 @@ from typing import Any
 
 from metrics.compute.documents import DayWindow
 
+from .pickled import MetricByName
+
 _SMALL_INTS = range(-5, 257)  # CPython shares these objects
 
 
-class GroupedState:
+class GroupedState(MetricByName):
     """Counts per group ([documents, *sums]) and the shadow of the documents that count."""
 
     def __init__(self, metric: ModuleType, window: DayWindow) -> None:
@@ -40,14 +41,12 @@ class GroupedState:
         self.entry_bytes = 0  # the shadow's keys and entries, beside the table itself
 
     def __getstate__(self) -> dict:
-        """Picklable (the benchmark measures a state in a process of its own): modules by name."""
-        state = {**self.__dict__, "metric": self.metric.__name__}
+        state = super().__getstate__()
         del state["_contribution"]
         return state
 
     def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self.metric = importlib.import_module(state["metric"])
+        super().__setstate__(state)
         self._contribution = self.metric.contribution
 
     # --- folding ------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ those few documents, never to the collection.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from collections.abc import Iterable
 from types import ModuleType
@@ -17,8 +16,10 @@ from typing import Any
 
 from metrics.compute.documents import DayWindow
 
+from .pickled import MetricByName
 
-class ListedState:
+
+class ListedState(MetricByName):
     """Every counting document's contribution, keyed by document."""
 
     windowed = False  # what counts does not depend on the day
@@ -27,14 +28,6 @@ class ListedState:
         self.metric = metric
         self.window = window
         self.shadow: dict[Any, Any] = {}
-
-    def __getstate__(self) -> dict:
-        """Picklable (the benchmark measures a state in a process of its own): module by name."""
-        return {**self.__dict__, "metric": self.metric.__name__}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self.metric = importlib.import_module(state["metric"])
 
     def fold(self, collection: str, key: Any, doc: dict | None) -> bool:
         """Make `doc` (None: deleted) the document's current version; True if the value moved."""
