@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 import itertools
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -136,8 +137,7 @@ ACKNOWLEDGEMENT_FIELDS = ("acknowledgedBy", "acknowledgedAt")
 
 def new_state(window: DayWindow) -> Any:
     """Open alerts in newest-first order per department (metrics/incremental/alerts.py)."""
-    import sys
-
+    # Imported when asked: metrics.incremental reads the catalogue, which imports this module.
     from metrics.incremental.alerts import AlertState
 
     return AlertState(sys.modules[__name__], window)

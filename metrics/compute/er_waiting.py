@@ -9,6 +9,7 @@ time alone (the longest wait grows), so the metric ticks: the listener rebuilds 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -112,8 +113,7 @@ def compute(db: Any, now: dt.datetime) -> dict:
 
 def new_state(window: DayWindow) -> Any:
     """Waiting patients are few: each one's entry is kept (metrics/incremental/listed.py)."""
-    import sys
-
+    # Imported when asked: metrics.incremental reads the catalogue, which imports this module.
     from metrics.incremental.listed import ListedState
 
     return ListedState(sys.modules[__name__], window)
