@@ -17,7 +17,7 @@ TEST_WORKERS ?= 2
 # so two checkouts on one machine never share a test database.
 TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/dashboard_$(shell printf %s "$(CURDIR)" | cksum | cut -d" " -f1)
 
-.PHONY: install install-runtime browser sentinel run test lint bench dist lock clean
+.PHONY: install install-runtime browser sentinel typescript run test lint bench dist lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,17 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The TypeScript compiler (npm), which checks the metric types the API publishes; apt's nodejs
+# if node is missing.
+TSC := $(VENV)/node/node_modules/.bin/tsc
+typescript: $(TSC)
+
+$(TSC): | $(BIN)/python
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's nodejs and npm for the TypeScript check"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	npm install --prefix $(VENV)/node --no-save --no-audit --no-fund --loglevel=error typescript@5.6.3
+
 # Debian's Redis Sentinel for the failover tests (they start their own Redis servers and sentinels).
 sentinel:
 	@command -v redis-sentinel >/dev/null 2>&1 || { \
@@ -78,7 +89,7 @@ run: install-runtime
 
 # Two passes: the whole suite on SQLite, then the tests that touch Django's database again on
 # PostgreSQL (docs/testing.md).
-test: install browser sentinel lint
+test: install browser sentinel typescript lint
 	DATABASE_URL= $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not postgres and not alone"
 	DATABASE_URL= $(BIN)/python -m pytest -m "alone and not postgres"
 ifneq ($(strip $(TEST_POSTGRES_URL)),)

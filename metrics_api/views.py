@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -16,6 +17,8 @@ from metrics.catalogue import METRICS
 from metrics.serializers import CatalogueSerializer, HistoricalSerializer, SnapshotSerializer
 from metrics.timerange import TimeRangeError, parse_time_range
 from runtime.errors import error_response
+
+from .typescript import metric_declarations
 
 
 class MetricsUnavailable(APIException):
@@ -121,3 +124,11 @@ class HistoricalView(APIView):
             raise MetricsUnavailable(str(exc)) from None
         except selectors.HistoricalThrottled as exc:
             raise Throttled(exc.retry_after, str(exc)) from None
+
+
+def typescript_declarations(request: HttpRequest) -> HttpResponse:
+    """`GET /api/metrics/types.d.ts`: TypeScript types of every live metric's data and of the
+    updates a socket receives, derived from the metric modules (public, like /api/schema/)."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    return HttpResponse(metric_declarations(), content_type="application/typescript; charset=utf-8")

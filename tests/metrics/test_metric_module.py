@@ -4,7 +4,7 @@ The module (tests/metrics/extra/maintenance.py) lives outside the project's pack
 hospital's own would; DASHBOARD_EXTRA_METRICS names it. Over a real server (daphne and
 uvicorn) it appears in the REST catalogue and snapshot, on the socket (subscribed, updated
 by the listener when a room goes into maintenance, and in the socket's snapshot), in the
-OpenAPI and AsyncAPI documents, and as a tile on the page.
+OpenAPI and AsyncAPI documents and the TypeScript types, and as a tile on the page.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def test_the_catalogue_and_the_rest_snapshot_serve_it(server):
     assert snapshot[METRIC]["data"]["total"] == in_maintenance(server)
 
 
-def test_the_openapi_and_asyncapi_documents_describe_it(server):
+def test_the_openapi_asyncapi_and_typescript_documents_describe_it(server):
     openapi = json.loads(get(server, "/api/schema/?format=json"))
     component = openapi["components"]["schemas"]["RoomsInMaintenance"]
     assert set(component["properties"]) == {"total", "byDepartment"}
@@ -80,6 +80,9 @@ def test_the_openapi_and_asyncapi_documents_describe_it(server):
     text = json.dumps(asyncapi)
     assert f'"{METRIC}"' in text
     assert "RoomsInMaintenance" in text
+    types = get(server, "/api/metrics/types.d.ts").decode()
+    assert "export interface RoomsInMaintenance {\n  total: number;" in types
+    assert f"  {METRIC}: RoomsInMaintenance;" in types
 
 
 def test_the_page_has_its_tile(server):
