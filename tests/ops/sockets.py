@@ -60,6 +60,10 @@ class RecordingSocket:
         """The last value received of each metric."""
         return {m["metric"]: m["data"] for _, m in self.updates()}
 
+    def latest_updates(self) -> dict[str, dict]:
+        """The last update received of each metric (data, updatedAt, stale, version)."""
+        return {m["metric"]: m for _, m in self.updates()}
+
     def versions_only_grow(self) -> bool:
         last: dict[str, int] = {}
         for _, message in self.updates():
