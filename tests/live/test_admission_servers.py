@@ -209,23 +209,32 @@ def live_status(server: LiveServer) -> int | None:
         return None  # no answer in time: the stopped worker took the connection
 
 
+def workers_with_index(parent: psutil.Process, index: str) -> list[psutil.Process]:
+    """The supervisor's children running worker `index`; a child that exits while we read
+    its environment (the replaced worker being reaped) is simply not one of them."""
+    found = []
+    for child in parent.children():
+        try:
+            if child.environ().get("DASHBOARD_WORKER_INDEX") == index:
+                found.append(child)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
 @pytest.mark.parametrize("kind", SERVERS)
 def test_a_stopped_worker_is_replaced_and_live_fails_meanwhile(kind, tmp_path, redis_env):
     server = start(tmp_path, kind, 2, {"DASHBOARD_WORKER_TIMEOUT": "4"}, redis_env)
     try:
         parent = psutil.Process(server.process.pid)
-        worker = next(
-            p for p in parent.children() if p.environ().get("DASHBOARD_WORKER_INDEX") == "1"
-        )
+        worker = workers_with_index(parent, "1")[0]
         worker.send_signal(signal.SIGSTOP)
         stopped = time.monotonic()
         statuses = []
         replaced_after = None
         while time.monotonic() - stopped < 40:
             statuses.append(live_status(server))
-            alive = [
-                p for p in parent.children() if p.environ().get("DASHBOARD_WORKER_INDEX") == "1"
-            ]
+            alive = workers_with_index(parent, "1")
             if statuses[-5:] == [200] * 5 and alive and alive[0].pid != worker.pid:
                 replaced_after = time.monotonic() - stopped
                 break
