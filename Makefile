@@ -10,6 +10,9 @@ LOCK_FLAGS = --generate-hashes --universal --python-version 3.11 -q $(if $(UPGRA
 HOST ?= 127.0.0.1
 PORT ?= 8000
 RATE ?= 5
+# How busy the demo hospital is (2: twice its usual day), and the local hour it shows (AT=03:00).
+PACE ?= 1
+AT ?=
 # pytest-xdist processes for `make test` (each test starts its own servers, ports and databases).
 TEST_WORKERS ?= 2
 # The PostgreSQL server of the test suite's second pass (empty: no such pass). pytest-django
@@ -81,11 +84,12 @@ sentinel:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-sentinel >/dev/null; }
 
 # The listener runs in the server whether or not REDIS_URL is set, so the demo is live either way.
+run: export DASHBOARD_DEMO_AT = $(AT)
 run: install-runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py create_demo_users
 	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) --simulate $(RATE) --listener on
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) --simulate $(RATE) --pace $(PACE) --listener on
 
 # Two passes: the whole suite on SQLite, then the tests that touch Django's database again on
 # PostgreSQL (docs/testing.md).

@@ -6,6 +6,7 @@ store. REDIS_URL (or REDIS_SENTINELS), MONGODB_URI and DATABASE_URL swap in the 
 engines.
 """
 
+import os
 import warnings
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 from runtime import proxies, redis_settings
 
 from .env import env_bool, env_float, env_int, env_list, env_str, writable_directory
+from .time_zone import hospital_time_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Files the embedded parts keep (SQLite, the embedded store, collected static files): under the
@@ -39,7 +41,13 @@ if not DEBUG and SECRET_KEY == DEMO_SECRET_KEY:
 DASHBOARD_EMBEDDED = env_bool("DASHBOARD_EMBEDDED", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
+# The hospital's day: TIME_ZONE, else the machine's own zone (or the hour DASHBOARD_DEMO_AT asks
+# the demo to show), so "today" is the user's today (dashboard_project/time_zone.py).
+TIME_ZONE = hospital_time_zone(env_str("TIME_ZONE"), env_str("DASHBOARD_DEMO_AT"))
+if env_str("DASHBOARD_DEMO_AT") and not env_str("TIME_ZONE"):
+    # Processes this one starts (workers, listener, simulator) keep the zone chosen here, even
+    # when the hour turns while they start.
+    os.environ["TIME_ZONE"] = TIME_ZONE
 USE_TZ = True
 LANGUAGE_CODE = "en-us"
 USE_I18N = False

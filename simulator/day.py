@@ -1,17 +1,18 @@
 """The hospital's day: how often each event happens at each hour, whatever the simulator's rate.
 
 Each hospital event is a Poisson process whose rate follows the local hour
-(arrivals peak in the morning, discharges around noon, clinics and the
-billing office keep office hours) and the hospital's state (each outpatient
-is admitted or sent home at a rate per person, each pending bill is paid at a
-rate per bill, staff clock in until the shift is staffed). The rates are
-calibrated on the seeded hospital (`simulator.seed`), so its levels hold
-over a day: the patients in care, the beds, the pending bills, a handful of
-open emergencies, and revenue paid per hour as a hospital's is.
+(`simulator.shapes`: arrivals peak in the morning, the emergency department
+never stops, discharges come around noon, clinics and the billing office
+keep office hours) and the hospital's state (each outpatient is admitted or
+sent home at a rate per person, each pending bill is paid at a rate per
+bill, staff clock in until the shift is staffed). The rates are calibrated
+on the seeded hospital (`simulator.seed`), so its levels hold over a day:
+the patients in care, the beds, the pending bills, the open emergencies,
+and revenue paid per hour as a hospital's is.
 
-The simulator's `--rate` only decides how much routine record keeping fills
-the time between these events (`simulator.activity.routine`): it never
-makes the hospital itself busier.
+`pace` makes the hospital busier (every rate times `pace`); the
+simulator's `--rate` only decides how much routine record keeping fills the
+time between these events (`simulator.activity.routine`).
 """
 
 from __future__ import annotations
@@ -23,30 +24,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from .activity import CLOCKED
-from .history import HOURLY
+from .hospital import (
+    AT_WORK_BY_DAY,
+    AT_WORK_BY_NIGHT,
+    EMERGENCIES_PER_REGISTRATION,
+    EMERGENCY_MINUTES,
+    EMERGENCY_STAGE_MINUTES,
+    HISTORY_DAYS,
+)
+from .shapes import (
+    ARRIVALS,
+    DAYTIME,
+    DISCHARGES,
+    EMERGENCIES,
+    LEAVING,
+    NIGHT,
+    OFFICE,
+    PAYMENTS,
+    ROOMS,
+)
 
 HOUR = 3600.0
 # A paused simulator does not make up for more than this much missed time at once.
 MAX_CATCH_UP = dt.timedelta(hours=1)
 
-
-def shape(*weights: float) -> tuple[float, ...]:
-    """24 relative weights by local hour, scaled to average 1."""
-    mean = sum(weights) / len(weights)
-    return tuple(w / mean for w in weights)
-
-
-ARRIVALS = shape(*HOURLY)
-DAYTIME = shape(3, 2, 2, 2, 2, 3, 5, 8, 11, 13, 13, 12, 12, 12, 12, 11, 11, 10, 9, 8, 7, 6, 5, 4)
-DISCHARGES = shape(1, 1, 1, 1, 1, 1, 2, 4, 8, 15, 22, 26, 26, 24, 22, 19, 15, 11, 8, 6, 4, 3, 2, 1)
-OFFICE = shape(0, 0, 0, 0, 0, 0, 0, 1, 6, 10, 10, 10, 8, 9, 10, 10, 9, 6, 2, 1, 0, 0, 0, 0)
-PAYMENTS = shape(1, 1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 12, 12, 13, 13, 12, 10, 7, 5, 4, 3, 2, 1)
-NIGHT = shape(1, 4, 4, 4, 4, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1)
-
-# Per person (or bill, pathway, emergency) and hour; the seed's hospital holds level with these.
-ADMITTED_PER_OUTPATIENT = 0.0061  # about 33 admissions a day from 225 outpatients
-SENT_HOME_PER_OUTPATIENT = 0.0137  # about 74 a day go home from an outpatient visit
-DISCHARGED_PER_INPATIENT = 0.0051  # about 33 a day of 270 inpatients
+# Per person (or bill, pathway, room, emergency) and hour; the seed's hospital holds level with
+# these (docs/simulator.md has the day they make at the default size).
+ADMITTED_PER_OUTPATIENT = 0.023  # about 190 admissions a day, as many as discharges
+SENT_HOME_PER_OUTPATIENT = 0.2  # an outpatient visit lasts about four and a half hours
+DISCHARGED_PER_INPATIENT = 0.0083  # inpatients stay about five days
 CHARGES_PER_INPATIENT = 0.2 / 24  # pharmacy, laboratory, imaging: one every five days
 PAID_PER_PENDING_BILL = 1 / (3 * 24)  # a bill not paid at the desk is paid about three days on
 VOIDED_PER_PENDING_BILL = 0.0003
@@ -54,12 +60,10 @@ ADVANCES_PER_PATHWAY = 0.04  # a stage a day or so
 # Registration to first clinician, on average: emergency departments report a median of about
 # half an hour (docs/simulator.md).
 DOOR_TO_PROVIDER_HOURS = 0.5
-EMERGENCIES_PER_REGISTRATION = 0.11  # about 12 a day at the default size
-EMERGENCY_HOURS = 6  # an emergency lasts about this long
 CANCELLED_SHARE = 0.07  # of bookings, cancelled before the day
-ROOM_TURNOVERS_PER_HOUR = 24  # ER bays, theatres and consult rooms taken, vacated, cleaned
-# Staff at work (on duty or on a break): the day shift (07-19) is bigger than the night's.
-AT_WORK_BY_DAY, AT_WORK_BY_NIGHT = 0.63, 0.34
+# Per emergency bay, theatre and consulting room: taken, vacated and cleaned every two or three
+# hours (three changes a turnover).
+TURNOVERS_PER_SHORT_STAY_ROOM = 1.2
 STAFFING_PER_HOUR = 2.0  # how fast a shift change closes the gap to its staffing
 BREAKS_PER_HOUR = 0.12  # per person on duty: a meal break a shift, about 40 minutes long
 BACK_FROM_BREAK_PER_HOUR = 1.5
@@ -76,6 +80,7 @@ class Census:
     pending_bills: int = 0
     open_pathways: int = 0  # open and not yet at the discharge stage
     open_emergencies: int = 0
+    short_stay_rooms: int = 0  # emergency bays, theatres and consulting rooms
     staff: int = 0
     at_work: int = 0
     on_break: int = 0
@@ -83,7 +88,7 @@ class Census:
     bookings_per_day: float = 0.0
 
     def count(self, db: Any, now: dt.datetime, *, monthly: bool) -> None:
-        """Read the counts again (with `monthly`, the 28-day averages too)."""
+        """Read the counts again (with `monthly`, the daily averages of the seeded span too)."""
         active = {"isActive": True}
         patients = _by(db.patients, active, "$status")
         staff = _by(db.staff, active, "$status")
@@ -97,15 +102,19 @@ class Census:
         self.pending_bills = db.bills.count_documents({**active, "status": "pending"})
         self.open_pathways = db.workflows.count_documents(open_flows)
         self.open_emergencies = db.workflows.count_documents(emergency)
+        self.short_stay_rooms = db.rooms.count_documents(
+            {**active, "type": {"$in": ["er", "or", "consult"]}}
+        )
         self.staff = sum(staff.values())
         self.at_work = staff.get("on_duty", 0) + staff.get("on_break", 0)
         self.on_break = staff.get("on_break", 0)
         if monthly:
             t = now.astimezone(dt.UTC)
-            month = {"$gte": t - dt.timedelta(days=28), "$lt": t}
+            month = {"$gte": t - dt.timedelta(days=HISTORY_DAYS), "$lt": t}
             registered = db.patients.count_documents({**active, "registeredAt": month})
             booked = db.appointments.count_documents({**active, "scheduledAt": month})
-            self.registrations_per_day, self.bookings_per_day = registered / 28, booked / 28
+            self.registrations_per_day = registered / HISTORY_DAYS
+            self.bookings_per_day = booked / HISTORY_DAYS
 
     def record(self, kind: str) -> None:
         """What an event that wrote something changed in the counts."""
@@ -149,21 +158,22 @@ def _staffing_gap(census: Census, hour: int) -> float:
 RATES: dict[str, Callable[[Census, int], float]] = {
     "register_patient": lambda c, h: c.registrations_per_day / 24 * ARRIVALS[h],
     "see_patient": lambda c, h: c.waiting / DOOR_TO_PROVIDER_HOURS,
-    "admit_patient": lambda c, h: c.outpatients * ADMITTED_PER_OUTPATIENT * DAYTIME[h],
-    "send_home": lambda c, h: c.outpatients * SENT_HOME_PER_OUTPATIENT * DAYTIME[h],
+    "admit_patient": lambda c, h: c.outpatients * ADMITTED_PER_OUTPATIENT * LEAVING[h],
+    "send_home": lambda c, h: c.outpatients * SENT_HOME_PER_OUTPATIENT * LEAVING[h],
     "discharge_patient": lambda c, h: c.admitted * DISCHARGED_PER_INPATIENT * DISCHARGES[h],
     "book_appointment": lambda c, h: c.bookings_per_day / 24 * OFFICE[h],
     "cancel_appointment": lambda c, h: c.bookings_per_day * CANCELLED_SHARE / 24 * OFFICE[h],
-    "turn_over_room": lambda c, h: ROOM_TURNOVERS_PER_HOUR * DAYTIME[h],
+    "turn_over_room": lambda c, h: c.short_stay_rooms * TURNOVERS_PER_SHORT_STAY_ROOM * ROOMS[h],
     "replace_room": lambda c, h: 1 / 24,
     "create_bill": lambda c, h: c.admitted * CHARGES_PER_INPATIENT * DAYTIME[h],
     "pay_bill": lambda c, h: c.pending_bills * PAID_PER_PENDING_BILL * PAYMENTS[h],
     "void_bill": lambda c, h: c.pending_bills * VOIDED_PER_PENDING_BILL,
     "advance_workflow": lambda c, h: c.open_pathways * ADVANCES_PER_PATHWAY * DAYTIME[h],
     "raise_emergency": lambda c, h: (
-        c.registrations_per_day * EMERGENCIES_PER_REGISTRATION / 24 * DAYTIME[h]
+        c.registrations_per_day * EMERGENCIES_PER_REGISTRATION / 24 * EMERGENCIES[h]
     ),
-    "resolve_emergency": lambda c, h: c.open_emergencies / EMERGENCY_HOURS,
+    "advance_emergency": lambda c, h: c.open_emergencies * 60 / EMERGENCY_STAGE_MINUTES,
+    "resolve_emergency": lambda c, h: c.open_emergencies * 60 / EMERGENCY_MINUTES,
     "clock_in": lambda c, h: max(0.0, _staffing_gap(c, h)) * STAFFING_PER_HOUR + 0.3,
     "clock_out": lambda c, h: max(0.0, -_staffing_gap(c, h)) * STAFFING_PER_HOUR + 0.3,
     "take_break": lambda c, h: (c.at_work - c.on_break) * BREAKS_PER_HOUR * DAYTIME[h] ** 0.5,
@@ -176,7 +186,8 @@ RATES: dict[str, Callable[[Census, int], float]] = {
 class DayPlan:
     """Which hospital events are due at a moment of hospital time.
 
-    Each event of `rates` owes occurrences at its current rate; it is due
+    Each event of `rates` owes occurrences at its current rate (times
+    `pace`); it is due
     whenever what it owes passes an exponential draw (so its occurrences form
     a Poisson process). Each event of `clocked` is due every so many seconds.
     """
@@ -190,8 +201,12 @@ class DayPlan:
         clocked: dict[str, float] | None = None,
         census_every: float = 3600.0,
         monthly_every: float = 6 * 3600.0,
+        pace: float = 1.0,
     ) -> None:
+        if pace <= 0:
+            raise ValueError("pace must be positive")
         self.db = db
+        self.pace = pace
         self.rng = rng
         self.rates = rates
         self.clocked = dict(CLOCKED if clocked is None else clocked)
@@ -227,7 +242,7 @@ class DayPlan:
             self.census_at = now
             if monthly:
                 self.monthly_at = now
-        hours = min(now - self.last, MAX_CATCH_UP).total_seconds() / HOUR
+        hours = min(now - self.last, MAX_CATCH_UP).total_seconds() / HOUR * self.pace
         self.last = now
         hour = now.hour
         names = []

@@ -1,4 +1,4 @@
-"""Four weeks of patients: who came, when, how long they stayed, and their care pathways.
+"""A week of patients: who came, when, how long they stayed, and their care pathways.
 
 Times are computed in UTC; the hospital's time zone (that of "now") only
 decides what a local day, an office hour or a night is. Every document is
@@ -13,13 +13,28 @@ import math
 import random
 from dataclasses import dataclass
 
-from .hospital import DEFAULT_PATIENTS, DEPARTMENT_CODES, HISTORY_DAYS, new_id, utc
+from .hospital import (
+    DEFAULT_PATIENTS,
+    DEPARTMENT_CODES,
+    EMERGENCIES_PER_REGISTRATION,
+    EMERGENCY_MINUTES,
+    EMERGENCY_STAGE_MINUTES,
+    HISTORY_DAYS,
+    building_scale,
+    new_id,
+    utc,
+)
 from .names import person_name
+from .shapes import ARRIVALS, DISCHARGES, EMERGENCIES, hour_on, moment_in
 
 UTC = dt.UTC
 OCCUPANCY = (0.72, 0.90)  # share of each department's beds its admitted patients fill
-OUTPATIENT_SHARE = 0.08  # patients with an open outpatient episode (last three days)
-OPEN_EMERGENCIES = (3, 8)
+OUTPATIENT_SHARE = 0.022  # patients with an open outpatient visit (the last few hours)
+OUTPATIENT_HOURS = 8  # how far back an outpatient still in the building may have registered
+# Open emergencies in the seed: as many as the simulator keeps open at that hour (`simulator.day`),
+# each raised within the last EMERGENCY_SEED_MINUTES.
+EMERGENCY_SEED_MINUTES = 30
+EMERGENCY_STAGES = ("triage", "consultation", "diagnostics", "treatment", "discharge")
 # Mean minutes from registration to a clinician, by triage level (1: at once).
 SEEN_WITHIN_MINUTES = {
     1: 2,
@@ -28,8 +43,6 @@ SEEN_WITHIN_MINUTES = {
     4: 45,
     5: 60,
 }  # a handful, as a dashboard would show on a normal day
-# Registrations per local hour of the day, relative (night is quiet).
-HOURLY = (2, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 9, 8, 8, 8, 7, 7, 7, 7, 6, 5, 4, 3, 2)
 
 
 @dataclass(frozen=True)
@@ -44,12 +57,12 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "ER": Profile(0.22, 0.12, 1.5, 0, (4, 14, 38, 28, 16), (250, 2500)),
-    "CARD": Profile(0.13, 0.35, 5.0, 12, (1, 10, 45, 32, 12), (120, 400)),
-    "NEURO": Profile(0.09, 0.35, 6.0, 9, (1, 10, 45, 32, 12), (120, 400)),
-    "ORTHO": Profile(0.13, 0.30, 4.0, 12, (0, 6, 40, 38, 16), (100, 350)),
-    "PED": Profile(0.13, 0.25, 3.0, 11, (1, 8, 40, 33, 18), (90, 300)),
-    "ONC": Profile(0.11, 0.35, 6.0, 10, (1, 10, 45, 32, 12), (150, 450)),
-    "RAD": Profile(0.13, 0.0, 0.0, 14, (0, 2, 20, 43, 35), (150, 1200)),
+    "CARD": Profile(0.13, 0.35, 5.0, 60, (1, 10, 45, 32, 12), (120, 400)),
+    "NEURO": Profile(0.09, 0.35, 6.0, 45, (1, 10, 45, 32, 12), (120, 400)),
+    "ORTHO": Profile(0.13, 0.30, 4.0, 60, (0, 6, 40, 38, 16), (100, 350)),
+    "PED": Profile(0.13, 0.25, 3.0, 55, (1, 8, 40, 33, 18), (90, 300)),
+    "ONC": Profile(0.11, 0.35, 6.0, 50, (1, 10, 45, 32, 12), (150, 450)),
+    "RAD": Profile(0.13, 0.0, 0.0, 70, (0, 2, 20, 43, 35), (150, 1200)),
     "ICU": Profile(0.06, 1.0, 5.0, 0, (25, 45, 25, 5, 0), (400, 900)),
 }
 
@@ -79,12 +92,8 @@ def priority_for(triage: int, rng: random.Random) -> str:
 def busy_hour_time(
     rng: random.Random, start: dt.datetime, end: dt.datetime, tz: dt.tzinfo
 ) -> dt.datetime:
-    """A moment in [start, end) (UTC), likelier in the busy hours of the local day."""
-    span = (end - start).total_seconds()
-    while True:
-        moment = start + dt.timedelta(seconds=rng.random() * span)
-        if rng.random() * max(HOURLY) < HOURLY[moment.astimezone(tz).hour]:
-            return moment
+    """A registration time in [start, end) (UTC), following the local day's arrivals."""
+    return moment_in(rng, ARRIVALS, start, end, tz)
 
 
 def birth_date(rng: random.Random, department: str, now: dt.datetime) -> dt.datetime:
@@ -99,7 +108,9 @@ def new_mrn(rng: random.Random) -> str:
 
 def door_to_provider(rng: random.Random, triage: int) -> dt.timedelta:
     """How long a patient of this triage level waits to be seen (the most urgent at once)."""
-    return dt.timedelta(minutes=rng.expovariate(1 / SEEN_WITHIN_MINUTES[triage]))
+    mean = SEEN_WITHIN_MINUTES[triage]
+    # Triage sees that nobody waits past about three times their level's mean.
+    return dt.timedelta(minutes=min(rng.expovariate(1 / mean), 3 * mean))
 
 
 def _patient(rng: random.Random, code: str, status: str, now: dt.datetime, tz: dt.tzinfo) -> dict:
@@ -107,10 +118,15 @@ def _patient(rng: random.Random, code: str, status: str, now: dt.datetime, tz: d
     admitted_at = discharged_at = None
     if status == "admitted":
         elapsed = min(max(rng.expovariate(1 / profile.stay_days), 0.1), HISTORY_DAYS - 1)
-        registered = now - dt.timedelta(days=elapsed)
+        # Registered that day at an hour the day's arrivals favour (and before now).
+        day = (now - dt.timedelta(days=elapsed)).astimezone(tz).date()
+        registered = min(
+            hour_on(rng, ARRIVALS, day, tz).astimezone(UTC),
+            now - dt.timedelta(hours=rng.uniform(2, 6)),
+        )
         admitted_at = registered + dt.timedelta(minutes=rng.uniform(10, 120))
     elif status == "outpatient":
-        registered = busy_hour_time(rng, now - dt.timedelta(days=3), now, tz)
+        registered = busy_hour_time(rng, now - dt.timedelta(hours=OUTPATIENT_HOURS), now, tz)
     else:
         registered = busy_hour_time(
             rng, now - dt.timedelta(days=HISTORY_DAYS), now - dt.timedelta(hours=1), tz
@@ -121,6 +137,13 @@ def _patient(rng: random.Random, code: str, status: str, now: dt.datetime, tz: d
         else:
             stay = dt.timedelta(hours=rng.uniform(0.5, 6))
         discharged_at = registered + stay
+        if admitted_at is not None:
+            # Inpatients go home after the morning round, around noon of their last day.
+            last_day = discharged_at.astimezone(tz).date()
+            discharged_at = max(
+                hour_on(rng, DISCHARGES, last_day, tz).astimezone(UTC),
+                registered + dt.timedelta(hours=4),
+            )
         if discharged_at > now - dt.timedelta(minutes=5):
             discharged_at = registered + (now - registered) * rng.uniform(0.3, 0.95)
         if admitted_at is not None:
@@ -154,7 +177,8 @@ def generate_patients(
     rng: random.Random, total: int, now: dt.datetime, beds: dict[str, int]
 ) -> list[dict]:
     """`total` patients: enough admitted to fill most beds, a few open outpatients, the rest discharged."""
-    scale = min(1.0, total / DEFAULT_PATIENTS)
+    # A hospital below a fifth of the default size keeps a fifth of the building: fewer beds full.
+    scale = min(1.0, total / DEFAULT_PATIENTS) / building_scale(total)
     now_utc = now.astimezone(UTC)
     patients = []
     for code, count in split(
@@ -211,29 +235,54 @@ def _workflow(rng: random.Random, patient: dict, now: dt.datetime) -> dict:
 
 
 def generate_workflows(rng: random.Random, patients: list[dict], now: dt.datetime) -> list[dict]:
-    """One care pathway per patient; only a handful of open emergencies, the newest ones."""
+    """One care pathway per patient, and the emergencies open at `now`: each raised minutes ago
+    (a critical arrival's own pathway, or a deterioration of an inpatient), as many as the
+    simulator keeps open at that hour; older emergencies have been handled (urgent now)."""
     now_utc = now.astimezone(UTC)
     workflows = [_workflow(rng, patient, now_utc) for patient in patients]
-    open_ = sorted(
-        (flow for flow in workflows if flow["stage"] != "done"),
-        key=lambda flow: flow["startedAt"],
-        reverse=True,
-    )
-    wanted = min(len(open_), rng.randint(*OPEN_EMERGENCIES))
-    emergencies = [flow for flow in open_ if flow["priority"] == "emergency"][:wanted]
-    # Too few: the most recent urgent (then any) open pathways were escalated.
-    for flow in sorted(open_, key=lambda flow: flow["priority"] != "urgent"):
-        if len(emergencies) >= wanted:
+    recent = now_utc - dt.timedelta(minutes=EMERGENCY_SEED_MINUTES)
+    open_emergencies = []
+    for flow in workflows:
+        if flow["priority"] == "emergency" and flow["stage"] != "done":
+            if flow["startedAt"] < recent:
+                flow["priority"] = "urgent"
+            else:
+                open_emergencies.append(flow)
+    wanted = max(1, round(expected_open_emergencies(patients, now) * rng.uniform(0.8, 1.2)))
+    for flow in sorted(open_emergencies, key=lambda flow: flow["startedAt"])[wanted:]:
+        flow["priority"] = "urgent"
+    inpatients = [patient for patient in patients if patient["status"] == "admitted"]
+    for _ in range(wanted - len(open_emergencies)):
+        if not inpatients:
             break
-        if flow not in emergencies:
-            emergencies.append(flow)
-    chosen = {id(flow) for flow in emergencies}
-    for flow in open_:
-        if id(flow) in chosen:
-            flow["priority"] = "emergency"
-        elif flow["priority"] == "emergency":
-            flow["priority"] = "urgent"  # older emergencies have been stabilised
+        workflows.append(_deterioration(rng, rng.choice(inpatients), now_utc))
     return workflows
+
+
+def expected_open_emergencies(patients: list[dict], now: dt.datetime) -> float:
+    """Emergencies open on average at `now`'s hour: raised per hour times how long each lasts."""
+    since = now.astimezone(UTC) - dt.timedelta(days=HISTORY_DAYS)
+    per_day = sum(1 for patient in patients if patient["registeredAt"] >= utc(since)) / HISTORY_DAYS
+    per_hour = per_day * EMERGENCIES_PER_REGISTRATION / 24 * EMERGENCIES[now.hour]
+    return per_hour * EMERGENCY_MINUTES / 60
+
+
+def _deterioration(rng: random.Random, patient: dict, now: dt.datetime) -> dict:
+    """An inpatient's emergency raised in the last EMERGENCY_SEED_MINUTES, a stage on every few
+    minutes since (triage, then consultation...)."""
+    age = dt.timedelta(minutes=rng.uniform(1, EMERGENCY_SEED_MINUTES))
+    started = utc(now - age)
+    steps = min(len(EMERGENCY_STAGES) - 1, int(age.total_seconds() / 60 / EMERGENCY_STAGE_MINUTES))
+    return {
+        "_id": new_id(rng, started),
+        "patientId": patient["_id"],
+        "departmentId": patient["departmentId"],
+        "priority": "emergency",
+        "stage": EMERGENCY_STAGES[steps],
+        "startedAt": started,
+        "updatedAt": utc(started + dt.timedelta(minutes=steps * EMERGENCY_STAGE_MINUTES)),
+        "isActive": True,
+    }
 
 
 def soft_delete_a_few(rng: random.Random, documents: dict[str, list[dict]]) -> None:

@@ -34,34 +34,50 @@ STAFF_ROLES = ("doctor", "nurse", "technician", "admin")
 STAFF_STATUSES = ("on_duty", "off_duty", "on_break")
 
 COLLECTIONS = ("departments", "rooms", "staff", "patients", "appointments", "bills", "workflows")
-DEFAULT_PATIENTS = 3000
-HISTORY_DAYS = 28
+# A large teaching hospital, busy enough that something happens every few seconds at any hour
+# (docs/simulator.md): about 2,100 registrations a day, 1,100 ward and intensive care beds.
+DEFAULT_PATIENTS = 16000
+HISTORY_DAYS = 7
+MIN_BUILDING = 0.2  # the share of the building the smallest hospitals keep (`building_scale`)
 BEDDED_TYPES = ("ward", "icu")  # where admitted patients sleep; the other types turn over in hours
 
 FLOORS = {"RAD": 0, "ER": 1, "CARD": 2, "NEURO": 3, "ORTHO": 4, "PED": 5, "ONC": 6, "ICU": 7}
-# Rooms per department and type: 200 in all.
+# Rooms per department and type: 650 in all, about 1,100 ward and ICU beds.
 ROOM_PLAN: dict[str, dict[str, int]] = {
-    "ER": {"er": 18, "consult": 4, "ward": 2},
-    "CARD": {"ward": 18, "icu": 6, "consult": 6, "or": 2},
-    "NEURO": {"ward": 16, "icu": 4, "consult": 5},
-    "ORTHO": {"ward": 16, "or": 5, "consult": 6},
-    "PED": {"ward": 16, "icu": 3, "consult": 6},
-    "ONC": {"ward": 16, "consult": 8},
-    "RAD": {"consult": 14, "or": 1},
-    "ICU": {"icu": 28},
+    "ER": {"er": 120, "consult": 16, "ward": 12},
+    "CARD": {"ward": 60, "icu": 16, "consult": 14, "or": 6},
+    "NEURO": {"ward": 50, "icu": 12, "consult": 12},
+    "ORTHO": {"ward": 50, "or": 12, "consult": 14},
+    "PED": {"ward": 50, "icu": 10, "consult": 14},
+    "ONC": {"ward": 50, "consult": 16},
+    "RAD": {"consult": 30, "or": 3},
+    "ICU": {"icu": 80},
 }
 WARD_CAPACITIES = (2, 2, 4, 4, 6)
-# Doctors, nurses, technicians, admins per department: 150 in all.
+# Doctors, nurses, technicians, admins per department: 763 in all. Nurses follow published
+# staffing norms for the patients each department holds (docs/simulator.md): intensive care one
+# nurse at work per one or two patients, wards one per four to six, day and night.
 STAFF_PLAN: dict[str, tuple[int, int, int, int]] = {
-    "ER": (6, 10, 2, 2),
-    "CARD": (5, 10, 3, 2),
-    "NEURO": (4, 8, 2, 2),
-    "ORTHO": (5, 8, 2, 2),
-    "PED": (5, 9, 1, 2),
-    "ONC": (4, 9, 2, 2),
-    "RAD": (4, 3, 9, 2),
-    "ICU": (5, 16, 2, 2),
+    "ER": (30, 60, 6, 6),
+    "CARD": (20, 80, 8, 5),
+    "NEURO": (16, 68, 6, 4),
+    "ORTHO": (18, 64, 6, 4),
+    "PED": (16, 68, 4, 4),
+    "ONC": (14, 64, 6, 4),
+    "RAD": (12, 10, 30, 4),
+    "ICU": (20, 96, 6, 4),
 }
+# Emergency alerts: critical arrivals at the ER and deteriorations on the wards, per registration
+# (about 460 a day at the default size). Each moves a stage every EMERGENCY_STAGE_MINUTES on
+# average (assessed, investigated, treated, handed over), and is resolved about
+# EMERGENCY_HANDOVER_MINUTES after its handover: about half an hour in all (docs/simulator.md).
+EMERGENCIES_PER_REGISTRATION = 0.22
+EMERGENCY_STAGE_MINUTES = 4
+EMERGENCY_HANDOVER_MINUTES = 8
+EMERGENCY_MINUTES = 4 * EMERGENCY_STAGE_MINUTES + EMERGENCY_HANDOVER_MINUTES  # raised to resolved
+# The share of staff at work (on duty or on a break) in each shift: day 07:00-19:00, night the
+# rest. Nights run a little leaner, never below the norms.
+AT_WORK_BY_DAY, AT_WORK_BY_NIGHT = 0.60, 0.50
 EQUIPMENT = (
     "monitor",
     "oxygen",
@@ -112,14 +128,25 @@ def generate_departments(now: dt.datetime) -> list[dict]:
     ]
 
 
-def generate_rooms(rng: random.Random, now: dt.datetime) -> list[dict]:
+def building_scale(patients: int) -> float:
+    """How much of the default building a hospital of `patients` has: all of it at the default
+    size or more; a smaller hospital has proportionally fewer rooms and staff, down to a fifth
+    (enough of every kind for the simulator's events)."""
+    return max(MIN_BUILDING, min(1.0, patients / DEFAULT_PATIENTS))
+
+
+def scaled(count: int, scale: float) -> int:
+    return max(1, round(count * scale))
+
+
+def generate_rooms(rng: random.Random, now: dt.datetime, scale: float = 1.0) -> list[dict]:
     """Every room empty and ready; `occupy_rooms` then puts the admitted patients in beds."""
     created = utc(now - dt.timedelta(days=2 * 365))
     rooms = []
     for code, plan in ROOM_PLAN.items():
         number = 1
         for room_type, count in plan.items():
-            for _ in range(count):
+            for _ in range(scaled(count, scale)):
                 rooms.append(
                     {
                         "_id": new_id(rng, created),
@@ -147,7 +174,8 @@ def occupy_rooms(
     A bedded room's occupiedBeds is the number of admitted patients in it; an
     occupied room has at least one bed taken, any other status none.
     """
-    busy = 0.55 if is_day_shift(now) else 0.2
+    # Emergency bays are busy at any hour; theatres and consulting rooms mostly by day.
+    busy = {"er": 0.6, "or": 0.55, "consult": 0.55} if is_day_shift(now) else {"er": 0.5}
     for code in DEPARTMENT_CODES:
         bedded = [
             room for room in rooms if room["departmentId"] == code and room["type"] in BEDDED_TYPES
@@ -161,7 +189,7 @@ def occupy_rooms(
                 room["occupiedBeds"] += 1
                 patient["roomId"] = room["_id"]
     for room in rooms:
-        if room["type"] not in BEDDED_TYPES and rng.random() < busy:
+        if room["type"] not in BEDDED_TYPES and rng.random() < busy.get(room["type"], 0.05):
             room["occupiedBeds"] = rng.randint(1, room["capacity"])
         if room["occupiedBeds"]:
             room["status"] = "occupied"
@@ -178,13 +206,14 @@ def beds_by_department(rooms: list[dict]) -> dict[str, int]:
     return beds
 
 
-def generate_staff(rng: random.Random, now: dt.datetime) -> list[dict]:
-    day = is_day_shift(now)
-    weights = (55, 37, 8) if day else (30, 66, 4)
+def generate_staff(rng: random.Random, now: dt.datetime, scale: float = 1.0) -> list[dict]:
+    at_work = AT_WORK_BY_DAY if is_day_shift(now) else AT_WORK_BY_NIGHT
+    on_break = 0.08 * at_work  # a meal break a shift
+    weights = (at_work - on_break, 1 - at_work, on_break)
     staff, number = [], 1
     for code, counts in STAFF_PLAN.items():
         for role, count in zip(STAFF_ROLES, counts, strict=True):
-            for _ in range(count):
+            for _ in range(scaled(count, scale)):
                 hired = now - dt.timedelta(days=rng.randint(60, 3000))
                 status = rng.choices(("on_duty", "off_duty", "on_break"), weights)[0]
                 ago = {"on_duty": (0, 15), "on_break": (5, 30), "off_duty": (60, 840)}[status]

@@ -33,7 +33,7 @@ logger = logging.getLogger("simulator")
 
 MAX_BACKLOG = 1.0  # seconds of changes the loop may catch up on
 ERROR_PAUSE = 1.0  # seconds to wait after a failed write (the store may be restarting)
-TICK = 5.0  # seconds of hospital time between two looks at the day plan
+TICK = 1.0  # seconds of hospital time between two looks at the day plan
 
 
 @dataclass
@@ -67,6 +67,7 @@ def run(
     db: Any,
     *,
     rate: float,
+    pace: float = 1.0,
     duration: float | None = None,
     seed: int | None = None,
     stop: threading.Event | None = None,
@@ -80,7 +81,8 @@ def run(
     clock: Clock | None = None,
     tick: float = TICK,
 ) -> Tally:
-    """Write hospital activity into `db` at `rate` changes per second.
+    """Write hospital activity into `db` at `rate` changes per second, the hospital `pace` times
+    as busy as its day says (`simulator.day`).
 
     Runs for `duration` seconds, or until `stop` is set. Calls `report` with
     the last stretch every `report_every` seconds and returns the whole run.
@@ -95,7 +97,11 @@ def run(
     rng = random.Random(seed)
     # The hospital draws from its own generator: the same seed gives the same day at any rate.
     plan = DayPlan(
-        db, random.Random(rng.random()), rates=RATES if rates is None else rates, clocked=clocked
+        db,
+        random.Random(rng.random()),
+        rates=RATES if rates is None else rates,
+        clocked=clocked,
+        pace=pace,
     )
     writer = _Writer(db, rng, plan, routine, hospital, clock or RealClock(), tz)
     return writer.run(

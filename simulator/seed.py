@@ -15,6 +15,7 @@ from .hospital import (
     COLLECTIONS,
     DEFAULT_PATIENTS,
     beds_by_department,
+    building_scale,
     generate_departments,
     generate_rooms,
     generate_staff,
@@ -33,8 +34,9 @@ def generate(
     if patients < 0:
         raise ValueError("patients must not be negative")
     rng = random.Random(seed)
-    rooms = generate_rooms(rng, now)
-    staff = generate_staff(rng, now)
+    building = building_scale(patients)
+    rooms = generate_rooms(rng, now, building)
+    staff = generate_staff(rng, now, building)
     people = history.generate_patients(rng, patients, now, beds_by_department(rooms))
     occupy_rooms(rng, rooms, people, now)
     appointments = visits.generate_appointments(rng, people, staff, now)

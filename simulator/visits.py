@@ -1,4 +1,4 @@
-"""Appointments and bills: four weeks of office hours and what the hospital charged for them.
+"""Appointments and bills: a week of office hours and what the hospital charged for them.
 
 Appointment statuses follow the clock (past ones are completed, cancelled or
 missed; today's are a mix; the week ahead is booked), and a bill is paid at
@@ -14,6 +14,7 @@ import random
 
 from .history import PROFILES
 from .hospital import DEFAULT_PATIENTS, DEPARTMENT_CODES, HISTORY_DAYS, new_id, utc
+from .shapes import PAYMENTS, hour_on
 
 UTC = dt.UTC
 APPOINTMENT_DAYS = (-(HISTORY_DAYS - 1), 7)  # local days around today
@@ -63,7 +64,7 @@ def _appointment(
 def generate_appointments(
     rng: random.Random, patients: list[dict], staff: list[dict], now: dt.datetime
 ) -> list[dict]:
-    """Office-hour appointments from four weeks ago to a week ahead, fewer at weekends."""
+    """Office-hour appointments from a week ago to a week ahead, fewer at weekends."""
     tz, now_utc = now.tzinfo, now.astimezone(UTC)
     scale = len(patients) / DEFAULT_PATIENTS
     by_department: dict[str, list[dict]] = {code: [] for code in DEPARTMENT_CODES}
@@ -94,17 +95,25 @@ def generate_appointments(
     return appointments
 
 
+def desk_open(local: dt.datetime) -> float:
+    """How much of its daytime trade the cashier's desk does at this local hour: the emergency
+    department's desk stays open at night, with a fifth of the day's payments at it."""
+    return 1.0 if 7 <= local.hour < 22 else 0.2
+
+
 def settle(rng: random.Random, bill: dict, now: dt.datetime) -> dict:
-    """Pay (at the desk or days later) or void a bill; unpaid by now means pending."""
+    """Pay (at the desk, or days later in the billing office's hours) or void a bill; unpaid by
+    now means pending. `now` is aware, in the hospital's time zone."""
     roll = rng.random()
     if roll < 0.03:
         bill["status"] = "void"
         return bill
-    if roll < 0.38:
-        delay = dt.timedelta(minutes=rng.uniform(0, 30))
+    tz = now.tzinfo or UTC
+    if roll < 0.03 + 0.35 * desk_open(bill["createdAt"].astimezone(tz)):
+        paid = bill["createdAt"] + dt.timedelta(minutes=rng.uniform(0, 30))
     else:
-        delay = dt.timedelta(days=rng.expovariate(1 / 4))
-    paid = bill["createdAt"] + delay
+        day = (bill["createdAt"] + dt.timedelta(days=rng.expovariate(1 / 4))).astimezone(tz).date()
+        paid = max(hour_on(rng, PAYMENTS, day, tz).astimezone(UTC), bill["createdAt"])
     if paid <= now:
         bill["status"], bill["paidAt"] = "paid", utc(paid)
     else:
@@ -152,6 +161,7 @@ def generate_bills(
 ) -> list[dict]:
     """A bill per completed appointment and per discharge (a stay or a visit)."""
     now_utc = now.astimezone(UTC)
+    local_now = now if now.tzinfo is not None else now_utc
     by_id = {patient["_id"]: patient for patient in patients}
     bills = []
     for appointment in appointments:
@@ -163,7 +173,7 @@ def generate_bills(
                 rng, patient, appointment["completedAt"], visit_fee(rng, code), kind, currency
             )
             bill["appointmentId"] = appointment["_id"]
-            bills.append(settle(rng, bill, now_utc))
+            bills.append(settle(rng, bill, local_now))
     for patient in patients:
         if patient["status"] != "discharged":
             continue
@@ -177,7 +187,7 @@ def generate_bills(
             settle(
                 rng,
                 bill_document(rng, patient, patient["dischargedAt"], cents, kind, currency),
-                now_utc,
+                local_now,
             )
         )
     bills.sort(key=lambda bill: (bill["createdAt"], bill["_id"]))

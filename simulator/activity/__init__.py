@@ -32,6 +32,7 @@ from .operations import (
 from .patients import (
     MAX_OPEN_EMERGENCIES,
     admit_patient,
+    advance_emergency,
     advance_workflow,
     discharge_patient,
     raise_emergency,
@@ -62,6 +63,7 @@ HOSPITAL_EVENTS: dict[str, Event] = {
     "void_bill": void_bill,
     "advance_workflow": advance_workflow,
     "raise_emergency": raise_emergency,
+    "advance_emergency": advance_emergency,
     "resolve_emergency": resolve_emergency,
     "clock_in": clock_in,
     "clock_out": clock_out,

@@ -7,11 +7,12 @@ import random
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from ..history import birth_date, new_mrn, priority_for
 from ..hospital import new_id
 from ..names import person_name
-from ..visits import bill_document
+from ..visits import bill_document, desk_open
 
 UTC = dt.UTC
 ACTIVE = {"isActive": True}
@@ -44,7 +45,8 @@ def new_bill(
 ) -> dict:
     """A bill raised at `t`, paid on the spot with the chance `paid_at_desk`."""
     bill = {**bill_document(rng, patient, t, cents, description, currency()), "status": "pending"}
-    if rng.random() < paid_at_desk:
+    local = t.astimezone(timezone.get_default_timezone())
+    if rng.random() < paid_at_desk * desk_open(local):
         bill.update(status="paid", paidAt=t)
     return bill
 

@@ -11,7 +11,8 @@ from ..hospital import BEDDED_TYPES, new_id
 from ..visits import stay_charge, visit_fee
 from .common import ACTIVE, UTC, aware, new_bill, new_patient, pick
 
-MAX_OPEN_EMERGENCIES = 12
+MAX_OPEN_EMERGENCIES = 20
+TO_ICU = 0.3  # of emergencies outside intensive care, those treated there
 # Where the ER's admitted patients go, relative: the wards with the most beds.
 ADMITTING = {"CARD": 3, "NEURO": 2, "ORTHO": 2, "PED": 2, "ONC": 2}
 NEXT_STAGE = {
@@ -220,37 +221,62 @@ def advance_workflow(db: Any, rng: random.Random, now: dt.datetime) -> int:
 
 
 def raise_emergency(db: Any, rng: random.Random, now: dt.datetime) -> int:
-    """An emergency: a critical arrival at the ER, or an open pathway that deteriorates."""
+    """An emergency: a critical arrival at the ER, or an inpatient who deteriorates (a rapid
+    response: a pathway of its own, started now, beside their ward care)."""
     if db.workflows.count_documents(OPEN_EMERGENCY) >= MAX_OPEN_EMERGENCIES:
         return 0
     t = now.astimezone(UTC)
     if rng.random() < 0.5:
-        flow = pick(
-            db.workflows,
-            {
-                **ACTIVE,
-                "stage": {"$in": list(NEXT_STAGE)},
-                "priority": {"$in": ["normal", "urgent"]},
-            },
-            rng,
-            "priority",
-        )
-        if flow is not None:
-            return db.workflows.update_one(
-                {"_id": flow["_id"], "priority": flow["priority"], "resolvedAt": None},
-                {"$set": {"priority": "emergency", "escalatedAt": t, "updatedAt": t}},
-            ).modified_count
+        patient = pick(db.patients, {**ACTIVE, "status": "admitted"}, rng, "departmentId")
+        if patient is not None:
+            db.workflows.insert_one(
+                {
+                    "_id": new_id(rng, t),
+                    "patientId": patient["_id"],
+                    "departmentId": patient.get("departmentId"),
+                    "stage": "triage",
+                    "priority": "emergency",
+                    "startedAt": t,
+                    "updatedAt": t,
+                    "isActive": True,
+                }
+            )
+            return 1
     return new_patient(db, rng, "ER", 1, t)
 
 
+def advance_emergency(db: Any, rng: random.Random, now: dt.datetime) -> int:
+    """An open emergency moves on a stage: assessed, investigated, treated, handed over. Some
+    are treated in intensive care (the pathway moves there)."""
+    t = now.astimezone(UTC)
+    flow = pick(
+        db.workflows,
+        {**OPEN_EMERGENCY, "stage": {"$in": list(NEXT_STAGE)}},
+        rng,
+        "stage",
+        "departmentId",
+    )
+    if flow is None:
+        return 0
+    stage = NEXT_STAGE[flow["stage"]]
+    moved = {"stage": stage, "updatedAt": t}
+    if stage == "treatment" and flow.get("departmentId") != "ICU" and rng.random() < TO_ICU:
+        moved["departmentId"] = "ICU"
+    return db.workflows.update_one(
+        {"_id": flow["_id"], "stage": flow["stage"], "resolvedAt": None}, {"$set": moved}
+    ).modified_count
+
+
 def resolve_emergency(db: Any, rng: random.Random, now: dt.datetime) -> int:
-    """An emergency is over: its pathway is resolved and care goes on in a new, urgent one.
+    """An emergency handed over is over: its pathway is resolved, and a patient with no other
+    open pathway (a critical arrival) goes on in a new, urgent one.
 
     The day plan lets each open emergency end at the same rate, so the more
-    there are, the more end: the count settles around a handful.
+    there are, the more end: the count settles where as many end as start.
     """
     t = now.astimezone(UTC)
-    flows = list(db.workflows.find(OPEN_EMERGENCY, {"patientId": 1, "departmentId": 1}))
+    handed_over = {**OPEN_EMERGENCY, "stage": "discharge"}
+    flows = list(db.workflows.find(handed_over, {"patientId": 1, "departmentId": 1}))
     if not flows:
         return 0
     flow = rng.choice(flows)
@@ -259,6 +285,9 @@ def resolve_emergency(db: Any, rng: random.Random, now: dt.datetime) -> int:
         {"$set": {"stage": "done", "resolvedAt": t, "updatedAt": t}},
     ).modified_count:
         return 0
+    still_open = {**ACTIVE, "patientId": flow["patientId"], "stage": {"$ne": "done"}}
+    if db.workflows.count_documents(still_open):
+        return 1
     db.workflows.insert_one(
         {
             "_id": new_id(rng, t),

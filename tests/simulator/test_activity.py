@@ -18,6 +18,7 @@ from simulator.activity.appointments import (
 )
 from simulator.activity.patients import (
     admit_patient,
+    advance_emergency,
     advance_workflow,
     discharge_patient,
     raise_emergency,
@@ -386,7 +387,7 @@ def test_emergencies_are_raised_up_to_a_cap(hospital_db, now):
 
 def test_a_resolved_emergency_is_done_and_care_goes_on_in_a_new_pathway(hospital_db, now):
     emergencies = [
-        add(hospital_db, "workflows", priority="emergency", stage="treatment") for _ in range(5)
+        add(hospital_db, "workflows", priority="emergency", stage="discharge") for _ in range(5)
     ]
 
     assert resolve_emergency(hospital_db, rng(), now) == 2
@@ -396,6 +397,55 @@ def test_a_resolved_emergency_is_done_and_care_goes_on_in_a_new_pathway(hospital
     (follow_up,) = new_ones(hospital_db, "workflows", emergencies)
     assert follow_up["patientId"] == resolved["patientId"]
     assert (follow_up["stage"], follow_up["priority"]) == ("treatment", "urgent")
+    assert contract_kept(hospital_db, now)
+
+
+def test_only_an_emergency_handed_over_is_resolved(hospital_db, now):
+    for stage in ("triage", "consultation", "diagnostics", "treatment"):
+        add(hospital_db, "workflows", priority="emergency", stage=stage)
+
+    assert resolve_emergency(hospital_db, rng(), now) == 0
+    assert hospital_db.workflows.count_documents({"resolvedAt": {"$ne": None}}) == 0
+
+
+def test_a_resolved_deterioration_leaves_the_ward_pathway_to_go_on(hospital_db, now):
+    patient = add(hospital_db, "patients", status="admitted", admittedAt=now)
+    ward = add(hospital_db, "workflows", patientId=patient["_id"], stage="treatment")
+    add(hospital_db, "workflows", patientId=patient["_id"], priority="emergency", stage="discharge")
+
+    assert resolve_emergency(hospital_db, rng(), now) == 1
+
+    assert hospital_db.workflows.count_documents({"patientId": patient["_id"]}) == 2
+    assert get(hospital_db, "workflows", ward)["stage"] == "treatment"
+    assert contract_kept(hospital_db, now)
+
+
+def test_a_deterioration_is_an_emergency_pathway_of_its_own_started_now(hospital_db, now):
+    patient = add(hospital_db, "patients", status="admitted", admittedAt=now, departmentId="CARD")
+    ward = add(hospital_db, "workflows", patientId=patient["_id"], stage="treatment")
+    raised = [raise_emergency(hospital_db, rng(seed), now) for seed in range(6)]
+
+    deteriorations = list(
+        hospital_db.workflows.find({"patientId": patient["_id"], "priority": "emergency"})
+    )
+    assert deteriorations and raised.count(1) == len(deteriorations)
+    for flow in deteriorations:
+        assert (flow["stage"], flow["departmentId"]) == ("triage", "CARD")
+        assert abs(aware(flow["startedAt"]) - now) < dt.timedelta(seconds=1)
+    assert get(hospital_db, "workflows", ward)["priority"] != "emergency"
+    assert contract_kept(hospital_db, now)
+
+
+def test_an_emergency_moves_a_stage_at_a_time_up_to_its_handover(hospital_db, now):
+    flow = add(hospital_db, "workflows", priority="emergency", stage="triage", departmentId="ER")
+    stages = []
+    for seed in range(6):
+        advance_emergency(hospital_db, rng(seed), now)
+        stages.append(get(hospital_db, "workflows", flow)["stage"])
+
+    assert stages[:4] == ["consultation", "diagnostics", "treatment", "discharge"]
+    assert stages[4:] == ["discharge", "discharge"]  # then it waits to be resolved
+    assert get(hospital_db, "workflows", flow)["departmentId"] in ("ER", "ICU")
     assert contract_kept(hospital_db, now)
 
 

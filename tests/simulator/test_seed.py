@@ -15,7 +15,7 @@ from .contract import aware, beds_out_of_place, stored, violations
 
 @pytest.fixture(scope="module")
 def hospital():
-    """The default-sized hospital (3,000 patients), generated once for the module's checks."""
+    """The default-sized hospital (16,000 patients), generated once for the module's checks."""
     from .conftest import NOW
 
     return generate(7, now=NOW)
@@ -43,10 +43,11 @@ def test_the_moment_must_be_aware():
 def test_sizes_are_the_documented_ones(hospital):
     sizes = {name: len(docs) for name, docs in hospital.items()}
     assert list(sizes) == list(COLLECTIONS)
-    assert sizes["departments"] == 8 and sizes["rooms"] == 200 and sizes["staff"] == 150
-    assert sizes["patients"] == 3000 and sizes["workflows"] == 3000
-    assert 1500 <= sizes["appointments"] <= 2300
-    assert 3000 <= sizes["bills"] <= 4500
+    assert sizes["departments"] == 8 and sizes["rooms"] == 647 and sizes["staff"] == 763
+    # A pathway per patient, and the deteriorations of inpatients open now.
+    assert sizes["patients"] == 16000 and 16000 <= sizes["workflows"] <= 16020
+    assert 3000 <= sizes["appointments"] <= 4500
+    assert 15000 <= sizes["bills"] <= 18000
 
 
 def test_departments_are_the_demo_logins_codes(hospital):
@@ -70,7 +71,7 @@ def test_every_document_keeps_the_contract(hospital, now):
 def test_ids_are_unique_and_mrns_too(hospital):
     for name, docs in hospital.items():
         assert len({doc["_id"] for doc in docs}) == len(docs), name
-    assert len({p["mrn"] for p in hospital["patients"]}) == 3000
+    assert len({p["mrn"] for p in hospital["patients"]}) == 16000
 
 
 def test_references_point_at_existing_documents(hospital):
@@ -127,10 +128,12 @@ def test_bills_are_paid_pending_or_void_some_paid_today(hospital, now):
     assert sum(local_day(b["paidAt"], now) == now.date() for b in bills if "paidAt" in b) >= 10
 
 
-def test_a_handful_of_open_emergencies_among_many_resolved_ones(hospital):
+def test_a_handful_of_open_emergencies_each_raised_minutes_ago(hospital, now):
     flows = hospital["workflows"]
     open_emergencies = [f for f in flows if f["priority"] == "emergency" and "resolvedAt" not in f]
-    assert 3 <= len(open_emergencies) <= 8
+    assert 4 <= len(open_emergencies) <= 20
+    for flow in open_emergencies:
+        assert now - dt.timedelta(minutes=30) <= aware(flow["startedAt"]) <= now
     assert sum(f["priority"] == "emergency" and "resolvedAt" in f for f in flows) > 10
     assert {f["stage"] for f in flows} == {
         "triage",

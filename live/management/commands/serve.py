@@ -47,6 +47,13 @@ class Command(BaseCommand):
             help="also run the hospital simulator at this many changes per second",
         )
         parser.add_argument(
+            "--pace",
+            type=float,
+            default=1.0,
+            help="with --simulate: how many times busier than its usual day the hospital is "
+            "(default 1)",
+        )
+        parser.add_argument(
             "--server",
             choices=["daphne", "uvicorn"],
             default=settings.DASHBOARD_SERVER,
@@ -67,7 +74,9 @@ class Command(BaseCommand):
             help="run the change-stream listener in this process (auto: DASHBOARD_LISTENER_IN_PROCESS)",
         )
 
-    def handle(self, *args, host, port, simulate, listener, server, workers, worker, **options):
+    def handle(
+        self, *args, host, port, simulate, pace, listener, server, workers, worker, **options
+    ):
         logging.getLogger("dashboard").setLevel(logging.INFO)
         require_engines("serve")
         workers = (
@@ -84,12 +93,12 @@ class Command(BaseCommand):
             )
         address = settings.DASHBOARD_PUBLIC_ADDRESS or f"{host}:{port}"
         if workers > 1 and not worker:
-            self._supervise(host, port, simulate, listener, server, workers, address)
+            self._supervise(host, port, (simulate, pace), listener, server, workers, address)
             return
         run_listener = (
             settings.DASHBOARD_LISTENER_IN_PROCESS if listener == "auto" else listener == "on"
         )
-        simulator = self._start_simulator(simulate) if simulate > 0 else None
+        simulator = self._start_simulator(simulate, pace) if simulate > 0 else None
         banner = _banner(host, port)  # read before the loop starts: it asks the database
         process = ServingProcess(
             address=address,
@@ -110,11 +119,12 @@ class Command(BaseCommand):
         self.stdout.write(text, ending="\n")
         self.stdout.flush()
 
-    def _supervise(self, host, port, simulate, listener, server, workers, address) -> None:
+    def _supervise(self, host, port, simulation, listener, server, workers, address) -> None:
         from live.sockets.workers import Supervisor, worker_command
 
         base = ["--host", host, "--port", str(port), "--server", server, "--listener", listener]
-        simulator = self._start_simulator(simulate) if simulate > 0 else None
+        simulate, pace = simulation
+        simulator = self._start_simulator(simulate, pace) if simulate > 0 else None
         self.stdout.write(f"{_banner(host, port)}\n{workers} {server} workers")
         self.stdout.flush()
         try:
@@ -122,9 +132,11 @@ class Command(BaseCommand):
         finally:
             stop_simulator(simulator)
 
-    def _start_simulator(self, rate: float) -> subprocess.Popen:
-        self.stdout.write(f"Simulator: {rate:g} changes per second")
-        return subprocess.Popen(python_command("simulate", "--rate", str(rate)))
+    def _start_simulator(self, rate: float, pace: float) -> subprocess.Popen:
+        self.stdout.write(f"Simulator: {rate:g} changes per second, the hospital at pace {pace:g}")
+        return subprocess.Popen(
+            python_command("simulate", "--rate", str(rate), "--pace", str(pace))
+        )
 
 
 def _banner(host: str, port: int) -> str:
