@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
@@ -26,6 +27,11 @@ def tile_specs() -> list[dict]:
                 }
             )
     return specs
+
+
+def idle_signout_seconds() -> str:
+    """The personal session's idle limit for the page, in seconds ("0": never)."""
+    return f"{settings.DASHBOARD_IDLE_SIGNOUT_MINUTES * 60:g}"
 
 
 # Everything the page loads comes from this server; scripts only from files (no inline code).
@@ -60,7 +66,11 @@ class DashboardView(TemplateView):
         # Every live metric's tile, as its module declares it (metrics/definition.py): the
         # page shows those its user may see, in this order.
         # JSON in an attribute, not an inline script: the page's policy runs no inline code.
-        return {**super().get_context_data(**kwargs), "tile_specs": json.dumps(tile_specs())}
+        return {
+            **super().get_context_data(**kwargs),
+            "tile_specs": json.dumps(tile_specs()),
+            "idle_signout_seconds": idle_signout_seconds(),
+        }
 
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)

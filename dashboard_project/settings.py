@@ -337,6 +337,9 @@ DASHBOARD_WS_PING_SECONDS = env_float("DASHBOARD_WS_PING_SECONDS", 20.0)
 DASHBOARD_SLOW_SOCKET_SECONDS = env_float("DASHBOARD_SLOW_SOCKET_SECONDS", 30.0)
 # How often open WebSocket connections re-read their user's level, departments and active flag.
 DASHBOARD_REVALIDATE_SECONDS = env_float("DASHBOARD_REVALIDATE_SECONDS", 30.0)
+# A personal browser session signs out after this long without interaction (fractions allowed;
+# 0: never). Displays never do (docs/sign-in.md).
+DASHBOARD_IDLE_SIGNOUT_MINUTES = max(0.0, env_float("DASHBOARD_IDLE_SIGNOUT_MINUTES", 15.0))
 # The address other parts (a load balancer, the instance registry) reach this instance at.
 DASHBOARD_PUBLIC_ADDRESS = env_str("DASHBOARD_PUBLIC_ADDRESS")
 # `watch_changes` serves its own Prometheus metrics on this port (0: off).

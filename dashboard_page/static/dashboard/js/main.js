@@ -4,6 +4,7 @@ import { Connection } from "./connection.js";
 import { forgetDepartments, limitTo } from "./departments.js";
 import { byId } from "./dom.js";
 import { History } from "./history.js";
+import { IdleWatch, describeLimit } from "./idle.js";
 import { Session } from "./session.js";
 import { describe } from "./status.js";
 import { Tiles } from "./tiles.js";
@@ -52,6 +53,12 @@ const tiles = new Tiles({ emergencies: ui.emergencies, grid: ui.tiles }, {
   actionsBlocked: () => status.blocked,
 });
 
+// Personal sessions sign out after the server's idle limit (docs/sign-in.md).
+const idle = new IdleWatch({
+  seconds: Number.parseFloat(document.body.dataset.idleSignoutSeconds || "0"),
+  onIdle: signOutIdle,
+});
+
 const history = new History({ send: (message) => connection.send(message), currency: () => state.currency });
 
 // --- signing in and out ----------------------------------------------------------------------
@@ -96,6 +103,14 @@ window.addEventListener("online", () => {
   if (session.active && ["offline", "reconnecting"].includes(connection.state)) connection.retry();
 });
 
+async function signOutIdle() {
+  connection.stop("idle");
+  ui.username.value = ""; // a shared ward PC does not show who was signed in
+  const ended = session.logout(); // forgets the tokens at once, then revokes the refresh token
+  signedOut(`You were signed out after ${describeLimit(idle.seconds)} without activity. Sign in again to continue.`, false);
+  await ended;
+}
+
 function loginError(text, tone = "error") {
   ui.loginError.hidden = !text;
   ui.loginError.textContent = text || "";
@@ -106,10 +121,12 @@ function showDashboard() {
   ui.loginView.hidden = true;
   ui.dashboardView.hidden = false;
   ui.connection.hidden = false;
+  idle.start();
   connection.start();
 }
 
 function signedOut(message, isProblem = true) {
+  idle.stop();
   connection.stop();
   history.stop();
   session.forget();
