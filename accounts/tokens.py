@@ -202,4 +202,8 @@ def _user_for(token):
 
 def load_user(user_id: int):
     user_model = get_user_model()
-    return user_model.objects.select_related("dashboard_profile").filter(pk=user_id).first()
+    return (
+        user_model.objects.select_related("dashboard_profile", "display_device")
+        .filter(pk=user_id)
+        .first()
+    )

@@ -61,6 +61,7 @@ class DashboardView(TemplateView):
 
     template_name = "dashboard/index.html"
     http_method_names = ["get", "head", "options"]
+    mode = "personal"
 
     def get_context_data(self, **kwargs):
         # Every live metric's tile, as its module declares it (metrics/definition.py): the
@@ -70,6 +71,7 @@ class DashboardView(TemplateView):
             **super().get_context_data(**kwargs),
             "tile_specs": json.dumps(tile_specs()),
             "idle_signout_seconds": idle_signout_seconds(),
+            "mode": self.mode,
         }
 
     def get(self, request, *args, **kwargs):
@@ -78,3 +80,10 @@ class DashboardView(TemplateView):
         response["Referrer-Policy"] = "same-origin"
         response["X-Content-Type-Options"] = "nosniff"
         return response
+
+
+class DisplayView(DashboardView):
+    """`/display/`: a wall display. It shows a pairing code until an admin confirms it, then the
+    live dashboard with the display's own credential; no sign-in form, no idle sign-out."""
+
+    mode = "display"

@@ -266,6 +266,8 @@ REST_FRAMEWORK = {
         "login_user": env_str("DASHBOARD_LOGIN_RATE_USER", "10/min"),
         # Historical ranges computed (not served from the cache) per user, REST and WebSocket.
         "historical": env_str("DASHBOARD_HISTORICAL_RATE", "20/min"),
+        # Pairing codes asked for from one client address (docs/sign-in.md).
+        "display_pairing": env_str("DASHBOARD_DISPLAY_PAIRING_RATE", "10/min"),
     },
     "UNAUTHENTICATED_USER": None,
     # The client address is REMOTE_ADDR, which the server already took from X-Forwarded-For when
@@ -340,6 +342,12 @@ DASHBOARD_REVALIDATE_SECONDS = env_float("DASHBOARD_REVALIDATE_SECONDS", 30.0)
 # A personal browser session signs out after this long without interaction (fractions allowed;
 # 0: never). Displays never do (docs/sign-in.md).
 DASHBOARD_IDLE_SIGNOUT_MINUTES = max(0.0, env_float("DASHBOARD_IDLE_SIGNOUT_MINUTES", 15.0))
+# Display devices (docs/sign-in.md): how long a pairing code waits for an admin, how long a
+# display's access token lives (it renews it by itself), and how long its credential may go
+# unused before it lapses (each renewal starts this again).
+DASHBOARD_DISPLAY_PAIRING_SECONDS = env_int("DASHBOARD_DISPLAY_PAIRING_SECONDS", 600, 30)
+DASHBOARD_DISPLAY_TOKEN_MINUTES = env_float("DASHBOARD_DISPLAY_TOKEN_MINUTES", 60.0)
+DASHBOARD_DISPLAY_IDLE_DAYS = env_float("DASHBOARD_DISPLAY_IDLE_DAYS", 30.0)
 # The address other parts (a load balancer, the instance registry) reach this instance at.
 DASHBOARD_PUBLIC_ADDRESS = env_str("DASHBOARD_PUBLIC_ADDRESS")
 # `watch_changes` serves its own Prometheus metrics on this port (0: off).

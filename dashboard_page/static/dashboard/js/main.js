@@ -3,6 +3,7 @@
 import { Connection } from "./connection.js";
 import { forgetDepartments, limitTo } from "./departments.js";
 import { byId } from "./dom.js";
+import { DisplaySession, Pairing } from "./display.js";
 import { History } from "./history.js";
 import { IdleWatch, describeLimit } from "./idle.js";
 import { Session } from "./session.js";
@@ -17,23 +18,47 @@ const SESSION_ENDED = {
   no_dashboard_access: "This account has no dashboard access.",
   access_revoked: "Your dashboard access has changed. Sign in again to continue.",
 };
+// A wall display (/display/) pairs instead of signing in (docs/sign-in.md).
+const DISPLAY = document.body.dataset.mode === "display";
+const DISPLAY_ENDED = {
+  display_revoked: "This display was revoked or paired again elsewhere. Pair it again to continue.",
+  credential_expired: "This display was unused too long. Pair it again to continue.",
+  access_revoked: "This display was revoked. Pair it again to continue.",
+};
 const TITLE = "Hospital operations";
 
 const ui = Object.fromEntries([
   "login-view", "login-form", "login-error", "login-submit", "username", "password", "dashboard-view",
   "account", "user-name", "user-level", "user-departments", "logout", "connection", "connection-label",
-  "connection-detail", "retry", "notice", "tiles", "emergencies", "topbar",
+  "connection-detail", "retry", "notice", "tiles", "emergencies", "topbar", "pairing-view", "pairing-code",
+  "pairing-expiry", "pairing-error",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), byId(id)]));
 
-const state = { user: null, level: null, departments: [], metrics: [], invalidTokens: 0, currency: "USD" };
-const mayAct = () => state.level === "super_admin" || state.level === "admin";
+const state = { user: null, kind: null, level: null, departments: [], metrics: [], invalidTokens: 0, currency: "USD" };
+// Displays never act, whatever they see.
+const mayAct = () => !DISPLAY && state.kind !== "display" && (state.level === "super_admin" || state.level === "admin");
 let status = { live: false, blocked: true };
 let notLiveSince = null;
 let countdown = null;
 
-const session = new Session({
-  onRefreshed: () => connection.reauthenticate(),
-  onEnded: (reason) => signedOut(SESSION_ENDED[reason] || SESSION_ENDED.expired),
+const session = DISPLAY
+  ? new DisplaySession({
+    onRefreshed: () => connection.reauthenticate(),
+    onEnded: (reason) => signedOut(DISPLAY_ENDED[reason] || DISPLAY_ENDED.display_revoked),
+  })
+  : new Session({
+    onRefreshed: () => connection.reauthenticate(),
+    onEnded: (reason) => signedOut(SESSION_ENDED[reason] || SESSION_ENDED.expired),
+  });
+
+const pairing = new Pairing({
+  code: ui.pairingCode,
+  expiry: ui.pairingExpiry,
+  error: ui.pairingError,
+  onPaired: (credential) => {
+    session.adopt(credential);
+    showDashboard();
+  },
 });
 
 const connection = new Connection({
@@ -55,7 +80,7 @@ const tiles = new Tiles({ emergencies: ui.emergencies, grid: ui.tiles }, {
 
 // Personal sessions sign out after the server's idle limit (docs/sign-in.md).
 const idle = new IdleWatch({
-  seconds: Number.parseFloat(document.body.dataset.idleSignoutSeconds || "0"),
+  seconds: DISPLAY ? 0 : Number.parseFloat(document.body.dataset.idleSignoutSeconds || "0"),
   onIdle: signOutIdle,
 });
 
@@ -119,6 +144,7 @@ function loginError(text, tone = "error") {
 
 function showDashboard() {
   ui.loginView.hidden = true;
+  ui.pairingView.hidden = true;
   ui.dashboardView.hidden = false;
   ui.connection.hidden = false;
   idle.start();
@@ -132,10 +158,14 @@ function signedOut(message, isProblem = true) {
   session.forget();
   tiles.reset();
   forgetDepartments();
-  Object.assign(state, { user: null, level: null, departments: [], metrics: [], invalidTokens: 0 });
+  Object.assign(state, { user: null, kind: null, level: null, departments: [], metrics: [], invalidTokens: 0 });
   ui.dashboardView.hidden = true;
   ui.account.hidden = true;
   ui.connection.hidden = true;
+  if (DISPLAY) {
+    showPairing(message);
+    return;
+  }
   ui.loginView.hidden = false;
   document.title = `${TITLE} · Sign in`;
   loginError(message, isProblem ? "error" : "info");
@@ -148,6 +178,7 @@ function authenticated(message, fresh) {
   const departments = message.departments || [];
   const scopeChanged = message.level !== state.level || departments.join() !== state.departments.join();
   state.user = message.user;
+  state.kind = message.kind || "user";
   state.level = message.level;
   state.departments = departments;
   const metrics = Array.isArray(message.metrics) ? message.metrics : [];
@@ -226,7 +257,9 @@ function failed(message, request) {
 }
 
 function authProblem(reason) {
-  if (reason === "token_expired") {
+  if (DISPLAY && !["token_expired", "invalid_token"].includes(reason)) {
+    signedOut(DISPLAY_ENDED.access_revoked);
+  } else if (reason === "token_expired") {
     session.refresh().catch(() => {});
   } else if (reason === "invalid_token") {
     state.invalidTokens += 1;
@@ -259,8 +292,9 @@ function showConnection(info) {
 function showAccount(all) {
   ui.account.hidden = false;
   ui.userName.textContent = state.user ? state.user.username : "";
-  ui.userLevel.textContent = LEVELS[state.level] || state.level || "";
-  ui.userLevel.dataset.level = state.level || "";
+  ui.userLevel.textContent = state.kind === "display" ? "Display" : LEVELS[state.level] || state.level || "";
+  ui.userLevel.dataset.level = state.kind === "display" ? "display" : state.level || "";
+  ui.logout.hidden = DISPLAY; // a passer-by cannot sign a display out
   ui.userDepartments.textContent = all
     ? "All departments"
     : state.departments.length ? state.departments.join(", ") : "No departments";
@@ -271,6 +305,16 @@ function notice(text) {
   ui.notice.textContent = text || "";
 }
 
+function showPairing(message = null) {
+  ui.loginView.hidden = true;
+  ui.pairingView.hidden = false;
+  ui.pairingError.hidden = !message;
+  ui.pairingError.textContent = message || "";
+  document.title = `${TITLE} · Pair this display`;
+  pairing.start();
+}
+
 // --- start -------------------------------------------------------------------------------------
 if (session.restore()) showDashboard();
+else if (DISPLAY) showPairing();
 else ui.username.focus();

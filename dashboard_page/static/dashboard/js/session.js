@@ -32,7 +32,7 @@ export function tokenExpiry(token) {
   }
 }
 
-async function post(url, body, access = null) {
+export async function post(url, body, access = null) {
   const headers = { "Content-Type": "application/json", Accept: "application/json" };
   if (access) headers.Authorization = `Bearer ${access}`;
   let response;
