@@ -91,3 +91,23 @@ class DisplayDevice(models.Model):
     @property
     def paired(self) -> bool:
         return bool(self.secret_hash)
+
+
+class ProviderIdentity(models.Model):
+    """A user who signs in through the identity provider: its `iss` and `sub` (accounts/oidc.py)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="provider_identity"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="one_user_per_identity")
+        ]
+        verbose_name = "single sign-on identity"
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from runtime import proxies, redis_settings
 
-from .env import env_bool, env_float, env_int, env_list, env_str, writable_directory
+from .env import env_bool, env_float, env_int, env_list, env_str, level_groups, writable_directory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Files the embedded parts keep (SQLite, the embedded store, collected static files): under the
@@ -254,7 +254,8 @@ DASHBOARD_LISTENER_STALE_SECONDS = env_float("DASHBOARD_LISTENER_STALE_SECONDS",
 # --- API and JWT ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's tokens, and the identity provider's with single sign-on (accounts/oidc.py).
+        "accounts.authentication.DashboardAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -348,6 +349,45 @@ DASHBOARD_IDLE_SIGNOUT_MINUTES = max(0.0, env_float("DASHBOARD_IDLE_SIGNOUT_MINU
 DASHBOARD_DISPLAY_PAIRING_SECONDS = env_int("DASHBOARD_DISPLAY_PAIRING_SECONDS", 600, 30)
 DASHBOARD_DISPLAY_TOKEN_MINUTES = env_float("DASHBOARD_DISPLAY_TOKEN_MINUTES", 60.0)
 DASHBOARD_DISPLAY_IDLE_DAYS = env_float("DASHBOARD_DISPLAY_IDLE_DAYS", 30.0)
+# Single sign-on through the hospital's OpenID Connect provider (docs/sign-in.md); unset: off.
+DASHBOARD_OIDC_ISSUER = env_str("DASHBOARD_OIDC_ISSUER")
+DASHBOARD_OIDC_CLIENT_ID = env_str("DASHBOARD_OIDC_CLIENT_ID")
+# The `aud` the provider's access tokens carry for the dashboard (default: the client id).
+DASHBOARD_OIDC_AUDIENCE = env_str("DASHBOARD_OIDC_AUDIENCE")
+DASHBOARD_OIDC_SCOPES = env_str("DASHBOARD_OIDC_SCOPES", "openid profile email")
+DASHBOARD_OIDC_PROVIDER_NAME = env_str("DASHBOARD_OIDC_PROVIDER_NAME", "hospital sign-in")
+DASHBOARD_OIDC_ALGORITHMS = env_list("DASHBOARD_OIDC_ALGORITHMS", ["RS256", "ES256"])
+DASHBOARD_OIDC_USERNAME_CLAIM = env_str("DASHBOARD_OIDC_USERNAME_CLAIM", "preferred_username")
+DASHBOARD_OIDC_GROUPS_CLAIM = env_str("DASHBOARD_OIDC_GROUPS_CLAIM", "groups")
+DASHBOARD_OIDC_DEPARTMENTS_CLAIM = env_str("DASHBOARD_OIDC_DEPARTMENTS_CLAIM", "departments")
+# level=group pairs: a member of the group gets the level (the strongest wins).
+DASHBOARD_OIDC_LEVEL_GROUPS = level_groups(
+    "DASHBOARD_OIDC_LEVEL_GROUPS",
+    env_list(
+        "DASHBOARD_OIDC_LEVEL_GROUPS",
+        [
+            "super_admin=dashboard-super-admins",
+            "admin=dashboard-admins",
+            "viewer=dashboard-viewers",
+        ],
+    ),
+)
+DASHBOARD_OIDC_JWKS_CACHE_SECONDS = env_float("DASHBOARD_OIDC_JWKS_CACHE_SECONDS", 300.0)
+DASHBOARD_OIDC_JWKS_COOLDOWN_SECONDS = env_float("DASHBOARD_OIDC_JWKS_COOLDOWN_SECONDS", 30.0)
+DASHBOARD_OIDC_TIMEOUT = env_float("DASHBOARD_OIDC_TIMEOUT", 5.0)
+# Local accounts (username and password) beside single sign-on; off: provider users only.
+DASHBOARD_LOCAL_ACCOUNTS = env_bool("DASHBOARD_LOCAL_ACCOUNTS", True)
+if DASHBOARD_OIDC_ALGORITHMS and not set(DASHBOARD_OIDC_ALGORITHMS) <= {
+    "RS256",
+    "RS384",
+    "RS512",
+    "ES256",
+    "ES384",
+    "PS256",
+}:
+    raise ImproperlyConfigured(
+        "DASHBOARD_OIDC_ALGORITHMS accepts RS256, RS384, RS512, PS256, ES256, ES384 only"
+    )
 # The address other parts (a load balancer, the instance registry) reach this instance at.
 DASHBOARD_PUBLIC_ADDRESS = env_str("DASHBOARD_PUBLIC_ADDRESS")
 # `watch_changes` serves its own Prometheus metrics on this port (0: off).

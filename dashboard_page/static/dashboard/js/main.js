@@ -6,6 +6,7 @@ import { byId } from "./dom.js";
 import { DisplaySession, Pairing } from "./display.js";
 import { History } from "./history.js";
 import { IdleWatch, describeLimit } from "./idle.js";
+import { finishSignIn, providerConfig, refreshAtProvider, startSignIn } from "./oidc.js";
 import { Session } from "./session.js";
 import { describe } from "./status.js";
 import { Tiles } from "./tiles.js";
@@ -26,12 +27,15 @@ const DISPLAY_ENDED = {
   access_revoked: "This display was revoked. Pair it again to continue.",
 };
 const TITLE = "Hospital operations";
+// Single sign-on through the hospital's provider, and whether local accounts sign in too.
+const PROVIDER = DISPLAY ? null : providerConfig();
+const LOCAL_ACCOUNTS = document.body.dataset.localAccounts !== "false";
 
 const ui = Object.fromEntries([
   "login-view", "login-form", "login-error", "login-submit", "username", "password", "dashboard-view",
   "account", "user-name", "user-level", "user-departments", "logout", "connection", "connection-label",
   "connection-detail", "retry", "notice", "tiles", "emergencies", "topbar", "pairing-view", "pairing-code",
-  "pairing-expiry", "pairing-error",
+  "pairing-expiry", "pairing-error", "sso-submit", "login-or", "local-fields",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), byId(id)]));
 
 const state = { user: null, kind: null, level: null, departments: [], metrics: [], invalidTokens: 0, currency: "USD" };
@@ -49,6 +53,7 @@ const session = DISPLAY
   : new Session({
     onRefreshed: () => connection.reauthenticate(),
     onEnded: (reason) => signedOut(SESSION_ENDED[reason] || SESSION_ENDED.expired),
+    renewAtProvider: PROVIDER ? (refresh) => refreshAtProvider(PROVIDER, refresh) : null,
   });
 
 const pairing = new Pairing({
@@ -115,6 +120,38 @@ ui.loginForm.addEventListener("submit", async (event) => {
   }
 });
 
+ui.ssoSubmit.addEventListener("click", async () => {
+  ui.ssoSubmit.disabled = true;
+  loginError(null);
+  try {
+    await startSignIn(PROVIDER);
+  } catch {
+    ui.ssoSubmit.disabled = false;
+    loginError("The hospital sign-in could not be started. Try again.");
+  }
+});
+
+function showSignInChoices() {
+  ui.ssoSubmit.hidden = !PROVIDER;
+  if (PROVIDER) ui.ssoSubmit.textContent = `Sign in with ${PROVIDER.name}`;
+  ui.localFields.hidden = !LOCAL_ACCOUNTS;
+  ui.loginOr.hidden = !(PROVIDER && LOCAL_ACCOUNTS);
+}
+
+async function returnFromProvider() {
+  try {
+    const tokens = await finishSignIn(PROVIDER);
+    if (!tokens) return false;
+    session.adopt(tokens);
+    showDashboard();
+    ui.topbar.focus({ preventScroll: true });
+    return true;
+  } catch (error) {
+    loginError(error.message);
+    return false;
+  }
+}
+
 ui.logout.addEventListener("click", async () => {
   ui.logout.disabled = true;
   connection.stop();
@@ -169,7 +206,8 @@ function signedOut(message, isProblem = true) {
   ui.loginView.hidden = false;
   document.title = `${TITLE} · Sign in`;
   loginError(message, isProblem ? "error" : "info");
-  ui.username.focus();
+  if (LOCAL_ACCOUNTS) ui.username.focus();
+  else ui.ssoSubmit.focus();
 }
 
 // --- the socket's messages -------------------------------------------------------------------
@@ -315,6 +353,12 @@ function showPairing(message = null) {
 }
 
 // --- start -------------------------------------------------------------------------------------
-if (session.restore()) showDashboard();
+if (!DISPLAY) showSignInChoices();
+if (PROVIDER && new URLSearchParams(location.search).has("state")) {
+  returnFromProvider().then((signedIn) => {
+    if (!signedIn && session.restore()) showDashboard();
+  });
+} else if (session.restore()) showDashboard();
 else if (DISPLAY) showPairing();
-else ui.username.focus();
+else if (LOCAL_ACCOUNTS) ui.username.focus();
+else ui.ssoSubmit.focus();
