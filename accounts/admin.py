@@ -131,6 +131,8 @@ class DashboardUserAdmin(UserAdmin):
         return (
             super()
             .get_queryset(request)
+            # Display devices are listed on their own page (accounts/display_admin.py).
+            .filter(display_device__isnull=True)
             .select_related("dashboard_profile")
             .prefetch_related("dashboard_profile__departments")
         )
@@ -160,3 +162,7 @@ class DepartmentAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         # The code is the key the hospital data uses: renaming it would orphan that data.
         return ("code",) if obj is not None else ()
+
+
+# Display devices: a principal of their own kind, with their own page.
+from . import display_admin  # noqa: E402, F401

@@ -14,6 +14,11 @@ class NoDashboardAccess(PermissionDenied):
     default_detail = "This user has no dashboard access level."
 
 
+class DisplayNotAllowed(PermissionDenied):
+    default_code = "display_not_allowed"
+    default_detail = "Display devices use the WebSocket only; this endpoint is for users."
+
+
 class HasDashboardAccess(BasePermission):
     """The caller has a level (and is active). Views then ask `request.access` for the details."""
 
@@ -22,6 +27,8 @@ class HasDashboardAccess(BasePermission):
         request.access = access
         if not access.has_dashboard_access:
             raise NoDashboardAccess()
+        if access.is_display:
+            raise DisplayNotAllowed()
         return True
 
 
@@ -39,5 +46,7 @@ DASHBOARD_USER = [IsAuthenticated, HasDashboardAccess]
 # ...and the answers they give, for the OpenAPI schema.
 AUTH_ERRORS = {
     401: error_response("`not_authenticated`, `token_not_valid`: no or invalid access token."),
-    403: error_response("`no_dashboard_access`: the user has no level."),
+    403: error_response(
+        "`no_dashboard_access`: the user has no level; `display_not_allowed`: a display's token."
+    ),
 }

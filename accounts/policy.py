@@ -11,6 +11,9 @@ broadcast groups all ask this module; no other permission logic exists.
 |             | without their revenue fields     |                                       |                    |
 
 No level, an unknown level or an inactive user: no metric, no department, no action.
+
+A display device (accounts.models.DisplayDevice) is a principal of its own kind: it sees what a
+viewer of its departments sees (revenue too when it is not read-only) and never acts.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
 
+USER = "user"
+DISPLAY = "display"
+
+
 @dataclass(frozen=True)
 class Access:
     """What one user may do on the dashboard, as loaded from its profile."""
@@ -37,6 +44,12 @@ class Access:
     level: str | None
     departments: frozenset[str]
     is_active: bool = True
+    # "user" (a person) or "display" (a shared wall screen, accounts.models.DisplayDevice).
+    kind: str = USER
+
+    @property
+    def is_display(self) -> bool:
+        return self.kind == DISPLAY
 
     @property
     def has_dashboard_access(self) -> bool:
@@ -87,12 +100,17 @@ class Access:
 
     def can_acknowledge(self, department_id: Any) -> bool:
         """May this user acknowledge an emergency alert raised in `department_id`?"""
-        return self.privileged and self.scope.includes(department_id)
+        return self.may_acknowledge and self.scope.includes(department_id)
+
+    @property
+    def may_acknowledge(self) -> bool:
+        """Admins and super admins acknowledge alerts; viewers and displays never do."""
+        return self.privileged and not self.is_display
 
     @property
     def may_view_instances(self) -> bool:
         """The instance registry (addresses, connection counts) is for super admins only."""
-        return self.has_dashboard_access and self.level == Level.SUPER_ADMIN
+        return self.has_dashboard_access and self.level == Level.SUPER_ADMIN and not self.is_display
 
 
 NO_ACCESS = Access(user_id=None, username="", level=None, departments=frozenset(), is_active=False)
@@ -102,11 +120,33 @@ def access_for(user: AbstractBaseUser | AnonymousUser | None) -> Access:
     """Load a user's access from its dashboard profile (one query for the departments)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return NO_ACCESS
+    display = _display_of(user)
+    if display is not None:
+        return display_access(display, user)
     profile = getattr(user, "dashboard_profile", None) if _has_profile(user) else None
     if profile is None:
         return Access(user.pk, user.get_username(), None, frozenset(), user.is_active)
     departments = frozenset(profile.departments.values_list("code", flat=True))
     return Access(user.pk, user.get_username(), profile.level or None, departments, user.is_active)
+
+
+def display_access(display: Any, user: Any) -> Access:
+    """A display's access: a viewer's view of its departments (revenue too when not read-only)."""
+    departments = frozenset(display.departments.values_list("code", flat=True))
+    level = Level.VIEWER if display.read_only else Level.ADMIN
+    if not display.read_only and not departments:
+        level = Level.SUPER_ADMIN  # every department, as a viewer with none would see
+    active = bool(display.active and user.is_active and display.secret_hash)
+    return Access(user.pk, display.name, level, departments, active, DISPLAY)
+
+
+def _display_of(user: Any) -> Any:
+    from django.core.exceptions import ObjectDoesNotExist
+
+    try:
+        return user.display_device
+    except (ObjectDoesNotExist, AttributeError):
+        return None
 
 
 def _has_profile(user: Any) -> bool:

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import update_last_login
 from django.db import IntegrityError, OperationalError, transaction
@@ -20,6 +21,7 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from . import oidc
 from .permissions import NoDashboardAccess
 from .policy import NO_ACCESS, Access, access_for
 
@@ -45,6 +47,11 @@ class TokenCheck:
     expires_at: dt.datetime | None = None
 
 
+class LocalAccountsDisabled(exceptions.PermissionDenied):
+    default_code = "local_accounts_disabled"
+    default_detail = "Sign in through the hospital's identity provider."
+
+
 class TokenRefused(exceptions.AuthenticationFailed):
     """A refresh token that cannot be used; `code` is one of the auth_error values."""
 
@@ -55,6 +62,8 @@ def validate_access_token(raw: str) -> TokenCheck:
     """Check an access token and load its user's current access from the database (synchronous)."""
     if not isinstance(raw, str) or not raw or len(raw) > MAX_TOKEN_LENGTH:
         return TokenCheck(ok=False, error=INVALID_TOKEN)
+    if oidc.is_provider_token(raw):
+        return _provider_check(raw)
     try:
         token = AccessToken(raw)  # type: ignore[arg-type]  # annotated Token, takes the string
     except ExpiredTokenError:
@@ -62,6 +71,15 @@ def validate_access_token(raw: str) -> TokenCheck:
     except TokenError:
         return TokenCheck(ok=False, error=INVALID_TOKEN)
     return check_user(_user_for(token), dt.datetime.fromtimestamp(token["exp"], tz=dt.UTC))
+
+
+def _provider_check(raw: str) -> TokenCheck:
+    """The identity provider's access token (accounts/oidc.py); its user brought up to date."""
+    try:
+        token = oidc.verify(raw)
+    except oidc.ProviderTokenRefused as exc:
+        return TokenCheck(ok=False, error=exc.code)
+    return check_user(oidc.user_for(token), token.expires_at)
 
 
 def check_user(user, expires_at: dt.datetime) -> TokenCheck:
@@ -100,6 +118,8 @@ def rotate_refresh_token(raw: str) -> RefreshToken:
     if user is None:
         raise TokenRefused("This token's user no longer exists.", INVALID_TOKEN)
     _require_dashboard_access(access_for(user))
+    if not settings.DASHBOARD_LOCAL_ACCOUNTS:
+        raise LocalAccountsDisabled()  # local sessions end at their next refresh
     try:
         with transaction.atomic():
             # blacklist() returns get_or_create's pair, whatever its annotation says.
@@ -145,6 +165,8 @@ class DashboardTokenObtainSerializer(serializers.Serializer):
     refresh = serializers.CharField(read_only=True)
 
     def validate(self, attrs: dict) -> dict:
+        if not settings.DASHBOARD_LOCAL_ACCOUNTS:
+            raise LocalAccountsDisabled()
         user = authenticate(
             self.context.get("request"), username=attrs["username"], password=attrs["password"]
         )
@@ -202,4 +224,8 @@ def _user_for(token):
 
 def load_user(user_id: int):
     user_model = get_user_model()
-    return user_model.objects.select_related("dashboard_profile").filter(pk=user_id).first()
+    return (
+        user_model.objects.select_related("dashboard_profile", "display_device")
+        .filter(pk=user_id)
+        .first()
+    )

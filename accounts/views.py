@@ -9,11 +9,11 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
 from runtime.errors import error_response
 
 from . import tickets, tokens
+from .authentication import DashboardStatelessAuthentication
 from .permissions import AUTH_ERRORS
 from .throttling import LoginIPThrottle, LoginUsernameThrottle
 
@@ -112,7 +112,7 @@ class TicketView(GenericAPIView):
 
     # The token's signature and expiry only: the ticket is checked against the database when it
     # is redeemed, so issuing one costs no query (a thousand displays reconnect at once).
-    authentication_classes = (JWTStatelessUserAuthentication,)
+    authentication_classes = (DashboardStatelessAuthentication,)
     permission_classes = (IsAuthenticated,)
     serializer_class = TicketSerializer
 

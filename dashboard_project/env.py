@@ -83,3 +83,18 @@ def writable_directory(name: str, path: Path) -> None:
         raise ImproperlyConfigured(
             f"{name} ({path}) is not writable by this user; set {name} to a directory it can write"
         )
+
+
+def level_groups(name: str, pairs: list[str]) -> dict[str, str]:
+    """`level=group` pairs (single sign-on: a member of the group gets the level)."""
+    levels = ("super_admin", "admin", "viewer")
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        level, _, group = pair.partition("=")
+        level, group = level.strip(), group.strip()
+        if level not in levels or not group:
+            raise ImproperlyConfigured(
+                f"{name} takes level=group pairs with levels {', '.join(levels)}; got {pair!r}"
+            )
+        mapping[level] = group
+    return mapping

@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from runtime import proxies, redis_settings
 
-from .env import env_bool, env_float, env_int, env_list, env_str, writable_directory
+from .env import env_bool, env_float, env_int, env_list, env_str, level_groups, writable_directory
 from .time_zone import hospital_time_zone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -262,7 +262,8 @@ DASHBOARD_LISTENER_STALE_SECONDS = env_float("DASHBOARD_LISTENER_STALE_SECONDS",
 # --- API and JWT ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's tokens, and the identity provider's with single sign-on (accounts/oidc.py).
+        "accounts.authentication.DashboardAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -274,6 +275,8 @@ REST_FRAMEWORK = {
         "login_user": env_str("DASHBOARD_LOGIN_RATE_USER", "10/min"),
         # Historical ranges computed (not served from the cache) per user, REST and WebSocket.
         "historical": env_str("DASHBOARD_HISTORICAL_RATE", "20/min"),
+        # Pairing codes asked for from one client address (docs/sign-in.md).
+        "display_pairing": env_str("DASHBOARD_DISPLAY_PAIRING_RATE", "10/min"),
     },
     "UNAUTHENTICATED_USER": None,
     # The client address is REMOTE_ADDR, which the server already took from X-Forwarded-For when
@@ -345,6 +348,54 @@ DASHBOARD_WS_PING_SECONDS = env_float("DASHBOARD_WS_PING_SECONDS", 20.0)
 DASHBOARD_SLOW_SOCKET_SECONDS = env_float("DASHBOARD_SLOW_SOCKET_SECONDS", 30.0)
 # How often open WebSocket connections re-read their user's level, departments and active flag.
 DASHBOARD_REVALIDATE_SECONDS = env_float("DASHBOARD_REVALIDATE_SECONDS", 30.0)
+# A personal browser session signs out after this long without interaction (fractions allowed;
+# 0: never). Displays never do (docs/sign-in.md).
+DASHBOARD_IDLE_SIGNOUT_MINUTES = max(0.0, env_float("DASHBOARD_IDLE_SIGNOUT_MINUTES", 15.0))
+# Display devices (docs/sign-in.md): how long a pairing code waits for an admin, how long a
+# display's access token lives (it renews it by itself), and how long its credential may go
+# unused before it lapses (each renewal starts this again).
+DASHBOARD_DISPLAY_PAIRING_SECONDS = env_int("DASHBOARD_DISPLAY_PAIRING_SECONDS", 600, 30)
+DASHBOARD_DISPLAY_TOKEN_MINUTES = env_float("DASHBOARD_DISPLAY_TOKEN_MINUTES", 60.0)
+DASHBOARD_DISPLAY_IDLE_DAYS = env_float("DASHBOARD_DISPLAY_IDLE_DAYS", 30.0)
+# Single sign-on through the hospital's OpenID Connect provider (docs/sign-in.md); unset: off.
+DASHBOARD_OIDC_ISSUER = env_str("DASHBOARD_OIDC_ISSUER")
+DASHBOARD_OIDC_CLIENT_ID = env_str("DASHBOARD_OIDC_CLIENT_ID")
+# The `aud` the provider's access tokens carry for the dashboard (default: the client id).
+DASHBOARD_OIDC_AUDIENCE = env_str("DASHBOARD_OIDC_AUDIENCE")
+DASHBOARD_OIDC_SCOPES = env_str("DASHBOARD_OIDC_SCOPES", "openid profile email")
+DASHBOARD_OIDC_PROVIDER_NAME = env_str("DASHBOARD_OIDC_PROVIDER_NAME", "hospital sign-in")
+DASHBOARD_OIDC_ALGORITHMS = env_list("DASHBOARD_OIDC_ALGORITHMS", ["RS256", "ES256"])
+DASHBOARD_OIDC_USERNAME_CLAIM = env_str("DASHBOARD_OIDC_USERNAME_CLAIM", "preferred_username")
+DASHBOARD_OIDC_GROUPS_CLAIM = env_str("DASHBOARD_OIDC_GROUPS_CLAIM", "groups")
+DASHBOARD_OIDC_DEPARTMENTS_CLAIM = env_str("DASHBOARD_OIDC_DEPARTMENTS_CLAIM", "departments")
+# level=group pairs: a member of the group gets the level (the strongest wins).
+DASHBOARD_OIDC_LEVEL_GROUPS = level_groups(
+    "DASHBOARD_OIDC_LEVEL_GROUPS",
+    env_list(
+        "DASHBOARD_OIDC_LEVEL_GROUPS",
+        [
+            "super_admin=dashboard-super-admins",
+            "admin=dashboard-admins",
+            "viewer=dashboard-viewers",
+        ],
+    ),
+)
+DASHBOARD_OIDC_JWKS_CACHE_SECONDS = env_float("DASHBOARD_OIDC_JWKS_CACHE_SECONDS", 300.0)
+DASHBOARD_OIDC_JWKS_COOLDOWN_SECONDS = env_float("DASHBOARD_OIDC_JWKS_COOLDOWN_SECONDS", 30.0)
+DASHBOARD_OIDC_TIMEOUT = env_float("DASHBOARD_OIDC_TIMEOUT", 5.0)
+# Local accounts (username and password) beside single sign-on; off: provider users only.
+DASHBOARD_LOCAL_ACCOUNTS = env_bool("DASHBOARD_LOCAL_ACCOUNTS", True)
+if DASHBOARD_OIDC_ALGORITHMS and not set(DASHBOARD_OIDC_ALGORITHMS) <= {
+    "RS256",
+    "RS384",
+    "RS512",
+    "ES256",
+    "ES384",
+    "PS256",
+}:
+    raise ImproperlyConfigured(
+        "DASHBOARD_OIDC_ALGORITHMS accepts RS256, RS384, RS512, PS256, ES256, ES384 only"
+    )
 # The address other parts (a load balancer, the instance registry) reach this instance at.
 DASHBOARD_PUBLIC_ADDRESS = env_str("DASHBOARD_PUBLIC_ADDRESS")
 # `watch_changes` serves its own Prometheus metrics on this port (0: off).

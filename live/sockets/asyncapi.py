@@ -126,12 +126,16 @@ def _authenticated() -> dict:
                 "required": ["id", "username"],
                 "additionalProperties": False,
             },
+            "kind": {
+                "enum": ["user", "display"],
+                "description": "a person, or a wall display (which never acknowledges alerts)",
+            },
             "level": {"enum": ["super_admin", "admin", "viewer"]},
             "departments": {"type": "array", "items": {"type": "string"}},
             "metrics": {"type": "array", "items": LIVE_METRIC},
             "expiresAt": {"type": ["string", "null"], "format": "date-time"},
         },
-        ("success", "user", "level", "departments", "metrics", "expiresAt"),
+        ("success", "user", "kind", "level", "departments", "metrics", "expiresAt"),
     )
 
 

@@ -182,9 +182,10 @@ class DashboardConsumer(SigningInSocket):
         )
 
     async def handle_acknowledge_alert(self, message: ClientMessage) -> None:
-        if not self.access.privileged:
+        if not self.access.may_acknowledge:
+            who = "a display" if self.access.is_display else "this user"
             raise ProtocolError(
-                "forbidden", "this user may not acknowledge alerts", message.request_id
+                "forbidden", f"{who} may not acknowledge alerts", message.request_id
             )
         try:
             acknowledgement = await off_loop(acknowledge_alert)(

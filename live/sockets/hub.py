@@ -17,6 +17,7 @@ from typing import Protocol
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from accounts.changes import ACCESS_CHANGED_TYPE, ACCESS_GROUP, users_of
 from metrics.scope import Scope
 from metrics.values import CHANNEL_MESSAGE_TYPE, MetricValue, values_from_message
 from runtime import telemetry
@@ -46,6 +47,7 @@ class Hub:
     def __init__(self) -> None:
         self.fanout = LocalFanout()
         self._connections: set[Subscriber] = set()
+        self._revalidations: set[asyncio.Task] = set()
         self._channel: str | None = None
         self._tasks: list[asyncio.Task] = []
         self._start_lock: asyncio.Lock | None = None
@@ -95,7 +97,10 @@ class Hub:
         return True
 
     async def _join_groups(self) -> None:
-        await get_channel_layer().group_add(UPDATES_GROUP, self._channel)
+        layer = get_channel_layer()
+        await layer.group_add(UPDATES_GROUP, self._channel)
+        # Access changes to re-read at once (accounts/changes.py).
+        await layer.group_add(ACCESS_GROUP, self._channel)
 
     async def _rejoin_loop(self) -> None:
         while True:
@@ -114,6 +119,19 @@ class Hub:
     def disconnect(self, subscriber: Subscriber) -> None:
         self._connections.discard(subscriber)
         self.fanout.forget(subscriber)
+
+    def access_changed(self, user_ids: frozenset[int]) -> None:
+        """These users' access changed: their sockets in this process re-read it now."""
+        found = 0
+        for connection in list(self._connections):
+            access = getattr(connection, "access", None)
+            revalidate = getattr(connection, "revalidate_now", None)
+            if access is not None and access.user_id in user_ids and revalidate is not None:
+                task = asyncio.create_task(revalidate())
+                self._revalidations.add(task)
+                task.add_done_callback(self._revalidations.discard)
+                found += 1
+        logger.info("access changed for users %s: %d socket(s) re-read", sorted(user_ids), found)
 
     @property
     def layer_ok(self) -> bool:
@@ -182,6 +200,8 @@ class Hub:
                     self.dispatch(values_from_message(message))
                 except Exception:
                     logger.exception("could not dispatch %s", message.get("values"))
+            elif message.get("type") == ACCESS_CHANGED_TYPE:
+                self.access_changed(users_of(message))
 
     # --- degradation --------------------------------------------------------------------------------
     async def set_problems(self, problems: frozenset[str]) -> None:

@@ -37,13 +37,15 @@ class AccessReloader:
         # Well under the period: a change is still seen within period + freshness.
         return min(5.0, period() / 2)
 
-    async def reload(self, user_id: int) -> Access:
+    async def reload(self, user_id: int, fresh: bool = False) -> Access:
+        """The user's access, read at most freshness() ago; `fresh`: a read that starts now
+        (the access is known to have changed)."""
         loop = asyncio.get_running_loop()
         recent = self._recent.get(user_id)
-        if recent is not None and loop.time() - recent[0] < self.freshness():
+        if not fresh and recent is not None and loop.time() - recent[0] < self.freshness():
             return recent[1]
         read = self._in_flight.get(user_id)
-        if read is None or read.get_loop() is not loop:
+        if fresh or read is None or read.get_loop() is not loop:
             # One read, owned by no socket: closing the socket that asked first cancels only
             # its own wait, never the read the others are waiting on.
             read = loop.create_task(self._read(user_id))

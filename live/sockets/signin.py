@@ -88,6 +88,7 @@ class SigningInSocket(DashboardSocket):
                     "type": "authenticated",
                     "success": True,
                     "user": {"id": access.user_id, "username": access.username},
+                    "kind": access.kind,
                     "level": access.level,
                     "departments": sorted(access.departments),
                     "metrics": access.live_metrics,
@@ -139,13 +140,32 @@ class SigningInSocket(DashboardSocket):
             except Exception as exc:  # the database is away: keep the access, try next period
                 logger.warning("re-validating user %s failed: %s", user_id, exc)
                 continue
-            if not access.has_dashboard_access:
-                reason = "user_inactive" if not access.is_active else "no_dashboard_access"
-                await self.send_message(protocol.auth_error(reason))
-                await self.close(code=protocol.CLOSE_ACCESS_REVOKED)
+            if not await self._take_reloaded(access):
                 return
-            if access != self.access:
-                await self._apply_access(access)
+
+    async def revalidate_now(self) -> None:
+        """This user's access changed (accounts/changes.py, through the hub): re-read it now."""
+        user_id = self.access.user_id
+        if user_id is None or self.closing or not self.signed_in:
+            return
+        try:
+            access = await revalidation.access_reloader.reload(user_id, fresh=True)
+        except Exception as exc:  # the database is away: the periodic re-read tries again
+            logger.warning("re-validating user %s failed: %s", user_id, exc)
+            return
+        if not self.closing:
+            await self._take_reloaded(access)
+
+    async def _take_reloaded(self, access: Access) -> bool:
+        """Apply a re-read access; False when it ends the socket (4003)."""
+        if not access.has_dashboard_access:
+            reason = "user_inactive" if not access.is_active else "no_dashboard_access"
+            await self.send_message(protocol.auth_error(reason))
+            await self.close(code=protocol.CLOSE_ACCESS_REVOKED)
+            return False
+        if access != self.access:
+            await self._apply_access(access)
+        return True
 
 
 def handshake_value(scope, name: str) -> str | None:

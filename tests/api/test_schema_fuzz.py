@@ -65,4 +65,4 @@ def test_every_operation_answers_as_documented(api_server, tmp_path):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
-    assert "9 selected / 9 total" in result.stdout  # every operation was exercised
+    assert "12 selected / 12 total" in result.stdout  # every operation was exercised

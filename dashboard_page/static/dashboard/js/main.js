@@ -3,7 +3,10 @@
 import { Connection } from "./connection.js";
 import { forgetDepartments, limitTo } from "./departments.js";
 import { byId } from "./dom.js";
+import { DisplaySession, Pairing } from "./display.js";
 import { History } from "./history.js";
+import { IdleWatch, describeLimit } from "./idle.js";
+import { finishSignIn, providerConfig, refreshAtProvider, startSignIn } from "./oidc.js";
 import { Session } from "./session.js";
 import { describe } from "./status.js";
 import { Tiles } from "./tiles.js";
@@ -16,23 +19,51 @@ const SESSION_ENDED = {
   no_dashboard_access: "This account has no dashboard access.",
   access_revoked: "Your dashboard access has changed. Sign in again to continue.",
 };
+// A wall display (/display/) pairs instead of signing in (docs/sign-in.md).
+const DISPLAY = document.body.dataset.mode === "display";
+const DISPLAY_ENDED = {
+  display_revoked: "This display was revoked or paired again elsewhere. Pair it again to continue.",
+  credential_expired: "This display was unused too long. Pair it again to continue.",
+  access_revoked: "This display was revoked. Pair it again to continue.",
+};
 const TITLE = "Hospital operations";
+// Single sign-on through the hospital's provider, and whether local accounts sign in too.
+const PROVIDER = DISPLAY ? null : providerConfig();
+const LOCAL_ACCOUNTS = document.body.dataset.localAccounts !== "false";
 
 const ui = Object.fromEntries([
   "login-view", "login-form", "login-error", "login-submit", "username", "password", "dashboard-view",
   "account", "user-name", "user-level", "user-departments", "logout", "connection", "connection-label",
-  "connection-detail", "retry", "notice", "tiles", "emergencies", "topbar",
+  "connection-detail", "retry", "notice", "tiles", "emergencies", "topbar", "pairing-view", "pairing-code",
+  "pairing-expiry", "pairing-error", "sso-submit", "login-or", "local-fields",
 ].map((id) => [id.replace(/-(\w)/g, (_, c) => c.toUpperCase()), byId(id)]));
 
-const state = { user: null, level: null, departments: [], metrics: [], invalidTokens: 0, currency: "USD" };
-const mayAct = () => state.level === "super_admin" || state.level === "admin";
+const state = { user: null, kind: null, level: null, departments: [], metrics: [], invalidTokens: 0, currency: "USD" };
+// Displays never act, whatever they see.
+const mayAct = () => !DISPLAY && state.kind !== "display" && (state.level === "super_admin" || state.level === "admin");
 let status = { live: false, blocked: true };
 let notLiveSince = null;
 let countdown = null;
 
-const session = new Session({
-  onRefreshed: () => connection.reauthenticate(),
-  onEnded: (reason) => signedOut(SESSION_ENDED[reason] || SESSION_ENDED.expired),
+const session = DISPLAY
+  ? new DisplaySession({
+    onRefreshed: () => connection.reauthenticate(),
+    onEnded: (reason) => signedOut(DISPLAY_ENDED[reason] || DISPLAY_ENDED.display_revoked),
+  })
+  : new Session({
+    onRefreshed: () => connection.reauthenticate(),
+    onEnded: (reason) => signedOut(SESSION_ENDED[reason] || SESSION_ENDED.expired),
+    renewAtProvider: PROVIDER ? (refresh) => refreshAtProvider(PROVIDER, refresh) : null,
+  });
+
+const pairing = new Pairing({
+  code: ui.pairingCode,
+  expiry: ui.pairingExpiry,
+  error: ui.pairingError,
+  onPaired: (credential) => {
+    session.adopt(credential);
+    showDashboard();
+  },
 });
 
 const connection = new Connection({
@@ -50,6 +81,12 @@ const tiles = new Tiles({ emergencies: ui.emergencies, grid: ui.tiles }, {
   send: (message) => connection.send(message),
   connected: () => connection.authenticated,
   actionsBlocked: () => status.blocked,
+});
+
+// Personal sessions sign out after the server's idle limit (docs/sign-in.md).
+const idle = new IdleWatch({
+  seconds: DISPLAY ? 0 : Number.parseFloat(document.body.dataset.idleSignoutSeconds || "0"),
+  onIdle: signOutIdle,
 });
 
 const history = new History({ send: (message) => connection.send(message), currency: () => state.currency });
@@ -83,6 +120,38 @@ ui.loginForm.addEventListener("submit", async (event) => {
   }
 });
 
+ui.ssoSubmit.addEventListener("click", async () => {
+  ui.ssoSubmit.disabled = true;
+  loginError(null);
+  try {
+    await startSignIn(PROVIDER);
+  } catch {
+    ui.ssoSubmit.disabled = false;
+    loginError("The hospital sign-in could not be started. Try again.");
+  }
+});
+
+function showSignInChoices() {
+  ui.ssoSubmit.hidden = !PROVIDER;
+  if (PROVIDER) ui.ssoSubmit.textContent = `Sign in with ${PROVIDER.name}`;
+  ui.localFields.hidden = !LOCAL_ACCOUNTS;
+  ui.loginOr.hidden = !(PROVIDER && LOCAL_ACCOUNTS);
+}
+
+async function returnFromProvider() {
+  try {
+    const tokens = await finishSignIn(PROVIDER);
+    if (!tokens) return false;
+    session.adopt(tokens);
+    showDashboard();
+    ui.topbar.focus({ preventScroll: true });
+    return true;
+  } catch (error) {
+    loginError(error.message);
+    return false;
+  }
+}
+
 ui.logout.addEventListener("click", async () => {
   ui.logout.disabled = true;
   connection.stop();
@@ -96,6 +165,14 @@ window.addEventListener("online", () => {
   if (session.active && ["offline", "reconnecting"].includes(connection.state)) connection.retry();
 });
 
+async function signOutIdle() {
+  connection.stop("idle");
+  ui.username.value = ""; // a shared ward PC does not show who was signed in
+  const ended = session.logout(); // forgets the tokens at once, then revokes the refresh token
+  signedOut(`You were signed out after ${describeLimit(idle.seconds)} without activity. Sign in again to continue.`, false);
+  await ended;
+}
+
 function loginError(text, tone = "error") {
   ui.loginError.hidden = !text;
   ui.loginError.textContent = text || "";
@@ -104,25 +181,33 @@ function loginError(text, tone = "error") {
 
 function showDashboard() {
   ui.loginView.hidden = true;
+  ui.pairingView.hidden = true;
   ui.dashboardView.hidden = false;
   ui.connection.hidden = false;
+  idle.start();
   connection.start();
 }
 
 function signedOut(message, isProblem = true) {
+  idle.stop();
   connection.stop();
   history.stop();
   session.forget();
   tiles.reset();
   forgetDepartments();
-  Object.assign(state, { user: null, level: null, departments: [], metrics: [], invalidTokens: 0 });
+  Object.assign(state, { user: null, kind: null, level: null, departments: [], metrics: [], invalidTokens: 0 });
   ui.dashboardView.hidden = true;
   ui.account.hidden = true;
   ui.connection.hidden = true;
+  if (DISPLAY) {
+    showPairing(message);
+    return;
+  }
   ui.loginView.hidden = false;
   document.title = `${TITLE} · Sign in`;
   loginError(message, isProblem ? "error" : "info");
-  ui.username.focus();
+  if (LOCAL_ACCOUNTS) ui.username.focus();
+  else ui.ssoSubmit.focus();
 }
 
 // --- the socket's messages -------------------------------------------------------------------
@@ -131,6 +216,7 @@ function authenticated(message, fresh) {
   const departments = message.departments || [];
   const scopeChanged = message.level !== state.level || departments.join() !== state.departments.join();
   state.user = message.user;
+  state.kind = message.kind || "user";
   state.level = message.level;
   state.departments = departments;
   const metrics = Array.isArray(message.metrics) ? message.metrics : [];
@@ -209,7 +295,9 @@ function failed(message, request) {
 }
 
 function authProblem(reason) {
-  if (reason === "token_expired") {
+  if (DISPLAY && !["token_expired", "invalid_token"].includes(reason)) {
+    signedOut(DISPLAY_ENDED.access_revoked);
+  } else if (reason === "token_expired") {
     session.refresh().catch(() => {});
   } else if (reason === "invalid_token") {
     state.invalidTokens += 1;
@@ -242,8 +330,9 @@ function showConnection(info) {
 function showAccount(all) {
   ui.account.hidden = false;
   ui.userName.textContent = state.user ? state.user.username : "";
-  ui.userLevel.textContent = LEVELS[state.level] || state.level || "";
-  ui.userLevel.dataset.level = state.level || "";
+  ui.userLevel.textContent = state.kind === "display" ? "Display" : LEVELS[state.level] || state.level || "";
+  ui.userLevel.dataset.level = state.kind === "display" ? "display" : state.level || "";
+  ui.logout.hidden = DISPLAY; // a passer-by cannot sign a display out
   ui.userDepartments.textContent = all
     ? "All departments"
     : state.departments.length ? state.departments.join(", ") : "No departments";
@@ -254,6 +343,22 @@ function notice(text) {
   ui.notice.textContent = text || "";
 }
 
+function showPairing(message = null) {
+  ui.loginView.hidden = true;
+  ui.pairingView.hidden = false;
+  ui.pairingError.hidden = !message;
+  ui.pairingError.textContent = message || "";
+  document.title = `${TITLE} · Pair this display`;
+  pairing.start();
+}
+
 // --- start -------------------------------------------------------------------------------------
-if (session.restore()) showDashboard();
-else ui.username.focus();
+if (!DISPLAY) showSignInChoices();
+if (PROVIDER && new URLSearchParams(location.search).has("state")) {
+  returnFromProvider().then((signedIn) => {
+    if (!signedIn && session.restore()) showDashboard();
+  });
+} else if (session.restore()) showDashboard();
+else if (DISPLAY) showPairing();
+else if (LOCAL_ACCOUNTS) ui.username.focus();
+else ui.ssoSubmit.focus();

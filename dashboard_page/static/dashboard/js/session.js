@@ -32,7 +32,7 @@ export function tokenExpiry(token) {
   }
 }
 
-async function post(url, body, access = null) {
+export async function post(url, body, access = null) {
   const headers = { "Content-Type": "application/json", Accept: "application/json" };
   if (access) headers.Authorization = `Bearer ${access}`;
   let response;
@@ -84,8 +84,10 @@ export class Session {
    * onRefreshed(access): a fresh access token (the socket re-authenticates with it).
    * onEnded(reason): the session cannot continue (refresh token refused): back to sign-in.
    */
-  constructor({ onRefreshed, onEnded }) {
+  constructor({ onRefreshed, onEnded, renewAtProvider = null }) {
     this.onRefreshed = onRefreshed;
+    // renewAtProvider(refresh) -> {access, refresh}: single sign-on sessions renew at the provider.
+    this.renewAtProvider = renewAtProvider;
     this.onEnded = onEnded;
     this.tokens = null;
     this.timer = null;
@@ -95,7 +97,7 @@ export class Session {
   restore() {
     try {
       const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) || "null");
-      if (saved && typeof saved.access === "string" && typeof saved.refresh === "string") {
+      if (saved && typeof saved.access === "string" && (typeof saved.refresh === "string" || saved.provider)) {
         this.tokens = saved;
       }
     } catch {
@@ -143,10 +145,16 @@ export class Session {
     if (!this.tokens) return Promise.reject(new AuthError("Not signed in.", { code: "signed_out" }));
     if (!this.inflight) {
       const sent = this.tokens.refresh;
-      this.inflight = post(ENDPOINTS.refresh, { refresh: sent })
+      const provider = Boolean(this.tokens.provider);
+      const renewal = provider
+        ? sent && this.renewAtProvider
+          ? this.renewAtProvider(sent)
+          : Promise.reject(new AuthError("The sign-in ended.", { code: "expired", status: 401 }))
+        : post(ENDPOINTS.refresh, { refresh: sent });
+      this.inflight = renewal
         .then((data) => {
           if (!this.tokens || this.tokens.refresh !== sent) return this.access; // signed out meanwhile
-          this.store({ access: data.access, refresh: data.refresh || sent });
+          this.store({ access: data.access, refresh: data.refresh || sent, provider });
           this.onRefreshed(this.access);
           return this.access;
         })
@@ -165,10 +173,16 @@ export class Session {
     return this.inflight;
   }
 
+  /** Tokens from elsewhere (the provider's, after single sign-on). */
+  adopt(tokens) {
+    this.store(tokens);
+  }
+
   async logout() {
     const refresh = this.tokens && this.tokens.refresh;
+    const provider = this.tokens && this.tokens.provider;
     this.forget();
-    if (refresh) {
+    if (refresh && !provider) {
       try {
         await post(ENDPOINTS.logout, { refresh });
       } catch {

@@ -1,0 +1,203 @@
+"""Single sign-on: the provider's access tokens checked against its JWKS (accounts/oidc.py), over
+a stand-in provider on loopback (tests/oidc_provider.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from accounts import oidc
+from accounts.models import Department, Level, ProviderIdentity
+from accounts.tokens import validate_access_token
+from tests.oidc_provider import Provider, new_key
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def provider(settings, departments):
+    running = Provider().start()
+    settings.DASHBOARD_OIDC_ISSUER = running.issuer
+    settings.DASHBOARD_OIDC_CLIENT_ID = "dashboard"
+    settings.DASHBOARD_OIDC_AUDIENCE = "dashboard"
+    settings.DASHBOARD_OIDC_JWKS_COOLDOWN_SECONDS = 0.5
+    settings.DASHBOARD_OIDC_LEVEL_GROUPS = {
+        "super_admin": "dash-super",
+        "admin": "dash-admin",
+        "viewer": "dash-viewer",
+    }
+    running.people["alice"] = {"groups": ["dash-admin", "nurses"], "departments": ["ER", "CARD"]}
+    oidc.provider.reset()
+    yield running
+    oidc.provider.reset()
+    running.stop()
+
+
+@pytest.fixture(autouse=True)
+def announced(monkeypatch):
+    sent: list[list[int]] = []
+    monkeypatch.setattr(oidc, "announce_access_change", lambda ids: sent.append(sorted(ids)))
+    return sent
+
+
+def test_an_rs256_token_signs_in_and_creates_the_user_from_its_claims(provider):
+    check = validate_access_token(provider.mint("alice", email="alice@example.org"))
+    assert check.ok, check.error
+    assert check.access.username == "alice" and check.access.level == Level.ADMIN
+    assert check.access.departments == {"ER", "CARD"}
+    identity = ProviderIdentity.objects.get(subject="alice")
+    assert identity.issuer == provider.issuer and identity.user.email == "alice@example.org"
+    assert not identity.user.has_usable_password()
+
+
+def test_an_es256_token_is_accepted(provider):
+    assert validate_access_token(provider.mint("alice", key=provider.keys[1])).ok
+
+
+def test_the_strongest_level_group_wins_and_unknown_departments_are_left_out(provider):
+    token = provider.mint("bob", groups=["dash-viewer", "dash-super"], departments="ER,XYZ")
+    check = validate_access_token(token)
+    assert check.access.level == Level.SUPER_ADMIN and check.access.departments == {"ER"}
+
+
+def test_no_level_group_means_no_dashboard_access(provider):
+    check = validate_access_token(provider.mint("carol", groups=["nurses"]))
+    assert (check.ok, check.error) == (False, "no_dashboard_access")
+
+
+def test_a_claim_change_updates_the_user_and_is_announced(provider, announced):
+    validate_access_token(provider.mint("alice"))
+    user_id = ProviderIdentity.objects.get(subject="alice").user_id
+    announced.clear()
+    validate_access_token(provider.mint("alice"))  # the same claims: nothing to announce
+    assert announced == []
+    check = validate_access_token(
+        provider.mint("alice", groups=["dash-viewer"], departments=["ER"])
+    )
+    assert check.access.level == Level.VIEWER and check.access.departments == {"ER"}
+    assert announced == [[user_id]]
+
+
+def test_a_rotated_key_is_fetched_and_accepted_without_a_restart(provider):
+    assert validate_access_token(provider.mint("alice")).ok
+    fetches = provider.jwks_fetches
+    fresh = provider.rotate()
+    time.sleep(0.6)  # past the refetch cooldown
+    assert validate_access_token(provider.mint("alice", key=fresh)).ok
+    assert provider.jwks_fetches == fetches + 1
+
+
+def test_an_unknown_kid_is_refused_after_one_refetch(provider):
+    validate_access_token(provider.mint("alice"))
+    fetches = provider.jwks_fetches
+    time.sleep(0.6)
+    stranger = new_key("RS256")
+    assert validate_access_token(provider.mint("alice", key=stranger)).error == "invalid_token"
+    assert provider.jwks_fetches == fetches + 1
+
+
+def _unsigned(claims: dict) -> str:
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT', 'kid': 'x'})}.{part(claims)}."
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "wrong issuer",
+        "wrong audience",
+        "alg none",
+        "HS256 with the public key",
+        "expired",
+        "no exp",
+        "forged signature",
+    ],
+)
+def test_bad_tokens_are_refused(provider, bad):
+    if bad == "wrong issuer":
+        # Signed with the provider's real key, naming another issuer: simplejwt's check gets it
+        # (it is not the provider's), and refuses it.
+        token = provider.mint("alice", iss="https://evil.example.org/")
+    elif bad == "wrong audience":
+        token = provider.mint("alice", aud="another-app")
+    elif bad == "alg none":
+        token = _unsigned(provider.claims_for("alice"))
+    elif bad == "HS256 with the public key":
+        public = (
+            provider.keys[0]
+            .private.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        token = _hs256(provider.claims_for("alice"), public, provider.keys[0].kid)
+    elif bad == "expired":
+        token = provider.mint("alice", exp=int(time.time()) - 60)
+    elif bad == "no exp":
+        claims = provider.claims_for("alice")
+        del claims["exp"]
+        token = jwt.encode(
+            claims, provider.keys[0].private, "RS256", headers={"kid": provider.keys[0].kid}
+        )
+    else:
+        other = new_key("RS256")
+        token = provider.mint("alice", key=other, headers={"kid": provider.keys[0].kid})
+    check = validate_access_token(token)
+    assert not check.ok
+    assert check.error == ("token_expired" if bad == "expired" else "invalid_token")
+    assert not ProviderIdentity.objects.exists()
+
+
+def _hs256(claims: dict, secret: bytes, kid: str) -> str:
+    import hashlib
+    import hmac
+
+    def part(value: bytes) -> str:
+        return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
+
+    head = part(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
+    body = part(json.dumps(claims).encode())
+    signature = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{part(signature)}"
+
+
+def test_rest_and_the_ticket_accept_the_providers_token(provider, api):
+    token = provider.mint("alice")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    catalogue = api.get("/api/metrics/")
+    assert catalogue.status_code == 200, catalogue.content
+    ticket = api.post("/api/auth/ticket/", {}, format="json")
+    assert ticket.status_code == 200, ticket.content
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {provider.mint('alice', aud='other')}")
+    refused = api.post("/api/auth/ticket/", {}, format="json")
+    assert (refused.status_code, refused.json()["code"]) == (401, "token_not_valid")
+
+
+def test_local_accounts_can_be_turned_off(provider, api, settings, make_user):
+    make_user("local", level=Level.VIEWER)
+    from tests.accounts.conftest import PASSWORD
+
+    assert (
+        api.post(
+            "/api/auth/token/", {"username": "local", "password": PASSWORD}, format="json"
+        ).status_code
+        == 200
+    )
+    settings.DASHBOARD_LOCAL_ACCOUNTS = False
+    refused = api.post(
+        "/api/auth/token/", {"username": "local", "password": PASSWORD}, format="json"
+    )
+    assert (refused.status_code, refused.json()["code"]) == (403, "local_accounts_disabled")
+    assert validate_access_token(provider.mint("alice")).ok
+
+
+def test_the_departments_must_exist(provider):
+    Department.objects.filter(code="CARD").delete()
+    assert validate_access_token(provider.mint("alice")).access.departments == {"ER"}
