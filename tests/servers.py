@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -66,6 +69,39 @@ def server_env(
     return env
 
 
+# Migrated databases with the demo users, one per set of overrides, built once per test process:
+# each server starts from a copy instead of running migrate and create_demo_users again.
+_TEMPLATES: dict[tuple, Path] = {}
+
+
+def prepare_database(env: dict[str, str], overrides: dict[str, str], database_url: str | None):
+    """Django's database for a server: migrated, with the demo users. A new SQLite file is a copy
+    of this process's template (the same commands, run once); an existing file or another
+    database gets the commands themselves."""
+    url = env["DATABASE_URL"]
+    target = Path(url.removeprefix("sqlite:///"))
+    if database_url is not None or not url.startswith("sqlite:///") or target.exists():
+        manage("migrate", "--noinput", env=env)
+        manage("create_demo_users", env=env)
+        return
+    key = tuple(sorted(overrides.items()))
+    template = _TEMPLATES.get(key)
+    if template is None or not template.exists():
+        directory = Path(tempfile.mkdtemp(prefix="dashboard-template-"))
+        atexit.register(shutil.rmtree, directory, True)
+        template = directory / "dashboard.sqlite3"
+        template_env = {**env, "DATABASE_URL": f"sqlite:///{template}"}
+        manage("migrate", "--noinput", env=template_env)
+        manage("create_demo_users", env=template_env)
+        _TEMPLATES[key] = template
+    source, copy = sqlite3.connect(template), sqlite3.connect(target)
+    try:
+        source.backup(copy)  # a consistent copy, whatever the journal mode left behind
+    finally:
+        source.close()
+        copy.close()
+
+
 class LiveServer:
     """A dashboard server process with its own Django database and a given hospital store file."""
 
@@ -100,8 +136,7 @@ class LiveServer:
         server.serve_args = serve_args
         server.entry = entry  # the script (and its options) that runs `serve`
         if prepare:
-            manage("migrate", "--noinput", env=base)
-            manage("create_demo_users", env=base)
+            prepare_database(base, env or {}, database_url)
         server.launch()
         return server
 
