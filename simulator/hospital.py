@@ -67,11 +67,12 @@ STAFF_PLAN: dict[str, tuple[int, int, int, int]] = {
     "RAD": (12, 10, 30, 4),
     "ICU": (20, 96, 6, 4),
 }
-# Emergency alerts: critical arrivals at the ER and deteriorations on the wards, per registration
-# (about 460 a day at the default size). Each moves a stage every EMERGENCY_STAGE_MINUTES on
-# average (assessed, investigated, treated, handed over), and is resolved about
-# EMERGENCY_HANDOVER_MINUTES after its handover: about half an hour in all (docs/simulator.md).
-EMERGENCIES_PER_REGISTRATION = 0.22
+# Emergency alerts: critical arrivals at the ER, deteriorations on the wards (early-warning
+# scores), critical results and sepsis screens, per registration (about 630 a day at the default
+# size). Each moves a stage every EMERGENCY_STAGE_MINUTES on average (assessed, investigated,
+# treated, handed over), and is resolved about EMERGENCY_HANDOVER_MINUTES after its handover:
+# about half an hour in all (docs/simulator.md).
+EMERGENCIES_PER_REGISTRATION = 0.3
 EMERGENCY_STAGE_MINUTES = 4
 EMERGENCY_HANDOVER_MINUTES = 8
 EMERGENCY_MINUTES = 4 * EMERGENCY_STAGE_MINUTES + EMERGENCY_HANDOVER_MINUTES  # raised to resolved

@@ -41,9 +41,9 @@ OFFICE = shape(0, 0, 0, 0, 0, 0, 0, 1, 6, 10, 10, 10,
 # Payments: the billing office and online payments, mostly in the working day.
 PAYMENTS = shape(1, 1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14,
                  12, 12, 13, 13, 12, 10, 7, 5, 4, 3, 2, 1)
-# Emergencies (critical arrivals and deteriorations on the wards) never stop: a little more by day.
-EMERGENCIES = shape(9, 8.5, 8.5, 8.5, 8.5, 8.5, 9, 9.5, 10, 11, 11, 11,
-                    11, 11, 11, 11, 10.5, 10.5, 10, 10, 9.5, 9.5, 9, 9)
+# Emergency alerts never stop (deteriorations come at night as by day): a little more by day.
+EMERGENCIES = shape(10, 10, 10, 10, 10, 10, 10, 10, 10.5, 11, 11, 11,
+                    11, 11, 11, 11, 11, 11, 10.5, 10.5, 10.5, 10, 10, 10)
 # Rooms turning over: emergency bays all night, theatres and consulting rooms by day.
 ROOMS = shape(6, 5.5, 5, 5, 5, 5, 6, 8, 10, 11, 11, 11,
               11, 11, 11, 11, 10, 9, 8.5, 8, 7.5, 7, 6.5, 6)

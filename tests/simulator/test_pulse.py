@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def test_the_demo_moves_at_any_hour_and_its_numbers_are_plausible(tmp_path):
-    pulses = measure(HOURS, tmp_path, seconds=MINUTES * 60, settle=30)
+    pulses = measure(HOURS, tmp_path, seconds=MINUTES * 60, settle=20)
     problems = []
     for pulse in pulses:
         summary = pulse.summary()
