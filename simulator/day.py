@@ -28,7 +28,7 @@ from .hospital import (
     AT_WORK_BY_DAY,
     AT_WORK_BY_NIGHT,
     EMERGENCIES_PER_REGISTRATION,
-    EMERGENCY_MINUTES,
+    EMERGENCY_HANDOVER_MINUTES,
     EMERGENCY_STAGE_MINUTES,
     HISTORY_DAYS,
 )
@@ -172,8 +172,11 @@ RATES: dict[str, Callable[[Census, int], float]] = {
     "raise_emergency": lambda c, h: (
         c.registrations_per_day * EMERGENCIES_PER_REGISTRATION / 24 * EMERGENCIES[h]
     ),
+    # Both look at every open emergency; each acts on those it can (not yet handed over, handed
+    # over), so an emergency moves on about every EMERGENCY_STAGE_MINUTES and is closed within
+    # about EMERGENCY_HANDOVER_MINUTES of its handover.
     "advance_emergency": lambda c, h: c.open_emergencies * 60 / EMERGENCY_STAGE_MINUTES,
-    "resolve_emergency": lambda c, h: c.open_emergencies * 60 / EMERGENCY_MINUTES,
+    "resolve_emergency": lambda c, h: c.open_emergencies * 60 / EMERGENCY_HANDOVER_MINUTES,
     "clock_in": lambda c, h: max(0.0, _staffing_gap(c, h)) * STAFFING_PER_HOUR + 0.3,
     "clock_out": lambda c, h: max(0.0, -_staffing_gap(c, h)) * STAFFING_PER_HOUR + 0.3,
     "take_break": lambda c, h: (c.at_work - c.on_break) * BREAKS_PER_HOUR * DAYTIME[h] ** 0.5,

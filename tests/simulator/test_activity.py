@@ -524,6 +524,7 @@ def test_every_event_writes_what_it_reports_and_keeps_the_contract(small_hospita
         )
     for minutes in (-40, 10, 20):
         add(small_hospital, "appointments", scheduledAt=t + dt.timedelta(minutes=minutes))
+    add(small_hospital, "workflows", priority="emergency", stage="discharge")  # handed over
     only = {
         "replace_room": {"replace"},
         "hard_delete": {"delete"},
