@@ -25,14 +25,14 @@ import datetime as dt
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from .load.procs import PYTHON, ROOT, free_port, manage
+
 HOURS = (3, 9, 14, 22)
 DEMO_LOGIN = ("superadmin", "superadmin-demo")
 REAUTHENTICATE_SECONDS = 200  # access tokens live five minutes by default
@@ -99,28 +99,6 @@ def environment(workdir: Path, hour: int) -> dict[str, str]:
     return env
 
 
-def manage(env: dict[str, str], *args: str, timeout: float = 300) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def measure_hour(
     hour: int,
     workdir: Path,
@@ -134,12 +112,12 @@ def measure_hour(
     """Seed, serve and simulate at local `hour` in `workdir`; record a socket for `seconds`."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = environment(workdir, hour)
-    manage(env, "migrate", "--noinput")
-    manage(env, "create_demo_users")
-    manage(env, "seed_demo", *(("--patients", str(patients)) if patients else ()))
+    manage("migrate", "--noinput", env=env)
+    manage("create_demo_users", env=env)
+    manage("seed_demo", *(("--patients", str(patients)) if patients else ()), env=env)
     port = free_port()
     log = open(workdir / "server.log", "w")
-    serve = [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    serve = [PYTHON, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
     simulate = ["--simulate", str(rate), "--pace", str(pace), "--listener", "on"]
     process = subprocess.Popen(
         [*serve, *simulate], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -221,7 +199,7 @@ def _local_clock(env: dict[str, str]) -> tuple[str, str]:
         "from django.conf import settings;from django.utils import timezone;"
         "print(settings.TIME_ZONE, timezone.localtime().strftime('%H:%M'))"
     )
-    zone, clock = manage(env, "shell", "-c", script).strip().splitlines()[-1].split()
+    zone, clock = manage("shell", "-c", script, env=env).strip().splitlines()[-1].split()
     return zone, clock
 
 
@@ -231,7 +209,7 @@ def _figures(env: dict[str, str]) -> dict[str, float]:
         "from simulator.plausibility import figures;"
         "print(json.dumps(figures(get_database(), timezone.localtime())))"
     )
-    return json.loads(manage(env, "shell", "-c", script).strip().splitlines()[-1])
+    return json.loads(manage("shell", "-c", script, env=env).strip().splitlines()[-1])
 
 
 def measure(hours: tuple[int, ...], workdir: Path, **options) -> list[HourPulse]:
