@@ -54,8 +54,12 @@ class HourPulse:
 
     def longest_gap(self, metric: str | None = None) -> float:
         """The longest stretch without an update, the measurement's edges included."""
+        return self._gap(metric)[1]
+
+    def _gap(self, metric: str | None) -> tuple[float, float]:
+        """(where the longest gap starts, its length) in seconds."""
         times = [0.0, *self._times(metric), self.seconds]
-        return max(b - a for a, b in zip(times, times[1:], strict=False))
+        return max(((a, b - a) for a, b in zip(times, times[1:], strict=False)), key=lambda g: g[1])
 
     def _times(self, metric: str | None) -> list[float]:
         if metric is not None:
@@ -72,6 +76,7 @@ class HourPulse:
             "anyMetric": {
                 "perMinute": round(self.per_minute(), 1),
                 "longestGapSeconds": round(self.longest_gap(), 1),
+                "longestGapFrom": round(self._gap(None)[0], 1),
             },
             "byMetric": {
                 name: {

@@ -65,8 +65,9 @@ CANCELLED_SHARE = 0.07  # of bookings, cancelled before the day
 # hours (three changes a turnover).
 TURNOVERS_PER_SHORT_STAY_ROOM = 1.2
 STAFFING_PER_HOUR = 2.0  # how fast a shift change closes the gap to its staffing
-BREAKS_PER_HOUR = 0.12  # per person on duty: a meal break a shift, about 40 minutes long
-BACK_FROM_BREAK_PER_HOUR = 1.5
+# Per person on duty: two short breaks and a meal break a twelve-hour shift, 20 minutes on average.
+BREAKS_PER_HOUR = 0.25
+BACK_FROM_BREAK_PER_HOUR = 3.0
 
 
 @dataclass
@@ -179,7 +180,7 @@ RATES: dict[str, Callable[[Census, int], float]] = {
     "resolve_emergency": lambda c, h: c.open_emergencies * 60 / EMERGENCY_HANDOVER_MINUTES,
     "clock_in": lambda c, h: max(0.0, _staffing_gap(c, h)) * STAFFING_PER_HOUR + 0.3,
     "clock_out": lambda c, h: max(0.0, -_staffing_gap(c, h)) * STAFFING_PER_HOUR + 0.3,
-    "take_break": lambda c, h: (c.at_work - c.on_break) * BREAKS_PER_HOUR * DAYTIME[h] ** 0.5,
+    "take_break": lambda c, h: (c.at_work - c.on_break) * BREAKS_PER_HOUR,
     "end_break": lambda c, h: c.on_break * BACK_FROM_BREAK_PER_HOUR,
     "soft_delete": lambda c, h: 4 / 24,
     "hard_delete": lambda c, h: 4 / 24 * NIGHT[h],

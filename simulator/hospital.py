@@ -209,7 +209,7 @@ def beds_by_department(rooms: list[dict]) -> dict[str, int]:
 
 def generate_staff(rng: random.Random, now: dt.datetime, scale: float = 1.0) -> list[dict]:
     at_work = AT_WORK_BY_DAY if is_day_shift(now) else AT_WORK_BY_NIGHT
-    on_break = 0.08 * at_work  # a meal break a shift
+    on_break = 0.08 * at_work  # three breaks of about 20 minutes a twelve-hour shift
     weights = (at_work - on_break, 1 - at_work, on_break)
     staff, number = [], 1
     for code, counts in STAFF_PLAN.items():

@@ -43,7 +43,7 @@ METRIC = MetricDefinition(
     Tier.CRITICAL,
     ("patients",),
     data=ErWaitingSerializer,
-    tick_seconds=30.0,
+    tick_seconds=15.0,
     tile=Tile(
         "Emergency waiting room",
         "now",

@@ -189,7 +189,7 @@ async def test_a_metric_that_moves_with_time_is_rebuilt_and_broadcast_on_its_tic
     await asyncio.sleep(1.2)  # the first ticks after the build have gone out
     batches.clear()
     before = listener.maintained.built.base("erWaiting", dt.datetime.now(dt.UTC))
-    # No change at all: only the tick (every 30 s) makes it due.
+    # No change at all: only the tick (every 15 s) makes it due.
     listener.maintained._ticks["erWaiting"] = 0.0
     await eventually(lambda: any("erWaiting" in b["broadcast"] for b in batches))
     tick = next(b for b in batches if "erWaiting" in b["broadcast"])
@@ -197,7 +197,7 @@ async def test_a_metric_that_moves_with_time_is_rebuilt_and_broadcast_on_its_tic
     value = await database_sync_to_async(_cached_data)("erWaiting")
     assert value["total"] == 1 and value["longestWaitSeconds"] >= 20 * 60
     assert value["longestWaitSeconds"] >= project_wait(before)
-    assert listener.maintained._ticks["erWaiting"] > time.monotonic() + 25  # the next in 30 s
+    assert listener.maintained._ticks["erWaiting"] > time.monotonic() + 12  # the next in 15 s
 
 
 def project_wait(base: dict) -> int:
