@@ -50,7 +50,7 @@ MAX_CATCH_UP = dt.timedelta(hours=1)
 
 # Per person (or bill, pathway, room, emergency) and hour; the seed's hospital holds level with
 # these (docs/simulator.md has the day they make at the default size).
-ADMITTED_PER_OUTPATIENT = 0.023  # about 190 admissions a day, as many as discharges
+ADMITTED_PER_OUTPATIENT = 0.016  # about 190 admissions a day, as many as discharges
 SENT_HOME_PER_OUTPATIENT = 0.2  # an outpatient visit lasts about four and a half hours
 DISCHARGED_PER_INPATIENT = 0.0083  # inpatients stay about five days
 CHARGES_PER_INPATIENT = 0.2 / 24  # pharmacy, laboratory, imaging: one every five days

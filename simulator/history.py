@@ -29,7 +29,7 @@ from .shapes import ARRIVALS, DISCHARGES, EMERGENCIES, hour_on, moment_in
 
 UTC = dt.UTC
 OCCUPANCY = (0.72, 0.90)  # share of each department's beds its admitted patients fill
-OUTPATIENT_SHARE = 0.022  # patients with an open outpatient visit (the last few hours)
+OUTPATIENT_SHARE = 0.025  # patients with an open outpatient visit (the last few hours)
 OUTPATIENT_HOURS = 8  # how far back an outpatient still in the building may have registered
 # Open emergencies in the seed: as many as the simulator keeps open at that hour (`simulator.day`),
 # each raised within the last EMERGENCY_SEED_MINUTES.

@@ -34,17 +34,18 @@ STAFF_ROLES = ("doctor", "nurse", "technician", "admin")
 STAFF_STATUSES = ("on_duty", "off_duty", "on_break")
 
 COLLECTIONS = ("departments", "rooms", "staff", "patients", "appointments", "bills", "workflows")
-# A large teaching hospital, busy enough that something happens every few seconds at any hour
-# (docs/simulator.md): about 2,100 registrations a day, 1,100 ward and intensive care beds.
-DEFAULT_PATIENTS = 16000
+# A hospital group's main campus, busy enough that something happens every few seconds at any
+# hour (docs/simulator.md): adult and children's emergency departments and clinics, about 2,700
+# registrations a day, 1,100 ward and intensive care beds.
+DEFAULT_PATIENTS = 20000
 HISTORY_DAYS = 7
 MIN_BUILDING = 0.2  # the share of the building the smallest hospitals keep (`building_scale`)
 BEDDED_TYPES = ("ward", "icu")  # where admitted patients sleep; the other types turn over in hours
 
 FLOORS = {"RAD": 0, "ER": 1, "CARD": 2, "NEURO": 3, "ORTHO": 4, "PED": 5, "ONC": 6, "ICU": 7}
-# Rooms per department and type: 650 in all, about 1,100 ward and ICU beds.
+# Rooms per department and type: 677 in all, about 1,100 ward and ICU beds.
 ROOM_PLAN: dict[str, dict[str, int]] = {
-    "ER": {"er": 120, "consult": 16, "ward": 12},
+    "ER": {"er": 150, "consult": 16, "ward": 12},
     "CARD": {"ward": 60, "icu": 16, "consult": 14, "or": 6},
     "NEURO": {"ward": 50, "icu": 12, "consult": 12},
     "ORTHO": {"ward": 50, "or": 12, "consult": 14},
@@ -72,7 +73,7 @@ STAFF_PLAN: dict[str, tuple[int, int, int, int]] = {
 # size). Each moves a stage every EMERGENCY_STAGE_MINUTES on average (assessed, investigated,
 # treated, handed over), and is resolved about EMERGENCY_HANDOVER_MINUTES after its handover:
 # about half an hour in all (docs/simulator.md).
-EMERGENCIES_PER_REGISTRATION = 0.3
+EMERGENCIES_PER_REGISTRATION = 0.23
 EMERGENCY_STAGE_MINUTES = 4
 EMERGENCY_HANDOVER_MINUTES = 8
 EMERGENCY_MINUTES = 4 * EMERGENCY_STAGE_MINUTES + EMERGENCY_HANDOVER_MINUTES  # raised to resolved

@@ -22,13 +22,14 @@ def shape(*weights: float) -> tuple[float, ...]:
 
 
 # fmt: off
-# Registrations: the emergency department all night (its trough about 03:00-05:00), clinics and
-# referrals in office hours on top.
-ARRIVALS = shape(5, 4, 3.5, 3, 3, 3, 4, 6, 9, 11, 11, 10.5,
-                 10, 10, 9.5, 9, 8.5, 8, 7.5, 7, 6.5, 6, 5.5, 5)
-# Outpatients leave the emergency department at every hour, a few hours behind the arrivals.
-LEAVING = shape(7, 6, 5, 4.5, 4, 3.5, 3.5, 4, 5, 7, 8.5, 9.5,
-                10, 10, 10, 10, 10, 9.5, 9, 9, 8.5, 8.5, 8, 7.5)
+# Registrations: the emergency departments all night (their trough about 03:00-05:00, some two
+# fifths of the late-morning peak), clinics and referrals in office hours on top.
+ARRIVALS = shape(6, 5, 4.5, 4, 4, 4, 5, 6.5, 9, 11, 11, 10.5,
+                 10, 10, 9.5, 9, 8.5, 8, 7.5, 7, 6.5, 6.5, 6, 6)
+# Outpatients leave the emergency department at every hour: through the night it clears the
+# evening's patients, and it is quietest early in the morning, before the day's arrivals are seen.
+LEAVING = shape(9, 8.5, 8, 7.5, 7, 6, 5, 4.5, 5, 6, 7.5, 8.5,
+                9.5, 10, 10, 10, 10, 10, 10, 10, 10, 10, 9.5, 9.5)
 # Ward work that follows the day: admissions from clinics, charges, pathways moving on.
 DAYTIME = shape(3, 2, 2, 2, 2, 3, 5, 8, 11, 13, 13, 12,
                 12, 12, 12, 11, 11, 10, 9, 8, 7, 6, 5, 4)

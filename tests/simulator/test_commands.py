@@ -35,7 +35,7 @@ def test_seed_demo_seeds_and_prints_counts_per_collection(hospital_db):
     output = run("seed_demo", "--patients", "300", "--seed", "4")
 
     assert re.search(
-        r"departments 8, rooms 128, staff 154, patients 300, appointments \d+, "
+        r"departments 8, rooms 134, staff 154, patients 300, appointments \d+, "
         r"bills \d+, workflows 30\d",
         output,
     )

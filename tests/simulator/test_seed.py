@@ -15,7 +15,7 @@ from .contract import aware, beds_out_of_place, stored, violations
 
 @pytest.fixture(scope="module")
 def hospital():
-    """The default-sized hospital (16,000 patients), generated once for the module's checks."""
+    """The default-sized hospital (20,000 patients), generated once for the module's checks."""
     from .conftest import NOW
 
     return generate(7, now=NOW)
@@ -43,11 +43,11 @@ def test_the_moment_must_be_aware():
 def test_sizes_are_the_documented_ones(hospital):
     sizes = {name: len(docs) for name, docs in hospital.items()}
     assert list(sizes) == list(COLLECTIONS)
-    assert sizes["departments"] == 8 and sizes["rooms"] == 647 and sizes["staff"] == 763
+    assert sizes["departments"] == 8 and sizes["rooms"] == 677 and sizes["staff"] == 763
     # A pathway per patient, and the deteriorations of inpatients open now.
-    assert sizes["patients"] == 16000 and 16000 <= sizes["workflows"] <= 16020
+    assert sizes["patients"] == 20000 and 20000 <= sizes["workflows"] <= 20025
     assert 3000 <= sizes["appointments"] <= 4500
-    assert 15000 <= sizes["bills"] <= 18000
+    assert 18000 <= sizes["bills"] <= 22000
 
 
 def test_departments_are_the_demo_logins_codes(hospital):
@@ -71,7 +71,7 @@ def test_every_document_keeps_the_contract(hospital, now):
 def test_ids_are_unique_and_mrns_too(hospital):
     for name, docs in hospital.items():
         assert len({doc["_id"] for doc in docs}) == len(docs), name
-    assert len({p["mrn"] for p in hospital["patients"]}) == 16000
+    assert len({p["mrn"] for p in hospital["patients"]}) == 20000
 
 
 def test_references_point_at_existing_documents(hospital):
