@@ -127,7 +127,8 @@ def test_a_day_at_a_high_rate_keeps_a_hospitals_proportions(hospital):
     # Revenue paid: within the band of the hospital's own week, and mostly by day.
     paid = paid_by_hour(db, DAY, end)
     day_total = sum(paid.values())
-    assert min(history_days.values()) <= day_total <= max(history_days.values())
+    # Within the seeded week's days, give or take half (a week of a small hospital is few days).
+    assert 0.5 * min(history_days.values()) <= day_total <= 1.5 * max(history_days.values())
     # No hour far above the seeded week's busiest (one long stay paid at once makes a peak).
     assert max(paid.values()) <= 2 * max(history.values())
     office, night = range(8, 18), range(0, 6)
