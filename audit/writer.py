@@ -177,26 +177,31 @@ class AuditWriter:
         self._last_reads_flush = now
         return reads.flush_all()
 
-    def _write_until_done(self, batch: list[dict]) -> None:
+    def _write_until_done(self, batch: list[dict], *, in_thread: bool = True) -> None:
+        """Append a batch to the chain. The writer's thread keeps trying while the database is
+        away (its connection is its own, closed after a failure); elsewhere (a test's
+        transaction, the exit) a few tries, on the caller's connection as it is."""
         attempt = 0
         while batch:
             try:
-                close_old_connections()
+                if in_thread:
+                    close_old_connections()
                 written = chain.append(batch)
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"[:300]
                 delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
+                attempt += 1
+                if (self._stopping or not in_thread) and attempt >= len(RETRY_SECONDS):
+                    logger.error("%d audit entries not written: %s", len(batch), self.last_error)
+                    return
                 logger.warning(
                     "audit batch of %d not written (%s); again in %s s",
                     len(batch),
                     self.last_error,
                     delay,
                 )
-                connection.close()
-                attempt += 1
-                if self._stopping and attempt >= len(RETRY_SECONDS):
-                    logger.error("%d audit entries lost at exit", len(batch))
-                    return
+                if in_thread:
+                    connection.close()
                 time.sleep(delay)
                 continue
             self.last_error = None
@@ -230,7 +235,7 @@ class AuditWriter:
         batch.extend(reads.flush_all())
         size = settings.DASHBOARD_AUDIT_BATCH_SIZE
         for start in range(0, len(batch), size):
-            self._write_until_done(batch[start : start + size])
+            self._write_until_done(batch[start : start + size], in_thread=False)
         return len(batch)
 
     def discard(self) -> None:
