@@ -70,10 +70,22 @@ def locked_head() -> AuditChain:
     return head
 
 
+def stored_form(content: dict[str, Any]) -> dict[str, Any]:
+    """An entry's content as the database gives it back, so that the hash computed now is the one
+    verified later: an integer user id (a token's claim is a string), the detail as JSON has it."""
+    user_id = content.get("user_id")
+    return {
+        **content,
+        "user_id": int(user_id) if user_id not in (None, "") else None,
+        "detail": json.loads(json.dumps(content.get("detail") or {}, default=str)),
+    }
+
+
 def append(contents: Sequence[dict[str, Any]]) -> list[AuditEntry]:
     """Write entries (dicts of CONTENT_FIELDS) at the end of the chain, in one transaction."""
     if not contents:
         return []
+    contents = [stored_form(content) for content in contents]
     with transaction.atomic():
         head = locked_head()
         seq, previous = head.last_seq, head.last_hash

@@ -5,7 +5,6 @@ and the outcome. The event names are listed in docs/audit.md."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,21 +115,17 @@ def entry(
 ) -> dict[str, Any]:
     """An entry's content, as the chain hashes it (audit/chain.py)."""
     where = where or Where()
-    # As the database gives it back, so that the hash computed now is the one verified later:
-    # an integer user id (a token's claim is a string), the detail as JSON makes it.
-    user_id = int(actor.user_id) if actor.user_id not in (None, "") else None
-    details = {key: value for key, value in detail.items() if value is not None}
     return {
         "time": time or dt.datetime.now(dt.UTC),
         "event": event,
         "action": str(EVENTS[event]),
         "outcome": str(Outcome(outcome)),
-        "user_id": user_id,
+        "user_id": actor.user_id,
         "username": actor.username[:MAX_TEXT],
         "level": actor.level,
         "departments": actor.departments[:512],
         "address": where.address,
         "user_agent": where.user_agent,
         "channel": where.channel,
-        "detail": json.loads(json.dumps(details, default=str)),
+        "detail": {key: value for key, value in detail.items() if value is not None},
     }
