@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jwt
+from rest_framework import exceptions
 from rest_framework.exceptions import APIException
 from rest_framework_simplejwt.settings import api_settings
 
@@ -79,7 +80,35 @@ def _reason(exc: Exception) -> str:
     codes = exc.get_codes()
     if isinstance(codes, str):
         return codes
+    code = codes.get("code") if isinstance(codes, dict) else None
+    if isinstance(code, str):
+        return code  # simplejwt's token errors: {"detail", "code", "messages"}
     return "invalid_body"
+
+
+def access_refused(request, exc: Exception, kind: str) -> None:
+    """A metrics request refused: no, a bad or an expired access token (401), no level (403)."""
+    if not isinstance(
+        exc,
+        (exceptions.NotAuthenticated, exceptions.AuthenticationFailed, exceptions.PermissionDenied),
+    ):
+        return
+    user = getattr(request, "user", None)
+    if user is not None and getattr(user, "is_authenticated", False):
+        actor = actor_of(access_for(user))
+    else:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        actor = _claims_actor(_signed_claims(header.removeprefix("Bearer ").strip()))
+    status = getattr(exc, "status_code", 401)
+    record(
+        "read_refused",
+        "refused" if status == 403 else "failure",
+        actor,
+        from_request(request),
+        kind=kind,
+        reason=_reason(exc),
+        status=status,
+    )
 
 
 def admin_throttled(request, username: str) -> None:

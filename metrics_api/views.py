@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.audit_trail import access_refused
 from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER, request_access
 from audit.events import actor_of, count_read, from_request
 from metrics import selectors
@@ -36,8 +37,20 @@ class BadTimeRange(APIException):
 UNAVAILABLE = {503: error_response("`metrics_unavailable`: MongoDB is unreachable, nothing known.")}
 
 
-class CatalogueView(APIView):
+class AuditedView(APIView):
+    """A metrics view whose refusals (no or a bad token, no level) go on the audit trail."""
+
+    audit_kind = ""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        access_refused(self.request, exc, self.audit_kind)
+        return response
+
+
+class CatalogueView(AuditedView):
     permission_classes = DASHBOARD_USER
+    audit_kind = "catalogue"
 
     @extend_schema(
         operation_id="metrics_catalogue",
@@ -62,8 +75,9 @@ class CatalogueView(APIView):
         )
 
 
-class SnapshotView(APIView):
+class SnapshotView(AuditedView):
     permission_classes = DASHBOARD_USER
+    audit_kind = "snapshot"
 
     @extend_schema(
         operation_id="metrics_snapshot",
@@ -79,8 +93,9 @@ class SnapshotView(APIView):
         return Response(snapshot)
 
 
-class HistoricalView(APIView):
+class HistoricalView(AuditedView):
     permission_classes = DASHBOARD_USER
+    audit_kind = "historical"
 
     @extend_schema(
         operation_id="metrics_historical",

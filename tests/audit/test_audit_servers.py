@@ -211,6 +211,21 @@ def test_rest_reads_are_one_entry_per_token_and_metric(audited):
     assert len({e["detail"]["session"] for e in found}) == 1
 
 
+def test_a_metrics_request_with_a_forged_token_is_recorded(audited):
+    server, database_url = audited
+    assert request_json(server, "/api/metrics/snapshot/", token="not.a.token")[0] == 401
+
+    [refused] = wait_for_entries(
+        database_url, lambda e: e["event"] == "read_refused" and e["channel"] == "api"
+    )
+    assert (refused["outcome"], refused["user_id"], refused["address"]) == (
+        "failure",
+        None,
+        "127.0.0.1",
+    )
+    assert refused["detail"] == {"kind": "snapshot", "reason": "token_not_valid", "status": 401}
+
+
 async def acknowledge(server, token: str, alert_ids: list[str]) -> list[str]:
     answers = []
     async with websockets.connect(server.ws_url, origin=server.url, open_timeout=20) as ws:
