@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -15,12 +14,13 @@ from tests.servers import ROOT, database_rows, manage, server_env
 pytestmark = [pytest.mark.slow, pytest.mark.database]
 
 WRITER = """
-import django, sys, time
+import django, pathlib, sys, time
 django.setup()
 from audit import chain
 from audit.entries import Actor, entry
-name = sys.argv[1]
-while time.time() < float(sys.argv[3]):  # both start together
+name, meeting = sys.argv[1], pathlib.Path(sys.argv[3])
+(meeting / name).touch()
+while len(list(meeting.iterdir())) < 2:  # both start together, once both are set up
     time.sleep(0.01)
 for batch in range(int(sys.argv[2])):
     chain.append([entry("signin", "success", Actor(username=f"{name}-{batch}-{n}")) for n in range(5)])
@@ -36,10 +36,12 @@ def database(tmp_path, server_database_url):
     return env, server_database_url
 
 
-def test_two_writers_at_once_make_one_chain(database):
+def test_two_writers_at_once_make_one_chain(database, tmp_path):
     env, url = database
     batches = 40
-    start = str(time.time() + 5)
+    meeting = tmp_path / "ready"
+    meeting.mkdir()
+    start = str(meeting)
     writers = [
         subprocess.Popen(
             [sys.executable, "-c", WRITER, name, str(batches), start],
