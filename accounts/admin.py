@@ -15,14 +15,18 @@ from django.contrib.auth.models import Permission
 from django.db.models import Q
 from django.utils import timezone
 
+from audit.events import actor_of, from_request
+
+from .audit_trail import access_changed, access_state
 from .models import DashboardProfile, Department, Level
+from .policy import access_for
 
 User = get_user_model()
 
 
-# Records the dashboard keeps for itself (acknowledgements, the listener's checkpoint): no admin
-# page edits them, so permissions on them mean nothing and are not offered.
-INTERNAL_APPS = ("metrics", "live")
+# Records the dashboard keeps for itself (acknowledgements, the listener's checkpoint, the audit
+# trail): no admin page edits them, so permissions on them mean nothing and are not offered.
+INTERNAL_APPS = ("metrics", "live", "audit")
 # Permissions on these apps' models only let a staff user edit those records in this admin.
 DASHBOARD_APPS = ("accounts",)
 
@@ -148,10 +152,32 @@ class DashboardUserAdmin(UserAdmin):
         codes = sorted(d.code for d in profile.departments.all()) if profile else []
         return ", ".join(codes) or "—"
 
+    def save_model(self, request, obj, form, change):
+        # The access as stored before this save, for the audit trail (None: a new user).
+        request.access_before = access_state(obj) if change else None
+        super().save_model(request, obj, form, change)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         # Any save of the user page (active flag included) marks its access as changed.
         DashboardProfile.objects.filter(user=form.instance).update(updated_at=timezone.now())
+        before = getattr(request, "access_before", None)
+        self._audit(request, form.instance, before, access_state(form.instance))
+
+    def delete_model(self, request, obj):
+        before = access_state(obj)
+        super().delete_model(request, obj)
+        self._audit(request, obj, before, None)
+
+    def delete_queryset(self, request, queryset):
+        doomed = [(user, access_state(user)) for user in queryset]
+        super().delete_queryset(request, queryset)
+        for user, before in doomed:
+            self._audit(request, user, before, None)
+
+    def _audit(self, request, user, before, after) -> None:
+        by = actor_of(access_for(request.user))
+        access_changed(user, before, after, by, from_request(request, "admin"))
 
 
 @admin.register(Department)

@@ -10,12 +10,14 @@ password is tried) and the answer is 429 with Retry-After, in plain text.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 
+from .audit_trail import admin_throttled
 from .throttling import login_wait
 
 
@@ -26,6 +28,9 @@ def admin_login(request: HttpRequest, extra_context=None) -> HttpResponse:
         attempt = Request(request, parsers=[FormParser(), MultiPartParser()])
         wait = login_wait(attempt)
         if wait is not None:
+            data = attempt.data
+            tried = data.get("username") if isinstance(data, Mapping) else None
+            admin_throttled(request, str(tried or ""))
             seconds = max(1, math.ceil(wait))
             response = HttpResponse(
                 f"Too many login attempts. Try again in {seconds} seconds.\n",

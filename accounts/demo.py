@@ -55,6 +55,7 @@ def create_demo_users() -> tuple[DemoUser, ...]:
             level=demo.level,
             departments=demo.departments,
             password=demo.password,
+            changed_by="create_demo_users",
         )
         # The demo super admin also runs Django admin, where levels are kept.
         user.is_active = True

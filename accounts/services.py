@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import secrets
 from collections.abc import Iterable
 
@@ -11,6 +12,9 @@ from django.contrib.auth.password_validation import password_changed, validate_p
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from audit.events import Actor, Where
+
+from .audit_trail import access_changed, access_state
 from .models import DashboardProfile, Department, Level
 
 
@@ -19,13 +23,20 @@ class DashboardUserError(ValueError):
 
 
 def create_or_update_dashboard_user(
-    *, username: str, level: str, departments: Iterable[str], password: str | None = None
+    *,
+    username: str,
+    level: str,
+    departments: Iterable[str],
+    password: str | None = None,
+    changed_by: str = "a command",
 ):
     """Create a dashboard user, or update an existing one's level, departments and password.
 
     Returns the user and the password generated for it: a new user given no
     password gets a random one; an existing user given none keeps its own
     (the second item is then None, as it is whenever a password is given).
+    The change goes on the audit trail as made by `changed_by` (a command's name) as the
+    operating system's user.
     """
     if level not in Level.values:
         raise DashboardUserError(
@@ -44,6 +55,7 @@ def create_or_update_dashboard_user(
     # Validating and hashing the password take a while (hashing on purpose): both are done
     # before the write transaction, which on SQLite holds the database's one write lock.
     existing = user_model.objects.filter(username=username).first()
+    before = access_state(existing)
     generated = hashed = None
     if existing is None and password is None:
         password = generated = secrets.token_urlsafe(12)
@@ -62,7 +74,17 @@ def create_or_update_dashboard_user(
         profile.save()
     if password is not None:
         password_changed(password, user)  # what save() does after set_password()
+    where = Where(address="local", channel="command")
+    access_changed(user, before, access_state(user), _command_actor(), where, via=changed_by)
     return user, generated
+
+
+def _command_actor() -> Actor:
+    """Who ran a command: the operating system's user."""
+    try:
+        return Actor(username=getpass.getuser())
+    except Exception:  # no such user in this container
+        return Actor()
 
 
 def _clean_username(user_model, username: str) -> str:

@@ -137,9 +137,11 @@ def rotate_refresh_token(raw: str) -> RefreshToken:
         raise TokenRefused("Token is blacklisted", INVALID_TOKEN) from exc
 
 
-def revoke_refresh_token(raw: str) -> None:
-    """Blacklist a refresh token (logout)."""
-    verified_refresh_token(raw).blacklist()
+def revoke_refresh_token(raw: str) -> RefreshToken:
+    """Blacklist a refresh token (logout); the token revoked."""
+    token = verified_refresh_token(raw)
+    token.blacklist()
+    return token
 
 
 def verified_refresh_token(raw: str) -> RefreshToken:
@@ -175,8 +177,10 @@ class DashboardTokenObtainSerializer(serializers.Serializer):
             raise exceptions.AuthenticationFailed(
                 "Invalid username or password.", "invalid_credentials"
             )
-        if not access_for(user).has_dashboard_access:
+        access = access_for(user)
+        if not access.has_dashboard_access:
             raise NoDashboardAccess()
+        self.signed_in = access  # who signed in, for the audit trail
         refresh = issue_tokens(user)
         if api_settings.UPDATE_LAST_LOGIN:
             update_last_login(type(user), user)
@@ -191,6 +195,7 @@ class DashboardTokenRefreshSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         refresh = rotate_refresh_token(attrs["refresh"])
+        self.issued = refresh  # whose token it was, for the audit trail
         return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from runtime.errors import error_response
 
-from . import tickets, tokens
+from . import audit_trail, tickets, tokens
 from .authentication import DashboardStatelessAuthentication
 from .permissions import AUTH_ERRORS
 from .throttling import LoginIPThrottle, LoginUsernameThrottle
@@ -33,6 +33,7 @@ class _TokenView(GenericAPIView):
     # (an expired access token sent along must not turn a login into a 401).
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    audit_event = "signin"
 
     def get_authenticate_header(self, request) -> str:
         # Without it DRF would turn every 401 of these views into a 403.
@@ -41,7 +42,13 @@ class _TokenView(GenericAPIView):
     def validated(self, request) -> dict:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        self.serializer = serializer
         return serializer.validated_data
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        audit_trail.token_refused(self.audit_event, self.request, exc)
+        return response
 
 
 class TokenObtainView(_TokenView):
@@ -65,13 +72,18 @@ class TokenObtainView(_TokenView):
         }
     )
     def post(self, request) -> Response:
-        return Response(self.validated(request))
+        pair = self.validated(request)
+        audit_trail.token_issued(
+            "signin", request, access=getattr(self.serializer, "signed_in", None)
+        )
+        return Response(pair)
 
 
 class TokenRefreshView(_TokenView):
     """Rotate: `{refresh}` → `{access, refresh}`; the refresh token sent is blacklisted."""
 
     serializer_class = tokens.DashboardTokenRefreshSerializer
+    audit_event = "token_refresh"
 
     @extend_schema(
         responses={
@@ -82,13 +94,18 @@ class TokenRefreshView(_TokenView):
         }
     )
     def post(self, request) -> Response:
-        return Response(self.validated(request))
+        pair = self.validated(request)
+        audit_trail.token_issued(
+            "token_refresh", request, token=getattr(self.serializer, "issued", None)
+        )
+        return Response(pair)
 
 
 class LogoutView(_TokenView):
     """Log out: `{refresh}` → 204; the refresh token is blacklisted."""
 
     serializer_class = tokens.LogoutSerializer
+    audit_event = "signout"
 
     @extend_schema(
         responses={
@@ -98,7 +115,8 @@ class LogoutView(_TokenView):
         }
     )
     def post(self, request) -> Response:
-        tokens.revoke_refresh_token(self.validated(request)["refresh"])
+        revoked = tokens.revoke_refresh_token(self.validated(request)["refresh"])
+        audit_trail.token_issued("signout", request, token=revoked)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -116,6 +116,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
     parser.add_argument("--keep", action="store_true", help="keep the run's directory and logs")
+    parser.add_argument(
+        "--audit",
+        choices=("on", "off"),
+        default="on",
+        help="the audit trail in every process of the run (DASHBOARD_AUDIT_ENABLED; on)",
+    )
     options = parser.parse_args(argv)
     quick = options.quick
     if options.clients is None:

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "channels",
+    "audit",
     "accounts",
     "metrics",
     "live",
@@ -321,6 +322,24 @@ DASHBOARD_CLIENT_ERROR_LOG_PER_MINUTE = env_int(
     "DASHBOARD_CLIENT_ERROR_LOG_PER_MINUTE", 20, minimum=1
 )
 
+# --- The audit trail (docs/audit.md) ------------------------------------------------------------
+# Off: nothing is recorded (the load benchmark compares both).
+DASHBOARD_AUDIT_ENABLED = env_bool("DASHBOARD_AUDIT_ENABLED", True)
+# Entries older than this are removed by `manage.py purge_audit` (six years: HIPAA's retention
+# of documentation, 45 CFR 164.316(b)(2)).
+DASHBOARD_AUDIT_RETENTION_DAYS = env_int("DASHBOARD_AUDIT_RETENTION_DAYS", 2190, minimum=1)
+# The queue between requests and the writer's thread; past it, entries are dropped and counted.
+DASHBOARD_AUDIT_QUEUE_SIZE = env_int("DASHBOARD_AUDIT_QUEUE_SIZE", 10_000, minimum=1)
+DASHBOARD_AUDIT_BATCH_SIZE = env_int("DASHBOARD_AUDIT_BATCH_SIZE", 500, minimum=1)
+# An entry waits at most this long in the queue before its batch is written.
+DASHBOARD_AUDIT_FLUSH_SECONDS = env_float("DASHBOARD_AUDIT_FLUSH_SECONDS", 1.0)
+# Open read tallies (one per session and metric) are written this often, and when a socket closes.
+DASHBOARD_AUDIT_READ_FLUSH_SECONDS = env_float("DASHBOARD_AUDIT_READ_FLUSH_SECONDS", 300.0)
+# After a dropped entry, /health/ says `degraded` for this long.
+DASHBOARD_AUDIT_DEGRADED_SECONDS = env_float("DASHBOARD_AUDIT_DEGRADED_SECONDS", 900.0)
+# Every entry written is also one JSON line on logger `dashboard.audit` (standard error).
+DASHBOARD_AUDIT_LOG = env_bool("DASHBOARD_AUDIT_LOG", True)
+
 # --- Logging ---------------------------------------------------------------------------------------
 LOG_LEVEL = env_str("DASHBOARD_LOG_LEVEL", "INFO")
 LOGGING = {
@@ -328,15 +347,25 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json_line": {"format": "%(message)s"},
     },
     "filters": {"outages": {"()": "runtime.logfilters.OutageWithoutTraceback"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["outages"]}
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["outages"]},
+        # The audit trail: one JSON object a line, nothing around it (docs/audit.md).
+        "audit": {"class": "logging.StreamHandler", "formatter": "json_line"},
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "dashboard": {"level": LOG_LEVEL, "propagate": True},
         "django.request": {"level": "ERROR", "propagate": True},
+        "dashboard.audit": {
+            "level": "INFO" if DASHBOARD_AUDIT_LOG else "WARNING",
+            "handlers": ["audit"],
+            "propagate": False,
+        },
+        # The writer's own warnings (a full queue, a failed batch) are ordinary log lines.
+        "dashboard.audit.writer": {"handlers": ["console"], "propagate": False},
     },
 }
 

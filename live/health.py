@@ -11,6 +11,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import JsonResponse
 
+from audit.writer import writer as audit_writer
 from metrics.store import ping_mongodb
 from runtime.breakers import states as circuit_states
 from runtime.dependencies import async_redis, ping_redis, redis_configured
@@ -78,10 +79,22 @@ async def _memory() -> dict:
     return {"rssMb": round(rss_mb, 1), "limitMb": limit}
 
 
+async def _audit() -> dict:
+    """This process's audit queue: failing while entries were dropped lately (docs/audit.md)."""
+    if not settings.DASHBOARD_AUDIT_ENABLED:
+        return {"mode": "off"}
+    return audit_writer.health()
+
+
 async def collect_checks() -> dict[str, dict]:
-    names = ("redis", "mongodb", "channelLayer", "listener", "memory")
+    names = ("redis", "mongodb", "channelLayer", "listener", "memory", "audit")
     results = await asyncio.gather(
-        _timed(_redis), _timed(_mongodb), _timed(_channel_layer), _timed(_listener), _timed(_memory)
+        _timed(_redis),
+        _timed(_mongodb),
+        _timed(_channel_layer),
+        _timed(_listener),
+        _timed(_memory),
+        _timed(_audit),
     )
     checks = dict(zip(names, results, strict=True))
     # The breakers' view of each dependency, beside the direct probe.

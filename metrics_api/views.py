@@ -11,7 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.audit_trail import access_refused
 from accounts.permissions import AUTH_ERRORS, DASHBOARD_USER, request_access
+from audit.events import actor_of, count_read, from_request
 from metrics import selectors
 from metrics.catalogue import METRICS
 from metrics.serializers import CatalogueSerializer, HistoricalSerializer, SnapshotSerializer
@@ -35,8 +37,20 @@ class BadTimeRange(APIException):
 UNAVAILABLE = {503: error_response("`metrics_unavailable`: MongoDB is unreachable, nothing known.")}
 
 
-class CatalogueView(APIView):
+class AuditedView(APIView):
+    """A metrics view whose refusals (no or a bad token, no level) go on the audit trail."""
+
+    audit_kind = ""
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        access_refused(self.request, exc, self.audit_kind)
+        return response
+
+
+class CatalogueView(AuditedView):
     permission_classes = DASHBOARD_USER
+    audit_kind = "catalogue"
 
     @extend_schema(
         operation_id="metrics_catalogue",
@@ -61,8 +75,9 @@ class CatalogueView(APIView):
         )
 
 
-class SnapshotView(APIView):
+class SnapshotView(AuditedView):
     permission_classes = DASHBOARD_USER
+    audit_kind = "snapshot"
 
     @extend_schema(
         operation_id="metrics_snapshot",
@@ -71,13 +86,16 @@ class SnapshotView(APIView):
     )
     def get(self, request: Request) -> Response:
         try:
-            return Response(selectors.get_snapshot(request_access(request)))
+            snapshot = selectors.get_snapshot(request_access(request))
         except selectors.MetricUnavailable as exc:
             raise MetricsUnavailable(str(exc)) from None
+        audit_reads(request, "snapshot", list(snapshot["metrics"]))
+        return Response(snapshot)
 
 
-class HistoricalView(APIView):
+class HistoricalView(AuditedView):
     permission_classes = DASHBOARD_USER
+    audit_kind = "historical"
 
     @extend_schema(
         operation_id="metrics_historical",
@@ -119,11 +137,23 @@ class HistoricalView(APIView):
         except TimeRangeError as exc:
             raise BadTimeRange(exc.message, exc.code) from None
         try:
-            return Response(selectors.get_historical(request_access(request), start, end))
+            historical = selectors.get_historical(request_access(request), start, end)
+            audit_reads(request, "historical", ["historical"])
+            return Response(historical)
         except selectors.MetricUnavailable as exc:
             raise MetricsUnavailable(str(exc)) from None
         except selectors.HistoricalThrottled as exc:
             raise Throttled(exc.retry_after, str(exc)) from None
+
+
+def audit_reads(request: Request, kind: str, metrics: list[str]) -> None:
+    """Tally the reads on the audit trail: one entry per access token (the REST session) and
+    metric, whatever the number of requests (audit/reads.py)."""
+    claims = getattr(request.auth, "payload", None) or {}
+    session = f"token:{claims.get('jti', '')}"
+    actor, where = actor_of(request_access(request)), from_request(request)
+    for metric in metrics:
+        count_read(session, kind, metric, actor, where)
 
 
 def typescript_declarations(request: HttpRequest) -> HttpResponse:

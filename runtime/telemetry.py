@@ -115,3 +115,8 @@ socket_write_failures = Counter(
     "dashboard_ws_write_failures_total",
     "Sockets closed with 1011 because writing an update to them raised",
 )
+audit_dropped = Counter(
+    "dashboard_audit_dropped_total",
+    "Audit entries dropped because the audit queue was full (DASHBOARD_AUDIT_QUEUE_SIZE)",
+)
+audit_written = Counter("dashboard_audit_written_total", "Audit entries written to the audit trail")

@@ -9,6 +9,7 @@ import uuid
 import pytest
 from django.core.cache import cache
 
+from audit.writer import writer as audit_writer
 from metrics import store
 from tests.servers import server_database
 
@@ -54,6 +55,17 @@ def hospital_store(settings, tmp_path):
     cache.clear()
     yield settings.EMBEDDED_STORE_PATH
     store.reset_client()
+
+
+@pytest.fixture(autouse=True)
+def audit_queue():
+    """In-process, the audit queue is written only when a test drains it (`audit_writer.drain()`,
+    in the test's own transaction); what a test leaves queued is forgotten. Servers a test starts
+    run the writer's thread as in production."""
+    audit_writer.autostart = False
+    audit_writer.discard()
+    yield audit_writer
+    audit_writer.discard()
 
 
 @pytest.fixture

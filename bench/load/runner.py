@@ -108,6 +108,7 @@ def run(options) -> int:
         redis_url=options.redis_url,
         max_connections=options.clients + 100,
         slow_socket_seconds=5.0 if options.slow_clients else None,
+        audit=options.audit == "on",
         log=log,
     )
     report: dict = {

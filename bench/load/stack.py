@@ -58,6 +58,7 @@ class Stack:
         redis_url: str,
         max_connections: int,
         slow_socket_seconds: float | None = None,
+        audit: bool = True,
         log=print,
     ) -> None:
         self.workdir = workdir
@@ -93,6 +94,8 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        # The audit trail (docs/audit.md), on as in production unless `--audit off`.
+        base["DASHBOARD_AUDIT_ENABLED"] = "true" if audit else "false"
         if slow_socket_seconds is not None:
             base["DASHBOARD_SLOW_SOCKET_SECONDS"] = str(slow_socket_seconds)
         self.env = base

@@ -24,7 +24,7 @@ from metrics.values import iso_utc, now_iso
 from runtime import telemetry
 from runtime.off_loop import off_loop
 
-from . import protocol
+from . import auditing, protocol
 from .hub import hub
 from .protocol import ClientMessage, ProtocolError
 from .signin import SigningInSocket
@@ -128,6 +128,9 @@ class DashboardConsumer(SigningInSocket):
         ]
         for metric in new:
             hub.join(self, metric, self.access.scope)
+        auditing.read(self, "subscription", new)
+        if forbidden:
+            auditing.read_refused(self, "subscription", forbidden, "forbidden")
         await self._refused(unknown, forbidden, message.request_id)
         await self._send_subscriptions(message.request_id)
         if new:
@@ -159,6 +162,7 @@ class DashboardConsumer(SigningInSocket):
             metric: self.subscriptions.newest(metric, wire)
             for metric, wire in snapshot["metrics"].items()
         }
+        auditing.read(self, "snapshot", list(metrics))
         await self.send_message(
             protocol.with_request_id(
                 {"type": "metrics_snapshot", "metrics": metrics}, message.request_id
@@ -177,6 +181,7 @@ class DashboardConsumer(SigningInSocket):
             raise ProtocolError(
                 "rate_limited", str(exc), message.request_id, retryAfter=exc.retry_after
             ) from None
+        auditing.read(self, "historical", ["historical"])
         await self.send_message(
             protocol.with_request_id({"type": "historical_data", **result}, message.request_id)
         )
@@ -184,6 +189,7 @@ class DashboardConsumer(SigningInSocket):
     async def handle_acknowledge_alert(self, message: ClientMessage) -> None:
         if not self.access.may_acknowledge:
             who = "a display" if self.access.is_display else "this user"
+            auditing.acknowledgement(self, message.alert_id, "refused", reason="read_only")
             raise ProtocolError(
                 "forbidden", f"{who} may not acknowledge alerts", message.request_id
             )
@@ -192,13 +198,24 @@ class DashboardConsumer(SigningInSocket):
                 access=self.access, alert_id=message.alert_id
             )
         except AlertNotFound:
+            auditing.acknowledgement(self, message.alert_id, "failure", reason="not_found")
             raise ProtocolError(
                 "alert_not_found", "no open emergency alert with that id", message.request_id
             ) from None
         except AlertForbidden:
+            auditing.acknowledgement(
+                self, message.alert_id, "refused", reason="outside_departments"
+            )
             raise ProtocolError(
                 "forbidden", "that alert is outside this user's departments", message.request_id
             ) from None
+        auditing.acknowledgement(
+            self,
+            acknowledgement.alert_id,
+            "success",
+            department=acknowledgement.department_id,
+            firstBy=acknowledgement.acknowledged_by_username,
+        )
         await self.send_message(
             protocol.with_request_id(
                 {

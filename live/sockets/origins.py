@@ -18,6 +18,8 @@ from django.http.request import split_domain_port, validate_host
 
 from runtime import telemetry
 
+from . import auditing
+
 _ORIGIN = re.compile(
     r"(?P<scheme>https?)://"
     r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
@@ -67,4 +69,5 @@ class AllowedHostAndOrigin:
         else:
             return await self.application(scope, receive, send)
         telemetry.connections_failed.labels(reason=reason).inc()
+        auditing.handshake_refused(scope, reason)
         return await WebsocketDenier()(scope, receive, send)

@@ -17,7 +17,7 @@ from metrics.values import iso_utc
 from runtime import telemetry
 from runtime.off_loop import off_loop
 
-from . import protocol, revalidation
+from . import auditing, protocol, revalidation
 from .admission import Arrival, admission, principal_of
 from .hub import hub
 from .protocol import ClientMessage
@@ -47,6 +47,7 @@ class SigningInSocket(DashboardSocket):
             return
         if ticket is not None:
             telemetry.errors.labels(kind="auth_failed").inc()
+            auditing.signin_failed(self, "invalid_ticket")
             await self.send_message(protocol.auth_error("invalid_ticket"))
         self.wait_for_authenticate()
 
@@ -56,6 +57,7 @@ class SigningInSocket(DashboardSocket):
         if not check.ok or check.access is None:
             self.auth_failures += 1
             telemetry.errors.labels(kind="auth_failed").inc()
+            auditing.signin_failed(self, check.error)
             await self.send_message(protocol.auth_error(check.error, message.request_id))
             if self.auth_failures >= MAX_AUTH_FAILURES:
                 await self.close(code=protocol.CLOSE_AUTH_FAILED)
@@ -63,6 +65,7 @@ class SigningInSocket(DashboardSocket):
         arrival = Arrival(self.address, principal_of(check.access.user_id))
         refusal = admission.signed_in(self, arrival)
         if refusal is not None:
+            auditing.admission_refused(self, refusal, check.access)
             await self.close(code=refusal)
             return
         self.outbox.batch = message.batch
@@ -76,6 +79,7 @@ class SigningInSocket(DashboardSocket):
         self._cancel("grace")
         self.paused = False
         await self._apply_access(check.access)
+        auditing.signed_in(self)
         if check.expires_at is not None:
             delay = (check.expires_at - dt.datetime.now(dt.UTC)).total_seconds()
             self._schedule("expiry", max(0.0, delay), self._token_expired)

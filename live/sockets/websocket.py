@@ -22,7 +22,7 @@ from metrics.selectors import get_live_value
 from runtime import telemetry
 from runtime.off_loop import off_loop
 
-from . import protocol
+from . import auditing, protocol
 from .admission import Arrival, admission
 from .frames import direct_writer
 from .frames import disable as disable_direct_writes
@@ -54,6 +54,7 @@ class DashboardSocket(AsyncWebsocketConsumer):
         self.refusals = RefusalWindow(limit=30, window=60.0)
         self.timers: dict[str, asyncio.Task] = {}
         self.admitted = False
+        self.close_code: int | None = None
         try:
             while True:
                 message = await receive()
@@ -63,6 +64,7 @@ class DashboardSocket(AsyncWebsocketConsumer):
                 elif kind == "websocket.receive" and not self.closing:
                     await self.websocket_receive(message)
                 elif kind == "websocket.disconnect":
+                    self.close_code = self.close_code or message.get("code")
                     return
         finally:
             self._end()
@@ -73,6 +75,7 @@ class DashboardSocket(AsyncWebsocketConsumer):
         for task in self.timers.values():
             task.cancel()
         self.timers.clear()
+        auditing.closed(self, self.close_code)
         if self.admitted:
             self.admitted = False
             hub.disconnect(self)
@@ -85,6 +88,7 @@ class DashboardSocket(AsyncWebsocketConsumer):
         self.outbox.writer = direct_writer(self.base_send)
         refusal = admission.admit(self, arrival)
         if refusal is not None:
+            auditing.admission_refused(self, refusal)
             await self.close(code=refusal)
             return False
         self.admitted = True
@@ -108,6 +112,7 @@ class DashboardSocket(AsyncWebsocketConsumer):
         if self.closing:
             return
         self.closing = True
+        self.close_code = code or 1000
         for name in list(self.timers):
             if self.timers[name] is not asyncio.current_task():
                 self._cancel(name)

@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
-APPS = ("accounts", "metrics", "metrics_api", "live", "simulator", "dashboard_page")
+APPS = ("accounts", "audit", "metrics", "metrics_api", "live", "simulator", "dashboard_page")
 LIBRARIES = ("runtime", "embedded_mongo")
 COMPOSER = "dashboard_project"
 PACKAGES = (*LIBRARIES, *APPS, COMPOSER)

@@ -124,7 +124,14 @@ def test_health_reports_every_check(client, listener_heard):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"redis", "mongodb", "channelLayer", "listener", "memory"}
+    assert set(body["checks"]) == {
+        "redis",
+        "mongodb",
+        "channelLayer",
+        "listener",
+        "memory",
+        "audit",
+    }
     for check in body["checks"].values():
         assert check["ok"] is True
         assert check["latencyMs"] >= 0

@@ -34,6 +34,7 @@ class Command(BaseCommand):
                 level=level,
                 departments=departments.split(","),
                 password=password,
+                changed_by="create_dashboard_user",
             )
         except DashboardUserError as exc:
             raise CommandError(str(exc)) from exc
