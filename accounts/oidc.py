@@ -34,6 +34,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
+from audit.events import Actor, Where
+
+from .audit_trail import access_changed, access_state
 from .changes import announce_access_change
 from .models import DashboardProfile, Department, Level, ProviderIdentity
 
@@ -227,6 +230,7 @@ def _sync(subject: str, claims: dict):
         .filter(issuer=issuer(), subject=subject)
         .first()
     )
+    before = access_state(identity.user) if identity is not None else None
     if identity is None:
         username = _free_username(claims, subject)
         user = user_model(username=username)
@@ -245,6 +249,11 @@ def _sync(subject: str, claims: dict):
         profile.save(update_fields=["level", "updated_at"])
         profile.departments.set(list(Department.objects.filter(code__in=known)))
         announce_access_change([user.pk])
+    if changed or before is None:
+        # On the audit trail as the provider's doing: the claims decided it.
+        by, where = Actor(username="identity provider"), Where(channel="provider")
+        after = access_state(user)
+        access_changed(user, before, after, by, where, via="identity provider", issuer=issuer())
     names = {
         "email": claims.get("email") or "",
         "first_name": claims.get("given_name") or "",

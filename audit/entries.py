@@ -59,10 +59,13 @@ def actor_of(access: Any) -> Actor:
     scope it is served at that moment, `*` for all."""
     if access is None:
         return NOBODY
+    # A wall display (accounts.models.DisplayDevice) is its own kind of principal: its level on
+    # the trail is `display`, whatever view it is given.
+    display = getattr(access, "kind", "user") == "display"
     return Actor(
         user_id=getattr(access, "user_id", None),
         username=str(getattr(access, "username", "") or "")[:MAX_TEXT],
-        level=str(getattr(access, "level", "") or ""),
+        level="display" if display else str(getattr(access, "level", "") or ""),
         departments=scope_text(access),
     )
 

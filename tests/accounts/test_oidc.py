@@ -201,3 +201,29 @@ def test_local_accounts_can_be_turned_off(provider, api, settings, make_user):
 def test_the_departments_must_exist(provider):
     Department.objects.filter(code="CARD").delete()
     assert validate_access_token(provider.mint("alice")).access.departments == {"ER"}
+
+
+def test_a_provider_user_created_then_changed_goes_on_the_audit_trail(provider, audit_queue):
+    from audit.models import AuditEntry
+
+    validate_access_token(provider.mint("alice"))
+    validate_access_token(provider.mint("alice"))  # the same claims: nothing to record
+    validate_access_token(provider.mint("alice", groups=["dash-viewer"], departments=["ER"]))
+    audit_queue.drain()
+
+    entries = list(AuditEntry.objects.order_by("seq"))
+    assert [(e.event, e.username, e.channel) for e in entries] == [
+        ("user_created", "identity provider", "provider"),
+        ("user_updated", "identity provider", "provider"),
+    ]
+    created, updated = entries
+    assert created.detail["user"] == "alice" and created.detail["issuer"] == provider.issuer
+    assert created.detail["new"] == {
+        "level": "admin",
+        "departments": ["CARD", "ER"],
+        "active": True,
+    }
+    assert updated.detail["changes"] == {
+        "level": ["admin", "viewer"],
+        "departments": [["CARD", "ER"], ["ER"]],
+    }

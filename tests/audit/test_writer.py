@@ -113,3 +113,13 @@ def test_the_thread_writes_batches_and_flush_waits_for_them(settings):
     finally:
         writer.close()
     assert writer._thread is not None and not writer._thread.is_alive()
+
+
+def test_a_display_is_its_own_kind_of_principal_on_the_trail():
+    from accounts.policy import DISPLAY, Access
+    from audit.entries import actor_of
+
+    display = Access(7, "display.1f2e", "viewer", frozenset({"ER"}), kind=DISPLAY)
+    person = Access(8, "nurse", "viewer", frozenset({"ER"}))
+    assert (actor_of(display).level, actor_of(display).departments) == ("display", "ER")
+    assert actor_of(person).level == "viewer"
