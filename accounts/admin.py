@@ -15,6 +15,7 @@ from django.contrib.auth.models import Permission
 from django.db.models import Q
 from django.utils import timezone
 
+from .changes import announce_access_change
 from .models import DashboardProfile, Department, Level
 
 User = get_user_model()
@@ -152,6 +153,10 @@ class DashboardUserAdmin(UserAdmin):
         super().save_related(request, form, formsets, change)
         # Any save of the user page (active flag included) marks its access as changed.
         DashboardProfile.objects.filter(user=form.instance).update(updated_at=timezone.now())
+        # Its open sockets re-read it once this save commits (accounts/changes.py), and get
+        # `access_changed` or a 4003 close at once rather than at the next periodic re-read.
+        if change:
+            announce_access_change([form.instance.pk])
 
 
 @admin.register(Department)
