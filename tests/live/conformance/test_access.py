@@ -13,7 +13,7 @@ import itertools
 
 import pytest
 
-from tests.admin_http import AdminSession
+from tests.admin_http import AdminSession, save_user_access
 from tests.servers import DEMO_PASSWORDS, manage
 
 from .client import RECEIVED, Client
@@ -21,7 +21,6 @@ from .conftest import short_lived
 
 pytestmark = pytest.mark.slow
 
-LEVEL, DEPARTMENTS = "dashboard_profile-0-level", "dashboard_profile-0-departments"
 _names = itertools.count()
 
 
@@ -43,21 +42,11 @@ def dashboard_user(server, level: str, departments: str) -> tuple[str, str]:
     return name, server.login(name, password)
 
 
-def save_in_admin(server, user_id: int, **changes) -> None:
-    """The user's change page posted back with `level`, `departments` or `active` changed."""
+def save_in_admin(server, user: int, **changes) -> None:
+    """The user's page in Django admin saved by a super admin, with `changes`."""
     admin = AdminSession(server.url)
     admin.login("superadmin", DEMO_PASSWORDS["superadmin"])
-    path = f"/admin/auth/user/{user_id}/change/"
-    fields = admin.change_form(path, "user_form")
-    if "level" in changes:
-        fields = [f for f in fields if f[0] != LEVEL] + [(LEVEL, changes["level"])]
-    if "departments" in changes:
-        fields = [f for f in fields if f[0] != DEPARTMENTS]
-        fields += [(DEPARTMENTS, code) for code in changes["departments"]]
-    if changes.get("active") is False:
-        fields = [f for f in fields if f[0] != "is_active"]
-    url, page = admin.post_form(path, [*fields, ("_save", "Save")])
-    assert url.endswith("/admin/auth/user/"), f"the save was refused:\n{page[-3000:]}"
+    save_user_access(admin, user, **changes)
 
 
 def admit(hospital, department: str, mrn: str) -> None:
