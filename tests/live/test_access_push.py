@@ -10,12 +10,13 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from accounts import displays
 from accounts.changes import ACCESS_GROUP, access_changed_message, announce_access_change
-from accounts.models import DashboardProfile, Department, Level
+from accounts.models import DashboardProfile, Department, DisplayDevice, Level
 from live.sockets import protocol
 from live.sockets.signin import MAX_AUTH_FAILURES
 from metrics.catalogue import LIVE_METRICS
-from tests.live.conftest import authenticated, receive_until, token_for
+from tests.live.conftest import authenticated, connect, receive_until, token_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -178,3 +179,42 @@ async def test_another_users_token_is_refused_and_the_socket_stays_as_it_was(mak
     again = await receive_until(communicator, lambda m: m.get("requestId") == "own")
     assert again["type"] == "authenticated" and again["user"]["username"] == "owner"
     await communicator.disconnect()
+
+
+def paired_display_token(name: str, code: str) -> str:
+    """A display of department `code`, paired, and an access token from its credential."""
+    device = DisplayDevice(name=name, user=displays.create_display_user(name))
+    device.save()
+    device.departments.set(Department.objects.filter(code=code))
+    pairing = displays.start_pairing()
+    displays.confirm_pairing(device, pairing.code)
+    state = displays.pairing_status(pairing.pairing_id)
+    assert state is not None
+    token, _, _ = displays.exchange(device.pk, state["secret"])
+    return token
+
+
+async def test_a_display_and_a_person_are_never_the_same_user(make_user):
+    """A display is itself only: its internal user is not the person's, nor another display's."""
+    person = await database_sync_to_async(make_user)("person", Level.SUPER_ADMIN)
+    wall = await database_sync_to_async(paired_display_token)("Corridor", "ER")
+    other_wall = await database_sync_to_async(paired_display_token)("Lobby", "ER")
+
+    on_person = await authenticated(person)
+    await on_person.send_json_to({"type": "authenticate", "token": wall, "requestId": "w"})
+    refused = await receive_until(on_person, lambda m: m.get("requestId") == "w")
+    assert refused["error"] == "different_user"
+
+    on_wall = await connect()
+    await on_wall.send_json_to({"type": "authenticate", "token": wall})
+    signed_in = await receive_until(on_wall, lambda m: m["type"] == "authenticated")
+    assert signed_in["kind"] == "display"
+    for token in (token_for(person), other_wall):
+        await on_wall.send_json_to({"type": "authenticate", "token": token, "requestId": "x"})
+        refused = await receive_until(on_wall, lambda m: m.get("requestId") == "x")
+        assert refused["error"] == "different_user"
+    await on_wall.send_json_to({"type": "authenticate", "token": wall, "requestId": "own"})
+    again = await receive_until(on_wall, lambda m: m.get("requestId") == "own")
+    assert again["type"] == "authenticated" and again["user"] == signed_in["user"]
+    await on_person.disconnect()
+    await on_wall.disconnect()
