@@ -18,6 +18,7 @@ from django.utils import timezone
 from audit.events import actor_of, from_request
 
 from .audit_trail import access_changed, access_state
+from .changes import announce_access_change
 from .models import DashboardProfile, Department, Level
 from .policy import access_for
 
@@ -163,6 +164,10 @@ class DashboardUserAdmin(UserAdmin):
         DashboardProfile.objects.filter(user=form.instance).update(updated_at=timezone.now())
         before = getattr(request, "access_before", None)
         self._audit(request, form.instance, before, access_state(form.instance))
+        # Its open sockets re-read it once this save commits (accounts/changes.py), and get
+        # `access_changed` or a 4003 close at once rather than at the next periodic re-read.
+        if change:
+            announce_access_change([form.instance.pk])
 
     def delete_model(self, request, obj):
         before = access_state(obj)

@@ -8,6 +8,7 @@ fields and post it.
 from __future__ import annotations
 
 import http.cookiejar
+import re
 import urllib.parse
 import urllib.request
 from html.parser import HTMLParser
@@ -105,3 +106,41 @@ class AdminSession:
         """A change page's form as a browser would post it back unchanged."""
         _, page = self.get(path)
         return form_fields(page, form_id)
+
+
+PROFILE_LEVEL, PROFILE_DEPARTMENTS = "dashboard_profile-0-level", "dashboard_profile-0-departments"
+
+
+def user_id(admin: AdminSession, username: str) -> int:
+    """A user's id, from the admin's user list searched for its name."""
+    _, page = admin.get("/admin/auth/user/?q=" + urllib.parse.quote(username))
+    match = re.search(rf'href="/admin/auth/user/(\d+)/change/[^"]*">{re.escape(username)}<', page)
+    if match is None:
+        raise AssertionError(f"no user {username!r} in the admin's user list")
+    return int(match.group(1))
+
+
+def save_user_access(
+    admin: AdminSession,
+    user: int,
+    *,
+    level: str | None = None,
+    departments: list[str] | None = None,
+    active: bool | None = None,
+) -> None:
+    """The user's change page posted back with its level, departments or active flag changed,
+    as an operator saves it."""
+    path = f"/admin/auth/user/{user}/change/"
+    fields = admin.change_form(path, "user_form")
+    if level is not None:
+        fields = [f for f in fields if f[0] != PROFILE_LEVEL] + [(PROFILE_LEVEL, level)]
+    if departments is not None:
+        fields = [f for f in fields if f[0] != PROFILE_DEPARTMENTS]
+        fields += [(PROFILE_DEPARTMENTS, code) for code in departments]
+    if active is not None:
+        fields = [f for f in fields if f[0] != "is_active"] + (
+            [("is_active", "on")] if active else []
+        )
+    url, page = admin.post_form(path, [*fields, ("_save", "Save")])
+    if not url.endswith("/admin/auth/user/"):
+        raise AssertionError(f"the save of user {user} was refused:\n{page[-3000:]}")

@@ -114,6 +114,18 @@ def _connection_status() -> dict:
     )
 
 
+# What a signed-in socket may see: in `authenticated`, and again in `access_changed`.
+ACCESS_FIELDS: dict[str, Any] = {
+    "kind": {
+        "enum": ["user", "display"],
+        "description": "a person, or a wall display (which never acknowledges alerts)",
+    },
+    "level": {"enum": ["super_admin", "admin", "viewer"]},
+    "departments": {"type": "array", "items": {"type": "string"}},
+    "metrics": {"type": "array", "items": LIVE_METRIC},
+}
+
+
 def _authenticated() -> dict:
     """The reply to a valid token: who the user is and what it may subscribe to."""
     return _message(
@@ -126,17 +138,24 @@ def _authenticated() -> dict:
                 "required": ["id", "username"],
                 "additionalProperties": False,
             },
-            "kind": {
-                "enum": ["user", "display"],
-                "description": "a person, or a wall display (which never acknowledges alerts)",
-            },
-            "level": {"enum": ["super_admin", "admin", "viewer"]},
-            "departments": {"type": "array", "items": {"type": "string"}},
-            "metrics": {"type": "array", "items": LIVE_METRIC},
+            **ACCESS_FIELDS,
             "expiresAt": {"type": ["string", "null"], "format": "date-time"},
         },
         ("success", "user", "kind", "level", "departments", "metrics", "expiresAt"),
     )
+
+
+def _access_changed() -> dict:
+    """The user's access changed on an open socket: sent before any value of the new scope."""
+    message = _message("access_changed", dict(ACCESS_FIELDS), tuple(ACCESS_FIELDS))
+    message["description"] = (
+        "The signed-in user's level, departments or metrics changed while the socket is open. "
+        "No value computed over the new departments comes before it, and none of a metric "
+        "the user may no longer see comes after it; subscriptions to such metrics are dropped "
+        "(a `subscriptions` message follows). A user who lost access gets `auth_error` and "
+        "close 4003 instead."
+    )
+    return message
 
 
 def _error() -> dict:
@@ -165,6 +184,7 @@ def server_messages() -> dict[str, dict]:
     return {
         "connection_status": _connection_status(),
         "authenticated": _authenticated(),
+        "access_changed": _access_changed(),
         "auth_error": _message(
             "auth_error", {"error": {"enum": sorted(protocol.AUTH_ERRORS)}}, ("error",)
         ),

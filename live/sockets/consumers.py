@@ -119,6 +119,10 @@ class DashboardConsumer(SigningInSocket):
         )
 
     async def handle_subscribe_metrics(self, message: ClientMessage) -> None:
+        async with self.access_lock:  # wholly before or after an access change
+            await self._subscribe(message)
+
+    async def _subscribe(self, message: ClientMessage) -> None:
         unknown = _unknown(message.metrics)
         forbidden = [m for m in message.metrics if m not in unknown and not self.access.can_see(m)]
         new = [
@@ -157,17 +161,18 @@ class DashboardConsumer(SigningInSocket):
 
     # --- data requests ------------------------------------------------------------------------------
     async def handle_request_snapshot(self, message: ClientMessage) -> None:
-        snapshot = await off_loop(get_snapshot)(self.access)
-        metrics: dict[str, Any] = {
-            metric: self.subscriptions.newest(metric, wire)
-            for metric, wire in snapshot["metrics"].items()
-        }
-        auditing.read(self, "snapshot", list(metrics))
-        await self.send_message(
-            protocol.with_request_id(
-                {"type": "metrics_snapshot", "metrics": metrics}, message.request_id
+        async with self.access_lock:  # values of one scope, wholly before or after a change
+            snapshot = await off_loop(get_snapshot)(self.access)
+            metrics: dict[str, Any] = {
+                metric: self.subscriptions.newest(metric, wire)
+                for metric, wire in snapshot["metrics"].items()
+            }
+            auditing.read(self, "snapshot", list(metrics))
+            await self.send_message(
+                protocol.with_request_id(
+                    {"type": "metrics_snapshot", "metrics": metrics}, message.request_id
+                )
             )
-        )
 
     async def handle_request_historical(self, message: ClientMessage) -> None:
         start_text, end_text = message.time_range

@@ -209,6 +209,10 @@ class Outbox:
         await asyncio.sleep(max(limit, ABORT_AFTER_SECONDS))
         writer.abort()
 
+    def forget(self, metric: str) -> None:
+        """The socket left this metric's scope: an update still waiting for it never goes out."""
+        self.pending.pop(metric, None)
+
     def cancel(self) -> None:
         """The socket ended: nothing more goes out."""
         for task in (self._drain, self._closing):

@@ -42,8 +42,17 @@ ERROR_CODES = frozenset(
 # The `error` values of `auth_error`.
 # `invalid_ticket`: the handshake's ticket was refused; the socket stays open, waiting for
 # `authenticate` as if it had come without one.
+# `different_user`: `authenticate` on a signed-in socket with a valid token of another user;
+# refused, the socket stays signed in as it was (its subscriptions and token expiry unchanged).
 AUTH_ERRORS = frozenset(
-    {"invalid_token", "token_expired", "user_inactive", "no_dashboard_access", "invalid_ticket"}
+    {
+        "invalid_token",
+        "token_expired",
+        "user_inactive",
+        "no_dashboard_access",
+        "invalid_ticket",
+        "different_user",
+    }
 )
 
 CLIENT_EVENTS = (
@@ -223,3 +232,8 @@ def connection_status(status: str, instance: str, detail: str | None = None) -> 
 def dashboard_update(metric: str, wire: dict) -> dict:
     """`wire` is a MetricValue's wire form: data, updatedAt, stale (and version)."""
     return {"type": "dashboard_update", "metric": metric, **wire}
+
+
+def access_changed(access_fields: dict) -> dict:
+    """The user's new access on an open socket (kind, level, departments, metrics)."""
+    return {"type": "access_changed", **access_fields}

@@ -62,6 +62,12 @@ class SigningInSocket(DashboardSocket):
             if self.auth_failures >= MAX_AUTH_FAILURES:
                 await self.close(code=protocol.CLOSE_AUTH_FAILED)
             return
+        if self.signed_in and check.access.user_id != self.access.user_id:
+            # A valid token, but of someone else: a signed-in socket never changes identity
+            # (docs/websocket-api.md). Refused; the socket stays as it was.
+            telemetry.errors.labels(kind="auth_different_user").inc()
+            await self.send_message(protocol.auth_error("different_user", message.request_id))
+            return
         arrival = Arrival(self.address, principal_of(check.access.user_id))
         refusal = admission.signed_in(self, arrival)
         if refusal is not None:
@@ -92,10 +98,7 @@ class SigningInSocket(DashboardSocket):
                     "type": "authenticated",
                     "success": True,
                     "user": {"id": access.user_id, "username": access.username},
-                    "kind": access.kind,
-                    "level": access.level,
-                    "departments": sorted(access.departments),
-                    "metrics": access.live_metrics,
+                    **access_fields(access),
                     "expiresAt": iso_utc(check.expires_at) if check.expires_at else None,
                 },
                 request_id,
@@ -105,25 +108,39 @@ class SigningInSocket(DashboardSocket):
             await self._send_current(self.subscriptions.names())
 
     async def _apply_access(self, access: Access) -> None:
-        """Take a (re)loaded access: leave what it may no longer see, move to its scope."""
-        previous, was_signed_in = self.access, self.signed_in
-        self.access, self.signed_in = access, True
-        if not was_signed_in:
-            return
-        changed = False
-        for metric in self.subscriptions.names():
-            if not access.can_see(metric):
-                hub.leave(self, metric, previous.scope)
-                self.subscriptions.discard(metric)
-                changed = True
-            elif access.scope != previous.scope:
-                hub.leave(self, metric, previous.scope)
+        """Take a (re)loaded access: leave what it may no longer see, move to its scope.
+
+        On an open socket whose access changed, `access_changed` goes out after the socket has
+        left its old scope and before it joins the new one, so no value of the new scope comes
+        before it and no value of a metric it may no longer see comes after it. Subscribing and
+        snapshots wait for the change (the same lock), so they are wholly on one side of it.
+        """
+        async with self.access_lock:
+            previous, was_signed_in = self.access, self.signed_in
+            self.access, self.signed_in = access, True
+            if not was_signed_in:
+                return
+            moved = access.scope != previous.scope
+            dropped, kept = [], []
+            for metric in self.subscriptions.names():
+                if not access.can_see(metric):
+                    hub.leave(self, metric, previous.scope)
+                    self.subscriptions.discard(metric)
+                    self.outbox.forget(metric)
+                    dropped.append(metric)
+                elif moved:
+                    hub.leave(self, metric, previous.scope)
+                    self.subscriptions.restart_versions(metric)
+                    self.outbox.forget(metric)
+                    kept.append(metric)
+            if access_fields(access) != access_fields(previous):
+                await self.send_message(protocol.access_changed(access_fields(access)))
+            for metric in kept:
                 hub.join(self, metric, access.scope)
-                self.subscriptions.restart_versions(metric)
-                changed = True
-        if changed:
-            await self._send_subscriptions(None)
-            await self._send_current(self.subscriptions.names())
+            if dropped or kept:
+                await self._send_subscriptions(None)
+            if kept:
+                await self._send_current(kept)
 
     async def _token_expired(self) -> None:
         self.paused = True
@@ -170,6 +187,16 @@ class SigningInSocket(DashboardSocket):
         if access != self.access:
             await self._apply_access(access)
         return True
+
+
+def access_fields(access: Access) -> dict:
+    """What a socket is told about its access, in `authenticated` and `access_changed`."""
+    return {
+        "kind": access.kind,
+        "level": access.level,
+        "departments": sorted(access.departments),
+        "metrics": access.live_metrics,
+    }
 
 
 def handshake_value(scope, name: str) -> str | None:

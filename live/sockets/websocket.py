@@ -53,6 +53,8 @@ class DashboardSocket(AsyncWebsocketConsumer):
         self.bucket = TokenBucket(rate_per_minute=60, burst=10)
         self.refusals = RefusalWindow(limit=30, window=60.0)
         self.timers: dict[str, asyncio.Task] = {}
+        # Held while the access changes, and by what must not straddle a change (subscribing).
+        self.access_lock = asyncio.Lock()
         self.admitted = False
         self.close_code: int | None = None
         try:

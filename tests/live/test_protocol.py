@@ -81,6 +81,7 @@ def test_every_error_code_is_a_contract_code():
         "user_inactive",
         "no_dashboard_access",
         "invalid_ticket",  # a handshake's ticket refused (docs/websocket-api.md)
+        "different_user",  # `authenticate` again with another user's token, refused
     }
 
 

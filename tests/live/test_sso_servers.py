@@ -151,6 +151,8 @@ def test_a_group_change_reaches_an_open_socket(server, provider):
         provider.people["bob"] = {"groups": ["dash-viewer"], "departments": ["ER"]}
         started = time.monotonic()
         assert call(server, "GET", "/api/metrics/", provider.mint("bob"))[0] == 200
+        changed = receive_until(ws, lambda m: m["type"] == "access_changed")
+        assert (changed["level"], changed["departments"]) == ("viewer", ["ER"])
         narrowed = receive_until(ws, lambda m: m["type"] == "subscriptions")
         assert narrowed["metrics"] == ["patientCount"]
         assert time.monotonic() - started < 5
@@ -163,3 +165,31 @@ def test_a_group_change_reaches_an_open_socket(server, provider):
             while True:
                 ws.recv(timeout=5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4003
+
+
+def test_a_providers_token_signs_in_again_only_as_the_same_user(server, provider):
+    """Two provider identities are two users; the same person's fresh token renews in band."""
+    provider.people["carol"] = {"groups": ["dash-admin"], "departments": ["ER"]}
+    provider.people["dave"] = {"groups": ["dash-admin"], "departments": ["ER"]}
+    with connect(server.ws_url, origin=server.url) as ws:
+        ws.send(json.dumps({"type": "authenticate", "token": provider.mint("carol")}))
+        first = receive_until(ws, lambda m: m["type"] == "authenticated")
+        ws.send(json.dumps({"type": "subscribe_metrics", "metrics": ["patientCount"]}))
+        receive_until(ws, lambda m: m["type"] == "subscriptions")
+        ws.send(
+            json.dumps(
+                {"type": "authenticate", "token": provider.mint("dave"), "requestId": "other"}
+            )
+        )
+        refused = receive_until(ws, lambda m: m.get("requestId") == "other")
+        assert refused == {"type": "auth_error", "error": "different_user", "requestId": "other"}
+        ws.send(
+            json.dumps({"type": "authenticate", "token": provider.mint("carol"), "requestId": "me"})
+        )
+        again = receive_until(ws, lambda m: m.get("requestId") == "me")
+        assert again["type"] == "authenticated" and again["user"] == first["user"]
+        ws.send(
+            json.dumps({"type": "unsubscribe_metrics", "metrics": ["revenue"], "requestId": "s"})
+        )
+        kept = receive_until(ws, lambda m: m.get("requestId") == "s")
+        assert kept["metrics"] == ["patientCount"]

@@ -188,6 +188,13 @@ export class Connection {
           // The ticket was refused (expired, used): the socket waits for `authenticate` instead.
           this.ticketed = false;
           this.sendAuthenticate();
+        } else if (message.error === "different_user") {
+          // The session now holds another user's token: a socket never changes identity, so
+          // this one is replaced by a new socket signed in as that user.
+          this.close(1000, "another user");
+          this.outbox.authenticated = false;
+          this.attempt = 0;
+          this.open();
         } else if (message.error === "token_expired" || message.error === "invalid_token") {
           // The stream is paused until a fresh token: hold everything else until then.
           this.outbox.authenticated = false;

@@ -213,9 +213,35 @@ function signedOut(message, isProblem = true) {
 // --- the socket's messages -------------------------------------------------------------------
 function authenticated(message, fresh) {
   state.invalidTokens = 0;
-  const departments = message.departments || [];
-  const scopeChanged = message.level !== state.level || departments.join() !== state.departments.join();
   state.user = message.user;
+  const { added, scopeChanged } = applyAccess(message);
+  notice(null);
+  // A new socket starts empty: subscribe to everything, then make the values whole.
+  const subscribe = fresh ? state.metrics : added;
+  if (subscribe.length) connection.send({ type: "subscribe_metrics", metrics: subscribe });
+  if (fresh) {
+    connection.send({ type: "request_snapshot" });
+    history.request();
+  } else if (scopeChanged) {
+    history.request();
+  }
+}
+
+/**
+ * The user's access changed on the open socket (docs/websocket-api.md, Access changes): the
+ * header, the tiles and their bars follow it. The server dropped what is no longer allowed and
+ * sends the current values of the new scope; newly allowed metrics are subscribed here.
+ */
+function accessChanged(message) {
+  const { added, scopeChanged } = applyAccess(message);
+  if (added.length) connection.send({ type: "subscribe_metrics", metrics: added });
+  if (scopeChanged) history.request();
+}
+
+/** Take the access `authenticated` or `access_changed` carries: header, departments, tiles. */
+function applyAccess(message) {
+  const departments = Array.isArray(message.departments) ? message.departments : [];
+  const scopeChanged = message.level !== state.level || departments.join() !== state.departments.join();
   state.kind = message.kind || "user";
   state.level = message.level;
   state.departments = departments;
@@ -228,14 +254,7 @@ function authenticated(message, fresh) {
   if (scopeChanged) tiles.resetVersions();
   showAccount(all);
   tiles.show(metrics);
-  notice(null);
-  // A new socket starts empty: subscribe to everything, then make the values whole.
-  const subscribe = fresh ? metrics : added;
-  if (subscribe.length) connection.send({ type: "subscribe_metrics", metrics: subscribe });
-  if (fresh) {
-    connection.send({ type: "request_snapshot" });
-    history.request();
-  }
+  return { added, scopeChanged };
 }
 
 function applyUpdate(update) {
@@ -254,6 +273,9 @@ function received(message, request) {
       break;
     case "metrics_snapshot":
       for (const [metric, value] of Object.entries(message.metrics || {})) applyUpdate({ ...value, metric });
+      break;
+    case "access_changed":
+      accessChanged(message);
       break;
     case "subscriptions":
       // The server's word on what this user gets (access can change while connected).
