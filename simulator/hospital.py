@@ -69,7 +69,7 @@ STAFF_PLAN: dict[str, tuple[int, int, int, int]] = {
     "ICU": (20, 96, 6, 4),
 }
 # Emergency alerts: critical arrivals at the ER, deteriorations on the wards (early-warning
-# scores), critical results and sepsis screens, per registration (about 630 a day at the default
+# scores), critical results and sepsis screens, per registration (about 620 a day at the default
 # size). Each moves a stage every EMERGENCY_STAGE_MINUTES on average (assessed, investigated,
 # treated, handed over), and is resolved about EMERGENCY_HANDOVER_MINUTES after its handover:
 # about half an hour in all (docs/simulator.md).

@@ -62,6 +62,10 @@ SERVER_DOWN_MESSAGES = re.compile(
     r"WebSocket connection to '.*' failed|Failed to load resource: net::ERR_CONNECTION_REFUSED"
 )
 
+# The hospital the page's tests seed: large enough for every tile, small enough to seed and serve
+# in a few seconds (the demo's default is several times bigger, docs/simulator.md).
+PAGE_PATIENTS = 3000
+
 
 @pytest.fixture(scope="session")
 def playwright_instance():
@@ -91,7 +95,11 @@ def server(tmp_path, hospital_store) -> Iterator[LiveServer]:
     the current position of the change stream with every value already whole.
     """
     seed_hospital(
-        store.get_database(), seed=7, now=timezone.localtime(), currency=settings.HOSPITAL_CURRENCY
+        store.get_database(),
+        seed=7,
+        patients=PAGE_PATIENTS,
+        now=timezone.localtime(),
+        currency=settings.HOSPITAL_CURRENCY,
     )
     # Which seeded emergencies are still open depends on the time of day; the demo admin
     # (ER, CARD) must always have one to act on.

@@ -25,7 +25,14 @@ from websockets.sync.client import connect
 from metrics import store
 from simulator.seed import seed_hospital
 from tests.admin_http import AdminSession
-from tests.browser.conftest import DESKTOP, Console, Dashboard, open_emergencies, raise_emergency
+from tests.browser.conftest import (
+    DESKTOP,
+    PAGE_PATIENTS,
+    Console,
+    Dashboard,
+    open_emergencies,
+    raise_emergency,
+)
 from tests.servers import DEMO_PASSWORDS, LiveServer
 
 DAY_OF_RENEWALS = 24
@@ -35,7 +42,11 @@ CREDENTIAL_KEY = "hospital-dashboard.display"
 @pytest.fixture
 def display_server(tmp_path, hospital_store, redis_url, unique_prefix):
     seed_hospital(
-        store.get_database(), seed=7, now=timezone.localtime(), currency=settings.HOSPITAL_CURRENCY
+        store.get_database(),
+        seed=7,
+        patients=PAGE_PATIENTS,
+        now=timezone.localtime(),
+        currency=settings.HOSPITAL_CURRENCY,
     )
     if not open_emergencies({"ER"}):
         raise_emergency("ER")

@@ -11,7 +11,7 @@ from metrics import store
 from simulator.seed import seed_hospital
 from tests.servers import LiveServer
 
-from .conftest import DESKTOP, Console, Dashboard
+from .conftest import DESKTOP, PAGE_PATIENTS, Console, Dashboard
 
 METRIC = "roomsInMaintenance"
 
@@ -19,7 +19,11 @@ METRIC = "roomsInMaintenance"
 @pytest.fixture
 def extra_server(tmp_path, hospital_store):
     seed_hospital(
-        store.get_database(), seed=7, now=timezone.localtime(), currency=settings.HOSPITAL_CURRENCY
+        store.get_database(),
+        seed=7,
+        patients=PAGE_PATIENTS,
+        now=timezone.localtime(),
+        currency=settings.HOSPITAL_CURRENCY,
     )
     running = LiveServer.start(
         tmp_path / "server",

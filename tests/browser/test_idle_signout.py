@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from metrics import store
 from simulator.seed import seed_hospital
-from tests.browser.conftest import DESKTOP, Console, Dashboard
+from tests.browser.conftest import DESKTOP, PAGE_PATIENTS, Console, Dashboard
 from tests.servers import LiveServer
 
 # 0.05 minutes: three seconds.
@@ -25,7 +25,11 @@ TOKENS_KEY = "hospital-dashboard.tokens"
 @pytest.fixture
 def idle_server(tmp_path, hospital_store):
     seed_hospital(
-        store.get_database(), seed=7, now=timezone.localtime(), currency=settings.HOSPITAL_CURRENCY
+        store.get_database(),
+        seed=7,
+        patients=PAGE_PATIENTS,
+        now=timezone.localtime(),
+        currency=settings.HOSPITAL_CURRENCY,
     )
     running = LiveServer.start(
         tmp_path / "server",
@@ -74,9 +78,9 @@ def test_the_page_carries_the_servers_limit(dashboard):
 def test_an_idle_session_signs_out_with_a_notice_and_forgets_its_tokens(dashboard):
     page = dashboard.page
     dashboard.sign_in("viewer")
-    page.locator('#dashboard-view .tile[data-state="ready"]').first.wait_for()
+    signed_in_at = time.monotonic()  # the sign-in was the last interaction
+    page.wait_for_function(f"() => sessionStorage.getItem('{TOKENS_KEY}') !== null")
     tokens = json.loads(page.evaluate(f"() => sessionStorage.getItem('{TOKENS_KEY}')"))
-    signed_in_at = time.monotonic()
     # Nobody touches the page: back to sign-in with the notice.
     notice = page.locator("#login-error")
     notice.wait_for(state="visible", timeout=15_000)
@@ -106,7 +110,7 @@ def test_an_idle_session_signs_out_with_a_notice_and_forgets_its_tokens(dashboar
 def test_someone_at_the_screen_stays_signed_in(dashboard):
     page = dashboard.page
     dashboard.sign_in("viewer")
-    page.locator('#dashboard-view .tile[data-state="ready"]').first.wait_for()
+    page.wait_for_function(f"() => sessionStorage.getItem('{TOKENS_KEY}') !== null")
     # Twice the limit, with a pointer move, a key or a touch-like tap every second.
     for step in range(7):
         if step % 2:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from metrics import store
 from simulator.seed import seed_hospital
-from tests.browser.conftest import DESKTOP, Console, Dashboard
+from tests.browser.conftest import DESKTOP, PAGE_PATIENTS, Console, Dashboard
 from tests.oidc_provider import Provider
 from tests.servers import LiveServer
 
@@ -34,7 +34,11 @@ def provider():
 
 def start_server(tmp_path, hospital_store, provider: Provider, **extra: str) -> LiveServer:
     seed_hospital(
-        store.get_database(), seed=7, now=timezone.localtime(), currency=settings.HOSPITAL_CURRENCY
+        store.get_database(),
+        seed=7,
+        patients=PAGE_PATIENTS,
+        now=timezone.localtime(),
+        currency=settings.HOSPITAL_CURRENCY,
     )
     return LiveServer.start(
         tmp_path / "server",
