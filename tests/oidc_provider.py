@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import secrets
 import threading
@@ -21,7 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from tests.accounts.forgery import b64url, signing_input
 
 
 @dataclass
@@ -232,3 +236,53 @@ def _handler(provider: Provider):
             )
 
     return Handler
+
+
+# The tokens a relying party must refuse, by what is wrong with them.
+BAD_TOKENS = (
+    "wrong issuer",
+    "wrong audience",
+    "alg none",
+    "HS256 with the public key",
+    "expired",
+    "no exp",
+    "forged signature",
+    "unknown kid",
+)
+
+
+def bad_token(provider: Provider, bad: str) -> str:
+    """A token for "alice" that is wrong in the way `bad` (one of BAD_TOKENS) says."""
+    key = provider.keys[0]
+    if bad == "wrong issuer":
+        # Signed with the provider's real key, naming another issuer.
+        return provider.mint("alice", iss="https://evil.example.org/")
+    if bad == "wrong audience":
+        return provider.mint("alice", aud="another-app")
+    if bad == "alg none":
+        return _unsigned(provider.claims_for("alice"))
+    if bad == "HS256 with the public key":
+        public = key.private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return _hs256(provider.claims_for("alice"), public, key.kid)
+    if bad == "expired":
+        return provider.mint("alice", exp=int(time.time()) - 60)
+    if bad == "no exp":
+        claims = provider.claims_for("alice")
+        del claims["exp"]
+        return jwt.encode(claims, key.private, "RS256", headers={"kid": key.kid})
+    if bad == "forged signature":
+        return provider.mint("alice", key=new_key("RS256"), headers={"kid": key.kid})
+    if bad == "unknown kid":
+        return provider.mint("alice", key=new_key("RS256"))
+    raise ValueError(f"no such bad token: {bad}")
+
+
+def _unsigned(claims: dict) -> str:
+    return signing_input({"alg": "none", "typ": "JWT", "kid": "x"}, claims) + "."
+
+
+def _hs256(claims: dict, secret: bytes, kid: str) -> str:
+    signed = signing_input({"alg": "HS256", "typ": "JWT", "kid": kid}, claims)
+    return f"{signed}.{b64url(hmac.new(secret, signed.encode(), hashlib.sha256).digest())}"

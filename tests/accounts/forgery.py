@@ -22,16 +22,17 @@ def header_of(token: str) -> dict:
     return jwt.get_unverified_header(token)
 
 
-def _b64(data: bytes) -> str:
+def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def _unsigned(header: dict, claims: dict) -> str:
-    return _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(claims).encode())
+def signing_input(header: dict, claims: dict) -> str:
+    """header.claims, base64url-encoded: what a JWS signature covers."""
+    return b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(claims).encode())
 
 
 def alg_none(token: str) -> str:
-    return _unsigned({"alg": "none", "typ": "JWT"}, claims_of(token)) + "."
+    return signing_input({"alg": "none", "typ": "JWT"}, claims_of(token)) + "."
 
 
 def rs256(token: str) -> str:
@@ -47,9 +48,9 @@ def public_key_as_hmac_secret(token: str) -> str:
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
-    signing_input = _unsigned({"alg": "HS256", "typ": "JWT"}, claims_of(token))
-    signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
-    return signing_input + "." + _b64(signature)
+    signed = signing_input({"alg": "HS256", "typ": "JWT"}, claims_of(token))
+    signature = hmac.new(public_pem, signed.encode(), hashlib.sha256).digest()
+    return signed + "." + b64url(signature)
 
 
 def hs512_with_the_real_key(token: str) -> str:
@@ -68,7 +69,7 @@ def tampered(token: str) -> str:
     header, _, signature = token.split(".")
     claims = claims_of(token)
     claims.update(user_id=str(int(claims["user_id"]) + 1), level="super_admin", departments=[])
-    return header + "." + _b64(json.dumps(claims).encode()) + "." + signature
+    return header + "." + b64url(json.dumps(claims).encode()) + "." + signature
 
 
 def truncated_signature(token: str) -> str:

@@ -3,18 +3,14 @@ a stand-in provider on loopback (tests/oidc_provider.py)."""
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 
-import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from accounts import oidc
 from accounts.models import Department, Level, ProviderIdentity
 from accounts.tokens import validate_access_token
-from tests.oidc_provider import Provider, new_key
+from tests.oidc_provider import BAD_TOKENS, Provider, bad_token, new_key
 
 pytestmark = pytest.mark.django_db
 
@@ -101,71 +97,12 @@ def test_an_unknown_kid_is_refused_after_one_refetch(provider):
     assert provider.jwks_fetches == fetches + 1
 
 
-def _unsigned(claims: dict) -> str:
-    def part(value: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none', 'typ': 'JWT', 'kid': 'x'})}.{part(claims)}."
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [
-        "wrong issuer",
-        "wrong audience",
-        "alg none",
-        "HS256 with the public key",
-        "expired",
-        "no exp",
-        "forged signature",
-    ],
-)
+@pytest.mark.parametrize("bad", [bad for bad in BAD_TOKENS if bad != "unknown kid"])
 def test_bad_tokens_are_refused(provider, bad):
-    if bad == "wrong issuer":
-        # Signed with the provider's real key, naming another issuer: simplejwt's check gets it
-        # (it is not the provider's), and refuses it.
-        token = provider.mint("alice", iss="https://evil.example.org/")
-    elif bad == "wrong audience":
-        token = provider.mint("alice", aud="another-app")
-    elif bad == "alg none":
-        token = _unsigned(provider.claims_for("alice"))
-    elif bad == "HS256 with the public key":
-        public = (
-            provider.keys[0]
-            .private.public_key()
-            .public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
-        token = _hs256(provider.claims_for("alice"), public, provider.keys[0].kid)
-    elif bad == "expired":
-        token = provider.mint("alice", exp=int(time.time()) - 60)
-    elif bad == "no exp":
-        claims = provider.claims_for("alice")
-        del claims["exp"]
-        token = jwt.encode(
-            claims, provider.keys[0].private, "RS256", headers={"kid": provider.keys[0].kid}
-        )
-    else:
-        other = new_key("RS256")
-        token = provider.mint("alice", key=other, headers={"kid": provider.keys[0].kid})
-    check = validate_access_token(token)
+    check = validate_access_token(bad_token(provider, bad))
     assert not check.ok
     assert check.error == ("token_expired" if bad == "expired" else "invalid_token")
     assert not ProviderIdentity.objects.exists()
-
-
-def _hs256(claims: dict, secret: bytes, kid: str) -> str:
-    import hashlib
-    import hmac
-
-    def part(value: bytes) -> str:
-        return base64.urlsafe_b64encode(value).rstrip(b"=").decode()
-
-    head = part(json.dumps({"alg": "HS256", "typ": "JWT", "kid": kid}).encode())
-    body = part(json.dumps(claims).encode())
-    signature = hmac.new(secret, f"{head}.{body}".encode(), hashlib.sha256).digest()
-    return f"{head}.{body}.{part(signature)}"
 
 
 def test_rest_and_the_ticket_accept_the_providers_token(provider, api):
