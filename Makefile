@@ -97,7 +97,7 @@ test: install browser sentinel typescript lint
 	DATABASE_URL= $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not postgres and not alone"
 	DATABASE_URL= $(BIN)/python -m pytest -m "alone and not postgres"
 ifneq ($(strip $(TEST_POSTGRES_URL)),)
-	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "database or postgres"
+	DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/python -m pytest -n $(TEST_WORKERS) -m "(database or postgres) and not incidental_database"
 else
 	@echo "TEST_POSTGRES_URL is empty: the PostgreSQL pass is left out"
 endif

@@ -15,7 +15,8 @@ from live.sockets import websocket as socket_module
 
 from .conftest import authenticated
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Django's database only signs the fuzzing client in: the PostgreSQL pass leaves it out.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.incidental_database]
 
 SERVER_TYPES = {
     "connection_status",

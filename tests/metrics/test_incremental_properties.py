@@ -26,6 +26,9 @@ from metrics.scope import Scope
 from .conftest import empty_store
 from .states import CODES, DAYS, documents, moments
 
+# Django's database only holds the users whose scopes are drawn: the PostgreSQL pass leaves these out.
+pytestmark = pytest.mark.incidental_database
+
 SCOPES = [Scope.all(), Scope.of(["ER"]), Scope.of(["ER", "CARD"]), Scope.of([]), Scope.of(["X"])]
 WATCHED = sorted(readers())
 PROPERTY_SETTINGS = settings(

@@ -202,6 +202,7 @@ def test_pace_makes_the_hospital_busier_and_the_rate_does_not(settings, tmp_path
 
 
 @pytest.mark.django_db
+@pytest.mark.incidental_database  # a user to compute for: the PostgreSQL pass leaves it out
 def test_routine_record_keeping_changes_no_figure(hospital):
     now = DAY.replace(hour=11)
     live = [
