@@ -99,6 +99,16 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help="paced seconds per server, over all rounds (10)",
     )
     parser.add_argument(
+        "--fanout-only",
+        action="store_true",
+        help="only the fan-out comparison (no listener, simulator or dashboards under load)",
+    )
+    parser.add_argument(
+        "--fanout-servers",
+        default="uvicorn,daphne",
+        help="the servers of the fan-out comparison, in order (uvicorn,daphne)",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=3, help="fan-out rounds, alternating between the servers (3)"
     )
     parser.add_argument(
@@ -138,6 +148,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
         parser.error("--clients, --duration and --rate must be positive")
     if not 0 <= options.slow_clients < options.clients:
         parser.error("--slow-clients must be fewer than --clients")
+    options.fanout_servers = [kind.strip() for kind in options.fanout_servers.split(",")]
+    if not options.fanout_servers or not set(options.fanout_servers) <= {"daphne", "uvicorn"}:
+        parser.error("--fanout-servers takes daphne, uvicorn or both, comma-separated")
     return options
 
 

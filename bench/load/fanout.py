@@ -66,6 +66,7 @@ class FanoutTarget:
         self.ready = self.generators.wait_ready(ready_timeout(settings.burst_clients))
         self.publisher.expect("READY", 60)
         self.connected = self.ready["connected"]
+        self.closes: dict[str, int] = {}
 
     def round(self, mode: str, count: int, rate: float, index: int) -> dict:
         """Publish `count` messages (rate 0: a burst) and measure their delivery."""
@@ -81,6 +82,7 @@ class FanoutTarget:
         sent = json.loads(out.read_text())
         key = "patientCount" if self.target == "hub" else "bare"
         delivered = sum(p["delivered"] for p in parts)
+        newest = [p["newest"] for p in parts]
         last = max((p["last_arrival"] for p in parts if p["last_arrival"]), default=None)
         span = (last - sent["started"]) if last else None
         # CPU while sending and delivering only.
@@ -97,6 +99,11 @@ class FanoutTarget:
             "frame_bytes": sent["frame_bytes"],
             "delivered": delivered,
             "expected": expected,
+            # Not delivered: in place of a newer value (conflated), or with nothing as new after.
+            "conflated": sum(n["conflated"] for n in newest),
+            "missed": sum(n["missed"] for n in newest),
+            "clients_without_newest": sum(n["clients_without_newest"] for n in newest),
+            "dropped": sum(p["dropped"] for p in parts),
             "out_of_order": sum(p["out_of_order"] for p in parts),
             "seconds": round(span, 3) if span else None,
             "deliveries_per_second": round(delivered / span, 1) if span else None,
@@ -111,7 +118,8 @@ class FanoutTarget:
     def close(self, children: Children) -> None:
         self.publisher.send("quit")
         children.stop(self.publisher.child)
-        self.generators.quit()
+        # The clients the server closed before the end, by close code.
+        self.closes = self.generators.quit()["close_codes"]
         for name in self.gen_names:
             self.sampler.unwatch(name)
 
@@ -160,13 +168,17 @@ def fanout_comparison(
             "server": target.server.kind,
             "clients": target.connected,
             "connect_failures": target.ready["connect_failures"],
+            "closes": target.closes,
             "frame_bytes": burst[0]["frame_bytes"],
             "paced": {
                 "messages": sum(r["messages"] for r in paced),
                 "rate": settings.paced_rate,
                 "latency_ms": summary_ms(v for r in paced for v in r["latency"]),
                 "delivered": sum(r["delivered"] for r in paced),
-                "missed": sum(r["expected"] - r["delivered"] for r in paced),
+                "conflated": sum(r["conflated"] for r in paced),
+                "missed": sum(r["missed"] for r in paced),
+                "clients_without_newest": sum(r["clients_without_newest"] for r in paced),
+                "dropped": sum(r["dropped"] for r in paced),
                 "out_of_order": sum(r["out_of_order"] for r in paced),
                 "server_cpu_percent": median([r["server_cpu_percent"] or 0 for r in paced]),
             },
@@ -178,7 +190,11 @@ def fanout_comparison(
                 "seconds_each": [r["seconds"] for r in burst],
                 "latency_ms": summary_ms(v for r in burst for v in r["latency"]),
                 "delivered": sum(r["delivered"] for r in burst),
-                "missed": sum(r["expected"] - r["delivered"] for r in burst),
+                "delivered_each": [r["delivered"] for r in burst],
+                "conflated": sum(r["conflated"] for r in burst),
+                "missed": sum(r["missed"] for r in burst),
+                "clients_without_newest": sum(r["clients_without_newest"] for r in burst),
+                "dropped": sum(r["dropped"] for r in burst),
                 "out_of_order": sum(r["out_of_order"] for r in burst),
                 "server_cpu_percent": median([r["server_cpu_percent"] or 0 for r in burst]),
                 "generator_cpu_percent": [r["generator_cpu_percent"] for r in burst],

@@ -43,6 +43,7 @@ import websockets
 from websockets.asyncio.client import connect
 
 from bench.load.analysis import analyse
+from bench.load.newest import newest_tally
 from bench.load.procs import raise_file_limit
 
 RETRIES = 10
@@ -324,6 +325,11 @@ class Generator:
         with open(refs_path) as handle:
             refs = json.load(handle)
         result = {"label": label, **analyse(self, refs, ended)}
+        if "count" in refs:
+            # A fan-out round (bench/load/publisher.py): every client is owed every value sent,
+            # or the newest in place of those the server conflated.
+            present = [c for c in self.clients if c.ready and not c.slow]
+            result["newest"] = newest_tally(present, refs["sent"])
         with open(out_path, "w") as handle:
             json.dump(result, handle)
 

@@ -16,6 +16,18 @@ def _ms(row: dict, key: str) -> str:
     return "-" if value is None else f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
+def _losses(row: dict) -> str:
+    """What did not arrive: conflated (a newer value came instead) and missed (nothing as new)."""
+    return f"conflated {row.get('conflated', 0):,}, missed {row['missed']:,}"
+
+
+def _codes(codes: dict | None) -> str:
+    """Close codes and how many sockets each: "4008 x 3, 1006 x 1", or "none"."""
+    if not codes:
+        return "none"
+    return ", ".join(f"{code} x {n}" for code, n in sorted(codes.items(), key=lambda c: -c[1]))
+
+
 def summary_lines(report: dict) -> list[str]:
     lines = []
     for load in report.get("load", []):
@@ -89,11 +101,11 @@ def summary_lines(report: dict) -> list[str]:
             lines.append(
                 f"fan-out {kind} {name:4}: burst {burst['deliveries_per_second'] or 0:,.0f} "
                 f"deliveries/s (median of {each}; {row['clients']} clients x {burst['messages']} "
-                f"messages of {row['frame_bytes']} B, missed {burst['missed']}, server CPU "
+                f"messages of {row['frame_bytes']} B, {_losses(burst)}, server CPU "
                 f"{burst['server_cpu_percent']:.0f}%, everything else "
                 f"{burst['everything_else_cpu_percent']:.0f}%); paced {paced['rate']:g}/s p50 "
                 f"{_ms(paced['latency_ms'], 'p50')} p99 {_ms(paced['latency_ms'], 'p99')} ms, "
-                f"missed {paced['missed']}"
+                f"{_losses(paced)}; closed by the server: {_codes(row.get('closes'))}"
             )
         ratio = stacks.get("ratio")
         if ratio:

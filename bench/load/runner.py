@@ -130,16 +130,18 @@ def run(options) -> int:
     failed = False
     try:
         # (instances, slow clients): one instance; then two, or the same with slow clients.
-        configs = [(1, 0)]
-        if options.instances == 2:
+        configs = [] if options.fanout_only else [(1, 0)]
+        if options.instances == 2 and not options.fanout_only:
             configs.append((2, 0))
-        if options.slow_clients:
+        if options.slow_clients and not options.fanout_only:
             configs.append((1, options.slow_clients))
         marker_staff = int(options.marker_rate * options.duration) * len(configs) + 20
         log(f"preparing the stack in {workdir} (Redis prefix {stack.prefix})")
-        report["run"]["prepare_seconds"] = stack.prepare(marker_staff)
-        listener = stack.start_listener()
-        sampler.watch("listener", listener.pid)
+        report["run"]["prepare_seconds"] = stack.prepare(marker_staff if configs else None)
+        # The load phase's listener; the fan-out runs without one (the publisher feeds the hubs).
+        listener = stack.start_listener() if configs else None
+        if listener is not None:
+            sampler.watch("listener", listener.pid)
         for instances, slow in configs:
             # Fresh server processes for each configuration: memory is measured from a clean start.
             servers = [
@@ -159,15 +161,18 @@ def run(options) -> int:
             for server in servers:
                 children.stop(server.child)
                 sampler.unwatch(server.name)
-        children.stop(listener)
-        sampler.unwatch("listener")
-        if options.slow_clients:
+        if listener is not None:
+            children.stop(listener)
+            sampler.unwatch("listener")
+        if options.slow_clients and configs:
             report["slow_clients"] = _slow_effect(report["load"][0], report["load"][-1])
             log(f"slow clients: {report['slow_clients']}")
 
-        kinds = ["uvicorn", "daphne"]
+        kinds = options.fanout_servers
         for kind in kinds:
             ours = stack.start_dashboard(kind, f"ours-{kind}", workers=1)  # one process, as bare
+            if stack.token is None:
+                stack.login(ours)
             stack.warm_up(ours)
             bare = stack.start_bare(kind, f"bare-{kind}")
             stacks = fanout_comparison(
@@ -192,7 +197,7 @@ def run(options) -> int:
             report["fanout"][kind] = stacks
             for line in summary_lines({"fanout": {kind: stacks}}):
                 log(line)
-        if len(kinds) == 2:
+        if {"uvicorn", "daphne"} <= set(kinds):
             fan = report["fanout"]
             report["uvicorn_vs_daphne"] = {
                 name: {

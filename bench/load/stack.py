@@ -103,8 +103,9 @@ class Stack:
         self.listener_pid: int | None = None
 
     # --- data -------------------------------------------------------------------------------------
-    def prepare(self, marker_staff: int) -> dict:
-        """Migrate, create the demo users, seed the demo hospital and the marker staff."""
+    def prepare(self, marker_staff: int | None) -> dict:
+        """Migrate, create the demo users, seed the demo hospital and the marker staff (None:
+        no markers, as the fan-out alone needs none)."""
         timings = {}
         for name, args in (
             ("migrate", ("migrate", "--noinput")),
@@ -115,6 +116,8 @@ class Stack:
             started = time.monotonic()
             manage(*args, env=self.env)
             timings[name] = round(time.monotonic() - started, 1)
+        if marker_staff is None:
+            return timings
         started = time.monotonic()
         self.run_module("bench.load.writer", "prepare", "--staff", str(marker_staff))
         timings["marker_staff"] = round(time.monotonic() - started, 1)

@@ -3,15 +3,17 @@
 A broadcast goes to thousands of sockets with the same bytes. Through ASGI,
 each socket would encode the text and build the frame again (and daphne would
 go through autobahn); here the frame is built once (`text_frame`) and each
-socket's transport gets it with one `write`. That needs the server's own
-connection object behind the ASGI `send` callable, which `direct_writer`
-finds for the two servers `manage.py serve` runs (uvicorn's websockets-sansio
-protocol, daphne's autobahn protocol); for any other server (and in tests
-through WebsocketCommunicator) there is none and sockets are written through
-ASGI as usual. A frame is only written while the connection is open, with no
-frame of its own half sent and no compression negotiated (the servers are run
-without it, see live/sockets/servers.py), so the server's own state never disagrees
-with what went out.
+socket's transport gets it with one `write`, handed to the kernel at once on
+both servers (daphne's Twisted transport would otherwise hold it until the
+reactor's next turn). That needs the server's own connection object behind the
+ASGI `send` callable, which `direct_writer` finds for the two servers
+`manage.py serve` runs (uvicorn's websockets-sansio protocol, daphne's autobahn
+protocol); for any other server (and in tests through WebsocketCommunicator)
+there is none and sockets are written through ASGI as usual. A frame is only
+written while the connection is open, with no frame of its own half sent and
+no compression negotiated (the servers are run without it, see
+live/sockets/servers.py), so the server's own state never disagrees with what
+went out.
 
 Those connection objects are the servers' internals, not their API: a new
 release may rename them. `check_internals` looks for every name used here when
@@ -137,7 +139,24 @@ class _DaphneWriter:
         )
 
     def write(self, frame: bytes) -> None:
-        self._transport.write(frame)
+        # Twisted's `write` only buffers: the bytes go to the kernel when the reactor next finds
+        # the socket writable, after the hub has written the whole flush, or a whole burst of
+        # flushes queued on the channel layer, to every socket. The outbox would then see a
+        # socket that has not fallen behind as behind (`buffered` above HIGH_WATER) and conflate
+        # a healthy client's updates. So, as uvicorn's transport does, the kernel gets the frame
+        # at once while Twisted holds nothing for the socket; only what it refuses is buffered.
+        transport = self._transport
+        if transport.connected and not transport.disconnecting and not self.buffered():
+            try:
+                sent = self._socket.send(frame)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                sent = 0  # Twisted's own write meets the error and ends the connection
+            if sent == len(frame):
+                return
+            frame = frame[sent:]
+        transport.write(frame)
 
     def buffered(self) -> int:
         # Twisted's FileDescriptor keeps what the kernel has not taken in two parts.
@@ -182,6 +201,7 @@ _INTERNALS: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {
         ("daphne.ws_protocol", "WebSocketProtocol", ("state", "send_state", "transport")),
         ("daphne.ws_protocol", "WebSocketProtocol", ("_perMessageCompress",)),
         ("twisted.internet.abstract", "FileDescriptor", ("dataBuffer", "offset", "_tempDataLen")),
+        ("twisted.internet.abstract", "FileDescriptor", ("connected", "disconnecting")),
         ("twisted.internet.tcp", "Connection", ("abortConnection", "getHandle")),
     ],
 }

@@ -2,18 +2,21 @@
 
 The hub offers every update to every socket without waiting on any of them
 (`offer` never awaits). A socket that keeps up gets the update written at
-once (the frame built once for everyone, live/sockets/frames.py). A socket whose
-transport holds more than HIGH_WATER bytes unsent is behind: from then on
-only the newest value of each metric waits for it (at most one per metric,
-so memory stays bounded), and a drain task writes them once the transport is
-below LOW_WATER, newest only, never an older value after a newer one. A
-socket still behind after DASHBOARD_SLOW_SOCKET_SECONDS, or whose peer has left
-data unacknowledged in the kernel at every look for as long, is closed with 4008
-(the close frame queued behind what it has not read; the connection dropped
-if it has not read that ABORT_AFTER_SECONDS later, or as long as the slow limit
-where that is longer). Sockets
-without a direct writer (another ASGI server, tests) get the same updates
-through ASGI from the drain task.
+once (the frame built once for everyone, live/sockets/frames.py). A burst
+(flushes that queued while the server was busy) goes out whole to a socket
+that reads, though for a moment its transport holds more than HIGH_WATER: the
+hub writes faster than any client reads. A socket whose transport has held
+more than HIGH_WATER bytes unsent for BEHIND_AFTER_SECONDS, or holds more than
+BURST_WATER, is behind: from then on only the newest value of each metric
+waits for it (at most one per metric, so memory stays bounded), and a drain
+task writes them once the transport is below LOW_WATER, newest only, never an
+older value after a newer one. A socket still behind after
+DASHBOARD_SLOW_SOCKET_SECONDS, or whose peer has left data unacknowledged in
+the kernel at every look for as long, is closed with 4008 (the close frame
+queued behind what it has not read; the connection dropped if it has not read
+that ABORT_AFTER_SECONDS later, or as long as the slow limit where that is
+longer). Sockets without a direct writer (another ASGI server, tests) get the
+same updates through ASGI from the drain task.
 """
 
 from __future__ import annotations
@@ -34,10 +37,14 @@ from .subscriptions import SocketSubscriptions, live_order
 
 logger = logging.getLogger("dashboard.ws")
 
-# A dashboard gets a few KB a second: 16 KiB unsent beyond the kernel's 32 KiB (frames.py) is
-# already several seconds behind. A large reply (a month of history) passes it for a moment,
-# which only conflates the updates meanwhile.
+# A dashboard gets a few KB a second: 16 KiB unsent beyond the kernel's 32 KiB (frames.py) for a
+# second is several seconds behind. A burst passes it for a moment in a socket that reads: 200
+# updates of 250 bytes written in one turn of the loop, faster than any client reads them (the
+# kernel takes some 100 small frames of them), or a large reply (a month of history). Those go
+# out whole up to BURST_WATER, the most one socket holds before it counts as behind at once.
 HIGH_WATER = 16 * 1024
+BEHIND_AFTER_SECONDS = 1.0
+BURST_WATER = 64 * 1024
 LOW_WATER = 4 * 1024
 DRAIN_POLL_SECONDS = 0.05
 # A socket whose peer leaves more than this unacknowledged in the kernel at every look (one a
@@ -102,6 +109,7 @@ class Outbox:
         self.batch = False  # the client asked for dashboard_updates frames
         self.pending: dict[str, Update] = {}  # metric -> the newest update not yet written
         self.behind_since: float | None = None
+        self.over_since: float | None = None  # since when the transport holds over HIGH_WATER
         self.unread_since: float | None = None  # since when the peer has left data unread
         self._looked_at = float("-inf")
         self._closing: asyncio.Future | None = None
@@ -120,7 +128,7 @@ class Outbox:
             limit = settings.DASHBOARD_SLOW_SOCKET_SECONDS
             self._closing = asyncio.ensure_future(self._close_slow(writer, limit))
             return 0
-        if self.pending or writer is None or not writer.open() or writer.buffered() > HIGH_WATER:
+        if self.pending or writer is None or not writer.open() or self._behind(writer):
             self._keep(fresh)
             return 0
         for update in fresh:
@@ -135,6 +143,18 @@ class Outbox:
             frame = frames[key] = text_frame(batch_text(fresh))
         writer.write(frame)
         return 1
+
+    def _behind(self, writer: DirectWriter) -> bool:
+        """Has the transport held over HIGH_WATER at every offer for BEHIND_AFTER_SECONDS, or does
+        it hold over BURST_WATER now?"""
+        buffered = writer.buffered()
+        if buffered <= HIGH_WATER:
+            self.over_since = None
+            return False
+        now = time.monotonic()
+        if self.over_since is None:
+            self.over_since = now
+        return buffered > BURST_WATER or now - self.over_since > BEHIND_AFTER_SECONDS
 
     def _unread_too_long(self, writer: DirectWriter) -> bool:
         """Has the peer left more than UNREAD_LIMIT unread at every look for the slow limit?"""
@@ -181,7 +201,7 @@ class Outbox:
                 continue
             updates = [self.pending.pop(metric) for metric in live_order(list(self.pending))]
             fresh = [u for u in updates if self.subscriptions.record(u.metric, u.wire)]
-            self.behind_since = None
+            self.behind_since = self.over_since = None
             if fresh:
                 await self._send(writer, fresh)
 

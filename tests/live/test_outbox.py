@@ -9,7 +9,7 @@ import pytest
 
 from live.sockets import outbox as outbox_module
 from live.sockets.frames import text_frame
-from live.sockets.outbox import HIGH_WATER, Outbox, Update
+from live.sockets.outbox import BURST_WATER, HIGH_WATER, Outbox, Update
 from live.sockets.subscriptions import SocketSubscriptions
 
 
@@ -71,7 +71,7 @@ async def test_a_socket_that_keeps_up_gets_each_update_at_once(socket):
 
 
 async def test_a_socket_behind_keeps_the_newest_of_each_metric_and_never_goes_back(socket):
-    socket.writer.backlog = HIGH_WATER + 1
+    socket.writer.backlog = BURST_WATER + 1
     for version in range(1, 50):
         socket.offer([update("patientCount", version)], {})
     socket.offer([update("roomOccupancy", 7)], {})
@@ -91,6 +91,25 @@ async def test_a_socket_behind_keeps_the_newest_of_each_metric_and_never_goes_ba
     assert len(socket.writer.frames) == 2  # never an older value after a newer one
 
 
+async def test_a_burst_goes_out_whole_and_a_socket_over_high_water_for_a_while_is_behind(
+    socket, monkeypatch
+):
+    monkeypatch.setattr(outbox_module, "BEHIND_AFTER_SECONDS", 0.1)
+    socket.writer.backlog = HIGH_WATER + 1  # a burst written faster than the client reads it
+    for version in range(1, 11):
+        socket.offer([update("patientCount", version)], {})
+    assert len(socket.writer.frames) == 10 and socket.pending == {}
+    await asyncio.sleep(0.15)
+    socket.writer.backlog = 0  # the client read it: the next burst starts a new clock
+    socket.offer([update("patientCount", 11)], {})
+    socket.writer.backlog = HIGH_WATER + 1
+    socket.offer([update("patientCount", 12)], {})
+    assert len(socket.writer.frames) == 12
+    await asyncio.sleep(0.15)  # still over HIGH_WATER: behind, the newest waits
+    socket.offer([update("patientCount", 13)], {})
+    assert len(socket.writer.frames) == 12 and socket.pending["patientCount"].version == 13
+
+
 async def test_batched_sockets_get_one_frame_per_flush(socket):
     socket.batch = True
     frames = {}
@@ -108,7 +127,7 @@ async def test_a_socket_behind_for_too_long_is_closed_with_4008(socket, settings
     settings.DASHBOARD_SLOW_SOCKET_SECONDS = 0.2
     monkeypatch.setattr(outbox_module, "DRAIN_POLL_SECONDS", 0.01)
     monkeypatch.setattr(outbox_module, "ABORT_AFTER_SECONDS", 0.2)
-    socket.writer.backlog = HIGH_WATER + 1
+    socket.writer.backlog = BURST_WATER + 1
     socket.offer([update("patientCount", 1)], {})
     await asyncio.sleep(0.35)
     assert socket.stopped == [True] and socket.pending == {}
