@@ -41,6 +41,10 @@ AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 DESKTOP = {"width": 1366, "height": 768}
 TABLET = {"width": 768, "height": 1024}
 PHONE = {"width": 390, "height": 844}
+# A wall screen at its common size (DESKTOP is the smaller wall screen).
+WALL = {"width": 1920, "height": 1080}
+# The smallest touch target a phone user can hit reliably, in CSS pixels (WCAG 2.5.5).
+TOUCH_PX = 44
 # Live tiles in the order the page shows them: the emergency panel first.
 ALL_TILES = [
     "emergencyAlerts",
@@ -61,6 +65,45 @@ TILES_FOR = {
 SERVER_DOWN_MESSAGES = re.compile(
     r"WebSocket connection to '.*' failed|Failed to load resource: net::ERR_CONNECTION_REFUSED"
 )
+
+# What must be on the first screen of the wall layout (docs/dashboard.md): the emergency panel and
+# every tile's headline figure, wholly in the window, with nothing scrolled and nothing to scroll
+# in the page itself. The names of what is not.
+OFF_SCREEN = """() => {
+    const inView = (el) => {
+        const r = el.getBoundingClientRect();
+        return r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight
+            && r.right <= innerWidth;
+    };
+    const missing = [];
+    const page = document.documentElement;
+    if (page.scrollHeight > innerHeight) missing.push(`the page scrolls (${page.scrollHeight} px)`);
+    if (scrollY !== 0 || document.querySelector('main').scrollTop !== 0) missing.push('scrolled');
+    const panel = document.querySelector('#emergencies .emergency-panel');
+    if (!panel || !inView(panel)) missing.push('the emergency panel');
+    for (const tile of document.querySelectorAll('#dashboard-view .tile')) {
+        const headline = tile.querySelector('[data-role="headline"]');
+        if (!headline || !inView(headline)) missing.push(tile.dataset.metric);
+    }
+    return missing;
+}"""
+# Every control a finger may touch that is smaller than TOUCH_PX either way: "tag "text" w×h".
+SMALL_TARGETS = """(least) => [...document.querySelectorAll(
+        'button, a[href], input:not([type=hidden]), select, textarea, summary')]
+    .filter((el) => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+    .map((el) => [el, el.getBoundingClientRect()])
+    .filter(([, box]) => box.width < least || box.height < least)
+    .map(([el, box]) => `${el.tagName.toLowerCase()} "${(el.textContent || el.id).trim()}" `
+        + `${Math.round(box.width)}×${Math.round(box.height)}`)"""
+# The department names in the tiles as shown: code, text, title, cut (wider than its box),
+# and how a cut shows.
+DEPARTMENT_NAMES = """() => [...document.querySelectorAll('#dashboard-view .tile .dept-name')]
+    .filter((el) => el.getClientRects().length)
+    .map((el) => ({
+        code: el.closest('.dept').querySelector('.dept-code').textContent,
+        text: el.textContent, title: el.title,
+        cut: el.scrollWidth > el.clientWidth, overflow: getComputedStyle(el).textOverflow,
+    }))"""
 
 # The hospital the page's tests seed: large enough for every tile, small enough to seed and serve
 # in a few seconds (the demo's default is several times bigger, docs/simulator.md).
@@ -254,6 +297,24 @@ class Dashboard:
         return self.page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
+
+    def first_screen_missing(self) -> list[str]:
+        """What of the wall layout's first screen is not in the window (empty: all of it is),
+        once the layout has settled (the first row of tiles is fitted a frame after a change)."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+        try:
+            self.page.wait_for_function(f"() => ({OFF_SCREEN})().length === 0", timeout=5_000)
+        except PlaywrightTimeoutError:
+            pass  # reported below
+        return self.page.evaluate(OFF_SCREEN)
+
+    def small_targets(self) -> list[str]:
+        """Visible buttons, links, fields and disclosures smaller than a finger (TOUCH_PX)."""
+        return self.page.evaluate(SMALL_TARGETS, TOUCH_PX)
+
+    def department_names(self) -> list[dict]:
+        return self.page.evaluate(DEPARTMENT_NAMES)
 
     def axe(self) -> list[str]:
         """Serious and critical axe-core violations of the page as it is (axe injected through

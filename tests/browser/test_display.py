@@ -179,6 +179,8 @@ def test_a_paired_display_lives_through_a_day_of_renewals_and_closes_when_revoke
         alerts = board.tile("emergencyAlerts")
         alerts.locator(".ack-waiting").first.wait_for()
         assert alerts.locator("button.button-alert").count() == 0
+        # On the wall: the emergency panel and every headline figure without scrolling.
+        assert board.first_screen_missing() == []
         board.settle()
         board.screenshot("display-live")
 

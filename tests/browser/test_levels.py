@@ -1,14 +1,17 @@
-"""Each permission level signs in and sees its own dashboard, filled, at desktop and tablet width."""
+"""Each permission level signs in and sees its own dashboard, filled, at every width: on a wall
+(1366 × 768, 1920 × 1080) the emergency panel and every headline figure on the first screen, on a
+phone every control large enough for a finger and long department names cut with an ellipsis."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
 
+from metrics import store
 from metrics.scope import Scope
 from metrics.selectors import compute_metric
 
-from .conftest import DESKTOP, PHONE, TABLET, TILES_FOR, count, open_emergencies
+from .conftest import DESKTOP, PHONE, TABLET, TILES_FOR, WALL, count, open_emergencies
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,6 +25,8 @@ ACCOUNT = {
     "admin": ("Admin", "CARD, ER"),
     "viewer": ("Viewer", "All departments"),
 }
+# A department with a long name, as real hospitals have them.
+LONG_NAMED = ("ICU", "Intensive Care and High Dependency")
 
 
 @pytest.mark.parametrize("username", ["superadmin", "admin", "viewer"])
@@ -31,6 +36,9 @@ def test_each_level_sees_its_tiles_filled_with_the_true_values_at_every_width(op
     rooms = compute_metric("roomOccupancy", scope)
     staff = compute_metric("staffActivity", scope)
     appointments = compute_metric("todayAppointments", scope)
+    long_code, long_name = LONG_NAMED
+    store.get_database().departments.update_one({"_id": long_code}, {"$set": {"name": long_name}})
+    names = {str(d["_id"]): d["name"] for d in store.get_database().departments.find()}
 
     for viewport, name in ((DESKTOP, "desktop"), (TABLET, "tablet"), (PHONE, "phone")):
         dashboard = open_page(viewport)
@@ -70,11 +78,34 @@ def test_each_level_sees_its_tiles_filled_with_the_true_values_at_every_width(op
                 .evaluate_all("els => els.map(e => e.dataset.key)")
             )
             assert keys == codes, tile
+        if name == "desktop":
+            # A wall: the emergency panel and every headline figure without scrolling.
+            assert dashboard.first_screen_missing() == []
+        if name == "phone":
+            assert dashboard.small_targets() == []
+            # Every department name whole in the text and the title; one cut short shows an
+            # ellipsis (the long one is, wherever the user may see it).
+            shown = dashboard.department_names()
+            assert shown and all(n["text"] == n["title"] == names[n["code"]] for n in shown)
+            cut = [n for n in shown if n["cut"]]
+            assert all(n["overflow"] == "ellipsis" for n in cut), cut
+            assert any(n["code"] == long_code for n in cut) == scope.includes(long_code)
         if name != "tablet":
             assert dashboard.axe() == [], f"axe at {name} width"
 
         dashboard.settle()
         dashboard.screenshot(f"dashboard-{username}-{name}")
+        if name == "desktop" and username == "superadmin":
+            # The larger wall screen, the same page resized: the first screen whole there too.
+            page.set_viewport_size(WALL)
+            assert dashboard.first_screen_missing() == []
+            dashboard.settle()
+            dashboard.screenshot("dashboard-superadmin-wall")
+        if name == "phone":
+            # The custom range's fields and button are large enough too.
+            page.get_by_text("Custom").click()
+            expect(page.get_by_label("From", exact=True)).to_be_focused()
+            assert dashboard.small_targets() == []
 
 
 def test_viewer_sees_no_revenue_anywhere_and_no_acknowledge_button(open_page):

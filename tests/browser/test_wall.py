@@ -126,7 +126,7 @@ def test_acknowledgements_made_just_before_a_disconnect_are_delivered_or_reporte
     expect(page.locator("#connection-label")).to_have_text("Live")
 
 
-def test_twelve_emergencies_oldest_waiting_first_with_ages_ten_in_view_at_1366(open_page):
+def test_twelve_emergencies_oldest_first_ten_in_view_at_1366_with_every_headline(open_page):
     minutes = [3, 9, 14, 25, 40, 55, 75, 130, 200, 290, 600, 3400]
     ids = only_emergencies([dt.timedelta(minutes=m) for m in minutes])
     dashboard = open_page(DESKTOP)
@@ -150,6 +150,8 @@ def test_twelve_emergencies_oldest_waiting_first_with_ages_ten_in_view_at_1366(o
         "el => [...el.querySelectorAll('*')].every(e => e.scrollHeight <= e.clientHeight + 1"
         " || getComputedStyle(e).overflowY === 'visible')"
     )
+    # Every tile's headline figure too: the first row of tiles gives way to the grown panel.
+    assert dashboard.first_screen_missing() == []
     dashboard.settle()
     dashboard.screenshot("dashboard-emergencies-desktop")
 

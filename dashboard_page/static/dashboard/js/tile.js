@@ -44,9 +44,10 @@ export function ordered(object, preferred = []) {
 
 export function departmentLabel(code) {
   const name = departmentNames.get(code);
+  // The name may be cut with an ellipsis in a narrow column: its title keeps it whole.
   return h("span", { class: "dept", title: name || null },
     h("span", { class: "dept-code", text: code }),
-    h("span", { class: "dept-name", text: name || "" }));
+    h("span", { class: "dept-name", title: name || null, text: name || "" }));
 }
 
 export function section(title, content) {

@@ -4,6 +4,7 @@
 import { EmergencyPanel } from "./alerts.js";
 import { allDepartments, onDepartmentsChanged } from "./departments.js";
 import { clear, formatCount, formatMoney, formatPercent, h, humanize } from "./dom.js";
+import { FirstScreen } from "./firstscreen.js";
 import {
   Tile, barList, changedKeys, departmentLabel, headline, number, ordered, section, stackedBar,
 } from "./tile.js";
@@ -232,6 +233,7 @@ export class Tiles {
     this.tiles = new Map();
     this.liveness = { live: true, badge: null, since: null };
     this.clock = setInterval(() => this.tick(), 5_000);
+    this.firstScreen = new FirstScreen({ scroller: grid.closest("main"), emergencies, grid });
     onDepartmentsChanged(() => this.redraw());
   }
 
@@ -271,7 +273,9 @@ export class Tiles {
   /** A value for a metric; false when it was older than the one shown. */
   update(metric, value) {
     const tile = this.tiles.get(metric);
-    return Boolean(tile && value && typeof value === "object" && tile.update(value));
+    const updated = Boolean(tile && value && typeof value === "object" && tile.update(value));
+    if (updated) this.firstScreen.schedule(); // a longer or shorter list may change what fits
+    return updated;
   }
 
   get(metric) {
@@ -280,6 +284,7 @@ export class Tiles {
 
   redraw() {
     for (const tile of this.tiles.values()) tile.redraw();
+    this.firstScreen.schedule();
   }
 
   /** Another scope (departments changed): versions of the old one say nothing about the new. */
