@@ -155,6 +155,9 @@ STATIC_ROOT = Path(env_str("DASHBOARD_STATIC_ROOT", str(VAR_DIR / "staticfiles")
 # The page's files are served from the installed package (the finders) until `collectstatic`
 # fills STATIC_ROOT (the image does at build), so a missing STATIC_ROOT is no news.
 WHITENOISE_USE_FINDERS = True
+# The JavaScript client (clients/js/, shipped in the wheel beside the packages): the page runs on
+# it, and a browser dashboard elsewhere can import it from /static/client/dashboard-client.js.
+STATICFILES_DIRS = [("client", BASE_DIR / "clients" / "js")]
 warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 WHITENOISE_AUTOREFRESH = DEBUG
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import posixpath
 import re
 import secrets
 import signal
@@ -161,8 +162,8 @@ def linked_files(http: Http, html: str) -> set[str]:
         assert status == 200, (path, status)
         if path.endswith(".js"):
             folder = path.rsplit("/", 1)[0]
-            for module in re.findall(r'(?:from|import)\s+"\./([^"]+\.js)"', body.decode()):
-                todo.append(f"{folder}/{module}")
+            for module in re.findall(r'(?:from|import)\s+"(\.\.?/[^"]+\.js)"', body.decode()):
+                todo.append(posixpath.normpath(f"{folder}/{module}"))
     return seen
 
 
@@ -206,6 +207,12 @@ def test_the_documented_production_commands_serve_the_dashboard_from_the_install
         files = linked_files(http, body.decode())
         assert any(path.endswith(".js") for path in files)
         assert any(path.endswith(".css") for path in files)
+        # The page runs on the JavaScript client the wheel ships (clients/js/), which any other
+        # dashboard may load from the same place, its types beside it.
+        assert "/static/client/dashboard-client.js" in files
+        for name in ("dashboard-client.js", "dashboard-client.d.ts", "messages.d.ts"):
+            status, served, _ = http.get(f"/static/client/{name}")
+            assert status == 200 and served == (ROOT / "clients" / "js" / name).read_bytes(), name
 
         def healthy():
             code, payload, _ = http.get("/health/", proxied=False)
