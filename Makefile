@@ -66,16 +66,19 @@ browser:
 	  echo "installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# The TypeScript compiler (npm), which checks the metric types the API publishes; apt's nodejs
-# if node is missing.
-TSC := $(VENV)/node/node_modules/.bin/tsc
-typescript: $(TSC)
+# What the tests need from npm, in .venv/node: the TypeScript compiler, which checks the types the
+# API and the JavaScript client publish, and `ws`, the WebSocket the client's Node tests run on;
+# apt's nodejs if node is missing. One install for both (npm drops what a later one leaves out).
+NODE_PACKAGES := typescript@5.6.3 ws@8.18.3
+NODE_STAMP := $(VENV)/node/.installed
+typescript: $(NODE_STAMP)
 
-$(TSC): | $(BIN)/python
+$(NODE_STAMP): Makefile | $(BIN)/python
 	@command -v npm >/dev/null 2>&1 || { \
-	  echo "installing Debian's nodejs and npm for the TypeScript check"; \
+	  echo "installing Debian's nodejs and npm for the TypeScript check and the client's tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
-	npm install --prefix $(VENV)/node --no-save --no-audit --no-fund --loglevel=error typescript@5.6.3
+	npm install --prefix $(VENV)/node --no-save --no-audit --no-fund --loglevel=error $(NODE_PACKAGES)
+	touch $(NODE_STAMP)
 
 # Debian's Redis Sentinel for the failover tests (they start their own Redis servers and sentinels).
 sentinel:
