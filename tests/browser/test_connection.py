@@ -86,6 +86,9 @@ def test_after_five_quick_attempts_the_page_keeps_trying_and_retry_tries_now(ope
         assert len(sockets) == expected
     expect(label).to_have_text("Offline")
 
+    # The page's clock stops here, so that only Retry brings it back (by itself it would be
+    # back within seconds of the server's return: tests/browser/test_outage.py).
+    page.clock.pause_at(page.evaluate("Date.now()") / 1000 + 1)
     server.restart()
     retry.click()  # now, without waiting for the next try
     expect(label).to_have_text("Live", timeout=10_000)

@@ -1,29 +1,25 @@
 // A wall display (/display/): it pairs once by showing a code an admin confirms in Django admin,
-// then keeps a device credential in localStorage and renews its access tokens by itself
-// (docs/sign-in.md). It has no password, no sign-out button and no idle sign-out.
+// then keeps a device credential in localStorage and exchanges it for access tokens whenever the
+// dashboard client asks (docs/sign-in.md). It has no password, no sign-out button and no idle
+// sign-out.
 
-import { AuthError, post, tokenExpiry } from "./session.js";
+import { tokenExpiry } from "../../client/dashboard-client.js";
+import { AuthError, post } from "./session.js";
 
 const CREDENTIAL_KEY = "hospital-dashboard.display";
 const ENDPOINTS = {
   pairing: "/api/auth/display/pairing/",
   status: "/api/auth/display/pairing/status/",
   token: "/api/auth/display/token/",
-  ticket: "/api/auth/ticket/",
 };
 const POLL_MS = 2_000;
 const RETRY_MS = 10_000;
 
 /** The display's credential and access token; the same shape the page uses for a person's session. */
 export class DisplaySession {
-  /**
-   * onRefreshed(access): a fresh access token (the socket re-authenticates with it).
-   * onEnded(reason): the credential was refused (revoked, replaced, unused too long): pair again.
-   */
-  constructor({ onRefreshed, onEnded }) {
-    Object.assign(this, { onRefreshed, onEnded, credential: null, token: null, timer: null, inflight: null });
-    this.renewals = 0;
-    this.lifetime = 0;
+  /** onEnded(reason): the credential was refused (revoked, replaced, unused too long): pair again. */
+  constructor({ onEnded }) {
+    Object.assign(this, { onEnded, credential: null, accessToken: null, inflight: null, lifetime: 0 });
   }
 
   restore() {
@@ -51,7 +47,7 @@ export class DisplaySession {
   }
 
   get access() {
-    return this.token;
+    return this.accessToken;
   }
 
   get active() {
@@ -59,22 +55,17 @@ export class DisplaySession {
   }
 
   accessExpiring(marginMs = 15_000) {
-    const expiry = this.token && tokenExpiry(this.token);
+    const expiry = this.accessToken && tokenExpiry(this.accessToken);
     if (!expiry) return true;
     const left = expiry - Date.now();
     // Short test lifetimes: "expiring" is the last quarter of the token's life at most.
     return left < Math.min(marginMs, this.lifetime * 0.25);
   }
 
-  async ticket({ renew = false } = {}) {
+  /** The access token for the dashboard client: renewed first when asked or close to expiry. */
+  async token({ renew = false } = {}) {
     if (renew || this.accessExpiring()) await this.refresh();
-    try {
-      return (await post(ENDPOINTS.ticket, {}, this.access)).ticket;
-    } catch (error) {
-      if (error.status !== 401) throw error;
-      await this.refresh();
-      return (await post(ENDPOINTS.ticket, {}, this.access)).ticket;
-    }
+    return this.access;
   }
 
   /** Exchange the credential for a new access token (concurrent callers share one request). */
@@ -85,21 +76,16 @@ export class DisplaySession {
       this.inflight = post(ENDPOINTS.token, { device: sent.device, secret: sent.secret })
         .then((data) => {
           if (this.credential !== sent) return this.access;
-          this.token = data.access;
+          this.accessToken = data.access;
           if (data.name && data.name !== sent.name) this.adopt({ ...sent, name: data.name });
-          const expiry = tokenExpiry(this.token);
+          const expiry = tokenExpiry(this.accessToken);
           this.lifetime = expiry ? Math.max(1_000, expiry - Date.now()) : RETRY_MS;
-          this.renewals += 1;
-          // Renewed at three quarters of its life: the socket never sees it expire.
-          this.schedule(this.lifetime * 0.75);
-          this.onRefreshed(this.access);
           return this.access;
         })
         .catch((error) => {
+          // Refused: pair again. Anything else (the server away): the client asks again.
           if (error.status === 401 || error.status === 400) {
             this.end(error.code === "credential_expired" ? "credential_expired" : "display_revoked");
-          } else if (this.credential) {
-            this.schedule(Math.min(RETRY_MS, (this.lifetime || RETRY_MS) * 0.25));
           }
           throw error;
         })
@@ -108,12 +94,6 @@ export class DisplaySession {
         });
     }
     return this.inflight;
-  }
-
-  schedule(delay) {
-    clearTimeout(this.timer);
-    if (!this.credential) return;
-    this.timer = setTimeout(() => this.refresh().catch(() => {}), Math.max(250, delay));
   }
 
   async logout() {
@@ -126,8 +106,7 @@ export class DisplaySession {
   }
 
   forget() {
-    clearTimeout(this.timer);
-    Object.assign(this, { timer: null, credential: null, token: null });
+    Object.assign(this, { credential: null, accessToken: null });
     try {
       localStorage.removeItem(CREDENTIAL_KEY);
     } catch {

@@ -1,6 +1,7 @@
-// The page: sign-in, then the live dashboard over one WebSocket.
+// The page: sign-in, then the live dashboard over one WebSocket, through the dashboard client
+// (clients/js/, served at /static/client/).
 
-import { Connection } from "./connection.js";
+import { DEFAULTS, DashboardClient } from "../../client/dashboard-client.js";
 import { forgetDepartments, limitTo } from "./departments.js";
 import { byId } from "./dom.js";
 import { DisplaySession, Pairing } from "./display.js";
@@ -44,14 +45,13 @@ const mayAct = () => !DISPLAY && state.kind !== "display" && (state.level === "s
 let status = { live: false, blocked: true };
 let notLiveSince = null;
 let countdown = null;
+let wasLive = false;
 
 const session = DISPLAY
   ? new DisplaySession({
-    onRefreshed: () => connection.reauthenticate(),
     onEnded: (reason) => signedOut(DISPLAY_ENDED[reason] || DISPLAY_ENDED.display_revoked),
   })
   : new Session({
-    onRefreshed: () => connection.reauthenticate(),
     onEnded: (reason) => signedOut(SESSION_ENDED[reason] || SESSION_ENDED.expired),
     renewAtProvider: PROVIDER ? (refresh) => refreshAtProvider(PROVIDER, refresh) : null,
   });
@@ -66,20 +66,23 @@ const pairing = new Pairing({
   },
 });
 
-const connection = new Connection({
-  url: `${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/ws/dashboard/`,
-  token: async ({ renew = false } = {}) => {
-    if (renew || session.accessExpiring()) await session.refresh();
-    return session.access;
-  },
-  ticket: ({ renew = false } = {}) => session.ticket({ renew }),
-  handlers: { onState: showConnection, onAuthenticated: authenticated, onMessage: received, onAuthProblem: authProblem },
+// Every metric the user may see, for as long as the page is open (docs/dashboard.md).
+const client = new DashboardClient({ getToken: ({ renew }) => session.token({ renew }) });
+client.on("status", statusChanged);
+client.on("access", accessChanged);
+client.on("subscriptions", (metrics) => tiles.show(state.metrics.filter((m) => metrics.includes(m))));
+client.on("update", applyUpdate);
+client.on("message", (message, request) => {
+  if (message.type === "authenticated") state.invalidTokens = 0;
+  if (message.type === "historical_data") history.received(message, request);
 });
+client.on("error", failed);
 
 const tiles = new Tiles({ emergencies: ui.emergencies, grid: ui.tiles }, {
   mayAct,
-  send: (message) => connection.send(message),
-  connected: () => connection.authenticated,
+  // The emergency panel's only message: an acknowledgement, which the client keeps until answered.
+  send: (message) => acknowledge(message.alertId),
+  connected: () => client.status === "live",
   actionsBlocked: () => status.blocked,
 });
 
@@ -89,7 +92,7 @@ const idle = new IdleWatch({
   onIdle: signOutIdle,
 });
 
-const history = new History({ send: (message) => connection.send(message), currency: () => state.currency });
+const history = new History({ send: (message) => client.send(message), currency: () => state.currency });
 
 // --- signing in and out ----------------------------------------------------------------------
 ui.loginForm.addEventListener("submit", async (event) => {
@@ -154,19 +157,16 @@ async function returnFromProvider() {
 
 ui.logout.addEventListener("click", async () => {
   ui.logout.disabled = true;
-  connection.stop();
+  client.stop();
   await session.logout();
   ui.logout.disabled = false;
   signedOut("You have signed out.", false);
 });
 
-ui.retry.addEventListener("click", () => connection.retry());
-window.addEventListener("online", () => {
-  if (session.active && ["offline", "reconnecting"].includes(connection.state)) connection.retry();
-});
+ui.retry.addEventListener("click", () => client.retryNow());
 
 async function signOutIdle() {
-  connection.stop("idle");
+  client.stop("idle");
   ui.username.value = ""; // a shared ward PC does not show who was signed in
   const ended = session.logout(); // forgets the tokens at once, then revokes the refresh token
   signedOut(`You were signed out after ${describeLimit(idle.seconds)} without activity. Sign in again to continue.`, false);
@@ -185,12 +185,12 @@ function showDashboard() {
   ui.dashboardView.hidden = false;
   ui.connection.hidden = false;
   idle.start();
-  connection.start();
+  client.start();
 }
 
 function signedOut(message, isProblem = true) {
   idle.stop();
-  connection.stop();
+  client.stop();
   history.stop();
   session.forget();
   tiles.reset();
@@ -210,128 +210,90 @@ function signedOut(message, isProblem = true) {
   else ui.ssoSubmit.focus();
 }
 
-// --- the socket's messages -------------------------------------------------------------------
-function authenticated(message, fresh) {
-  state.invalidTokens = 0;
-  state.user = message.user;
-  const { added, scopeChanged } = applyAccess(message);
-  notice(null);
-  // A new socket starts empty: subscribe to everything, then make the values whole.
-  const subscribe = fresh ? state.metrics : added;
-  if (subscribe.length) connection.send({ type: "subscribe_metrics", metrics: subscribe });
-  if (fresh) {
-    connection.send({ type: "request_snapshot" });
-    history.request();
-  } else if (scopeChanged) {
+// --- the client's events --------------------------------------------------------------------
+/** A new socket signed in: the trends again (an outage may have passed). */
+function statusChanged(info) {
+  const live = info.status === "live";
+  if (live && !wasLive) {
+    notice(null);
     history.request();
   }
+  wasLive = live;
+  showConnection(info);
 }
 
 /**
- * The user's access changed on the open socket (docs/websocket-api.md, Access changes): the
- * header, the tiles and their bars follow it. The server dropped what is no longer allowed and
- * sends the current values of the new scope; newly allowed metrics are subscribed here.
+ * Who the user is and what they may see, at sign-in and whenever it changes on the open socket
+ * (docs/websocket-api.md, Access changes): the header, the tiles and their bars follow it. The
+ * client subscribes to newly allowed metrics; the server drops the others.
  */
-function accessChanged(message) {
-  const { added, scopeChanged } = applyAccess(message);
-  if (added.length) connection.send({ type: "subscribe_metrics", metrics: added });
-  if (scopeChanged) history.request();
-}
-
-/** Take the access `authenticated` or `access_changed` carries: header, departments, tiles. */
-function applyAccess(message) {
-  const departments = Array.isArray(message.departments) ? message.departments : [];
-  const scopeChanged = message.level !== state.level || departments.join() !== state.departments.join();
-  state.kind = message.kind || "user";
-  state.level = message.level;
-  state.departments = departments;
-  const metrics = Array.isArray(message.metrics) ? message.metrics : [];
-  const added = metrics.filter((m) => !state.metrics.includes(m));
-  state.metrics = metrics;
+function accessChanged(access) {
+  const { departments } = access;
+  const scopeChanged = access.level !== state.level || departments.join() !== state.departments.join();
+  Object.assign(state, { user: access.user, kind: access.kind, level: access.level, departments, metrics: access.metrics });
   // A super admin sees every department, a viewer with none too; the rest only their own.
   const all = state.level === "super_admin" || (state.level === "viewer" && !departments.length);
   limitTo(all ? null : departments);
   if (scopeChanged) tiles.resetVersions();
   showAccount(all);
-  tiles.show(metrics);
-  return { added, scopeChanged };
+  tiles.show(access.metrics);
+  if (scopeChanged && client.status === "live") history.request();
 }
 
 function applyUpdate(update) {
-  if (!update || typeof update.metric !== "string") return;
   if (update.metric === "revenue" && update.data && update.data.currency) state.currency = update.data.currency;
   tiles.update(update.metric, update);
 }
 
-function received(message, request) {
-  switch (message.type) {
-    case "dashboard_update":
-      applyUpdate(message);
-      break;
-    case "dashboard_updates":
-      for (const update of Array.isArray(message.updates) ? message.updates : []) applyUpdate(update);
-      break;
-    case "metrics_snapshot":
-      for (const [metric, value] of Object.entries(message.metrics || {})) applyUpdate({ ...value, metric });
-      break;
-    case "access_changed":
-      accessChanged(message);
-      break;
-    case "subscriptions":
-      // The server's word on what this user gets (access can change while connected).
-      tiles.show(state.metrics.filter((m) => (message.metrics || []).includes(m)));
-      break;
-    case "historical_data":
-      history.received(message, request);
-      break;
-    case "alert_acknowledged": {
-      const panel = tiles.get("emergencyAlerts");
-      if (panel) panel.acknowledged(message);
-      break;
-    }
-    case "error":
-      failed(message, request);
-      break;
-    default:
-      break;
-  }
+function acknowledge(alertId) {
+  const panel = () => tiles.get("emergencyAlerts");
+  client.acknowledge(alertId).then(
+    (reply) => panel()?.acknowledged(reply),
+    (error) => {
+      if (error.code === "closed") return; // signed out meanwhile
+      const text = error.code === "alert_not_found"
+        ? "That alert was resolved before the acknowledgement reached the server."
+        : error.code === "forbidden"
+          ? "You may not acknowledge that alert."
+          : `The alert could not be acknowledged: ${error.message || "the server refused it"}.`;
+      panel()?.failed(alertId, text);
+    },
+  );
 }
 
-function failed(message, request) {
-  const type = request && request.type;
-  if (type === "request_historical") {
-    history.failed(message, request);
-  } else if (type === "acknowledge_alert") {
-    const panel = tiles.get("emergencyAlerts");
-    const text = message.code === "alert_not_found"
-      ? "That alert was resolved before the acknowledgement reached the server."
-      : message.code === "forbidden"
-        ? "You may not acknowledge that alert."
-        : `The alert could not be acknowledged: ${message.message || "the server refused it"}.`;
-    if (panel) panel.failed(request.alertId, text);
-  } else if (message.code === "metrics_unavailable") {
-    notice("Some values cannot be loaded right now; they will fill in when the data source answers.");
-  } else if (message.code !== "unknown_metric" && message.code !== "forbidden") {
-    notice(message.message || "The server could not handle a request.");
-  }
-}
-
-function authProblem(reason) {
-  if (DISPLAY && !["token_expired", "invalid_token"].includes(reason)) {
-    signedOut(DISPLAY_ENDED.access_revoked);
-  } else if (reason === "token_expired") {
-    session.refresh().catch(() => {});
-  } else if (reason === "invalid_token") {
+function failed(error) {
+  if (error.fatal) {
+    signedOut(DISPLAY ? DISPLAY_ENDED.access_revoked : SESSION_ENDED[error.code] || SESSION_ENDED.access_revoked);
+  } else if (error.code === "invalid_token") {
+    // The client renews a refused token once; refused again, the session is not valid.
     state.invalidTokens += 1;
-    if (state.invalidTokens > 1) signedOut(SESSION_ENDED.invalid_token);
-    else session.refresh().catch(() => {});
-  } else {
-    signedOut(SESSION_ENDED[reason] || SESSION_ENDED.access_revoked);
+    if (state.invalidTokens > 1) signedOut(DISPLAY ? DISPLAY_ENDED.access_revoked : SESSION_ENDED.invalid_token);
+  } else if (error.code === "different_user") {
+    // The tab's session holds another user's tokens now: a socket never changes identity.
+    client.stop("another user");
+    client.start();
+  } else if (error.request && error.request.type === "request_historical") {
+    history.failed(error, error.request);
+  } else if (error.code === "metrics_unavailable") {
+    notice("Some values cannot be loaded right now; they will fill in when the data source answers.");
+  } else if (!["unknown_metric", "forbidden", "token_unavailable"].includes(error.code)) {
+    notice(error.message || "The server could not handle a request.");
   }
 }
 
 // --- what the person sees of the connection and the account ----------------------------------
-function showConnection(info) {
+/** The client's status as status.js describes it: connecting, connected (degraded, stale: the
+ * server's word), reconnecting, offline (closed: offline with no next try). */
+function showConnection({ status: now, server, attempt, nextRetryAt, closeCode }) {
+  const info = {
+    state: now === "live" ? server.status : now === "closed" ? "offline" : now,
+    detail: now === "live" ? server.detail : null,
+    attempt,
+    attempts: DEFAULTS.quickRetries,
+    nextRetryAt: now === "closed" ? null : nextRetryAt || 0,
+    slowRetryMs: DEFAULTS.retryMaxMs,
+    closeCode,
+  };
   clearInterval(countdown);
   const render = () => {
     status = describe(info, mayAct());

@@ -1,16 +1,14 @@
-// The login session: JWTs from the REST endpoints, kept in this tab's sessionStorage,
-// refreshed (and rotated) before the access token expires.
+// The login session: JWTs from the REST endpoints, kept in this tab's sessionStorage, and
+// renewed (and rotated) when the dashboard client asks for a fresh access token.
+
+import { tokenExpiry } from "../../client/dashboard-client.js";
 
 const STORAGE_KEY = "hospital-dashboard.tokens";
 const ENDPOINTS = {
   login: "/api/auth/token/",
   refresh: "/api/auth/token/refresh/",
   logout: "/api/auth/logout/",
-  ticket: "/api/auth/ticket/",
 };
-// Refresh this long before the access token expires (a quarter of a short lifetime).
-const REFRESH_MARGIN_MS = 60_000;
-const RETRY_REFRESH_MS = 10_000;
 
 export class AuthError extends Error {
   constructor(message, { code = "error", status = 0, retryAfter = null } = {}) {
@@ -18,17 +16,6 @@ export class AuthError extends Error {
     this.code = code;
     this.status = status;
     this.retryAfter = retryAfter;
-  }
-}
-
-/** Seconds-since-epoch `exp` of a JWT, or null (the signature is the server's business). */
-export function tokenExpiry(token) {
-  try {
-    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    const claims = JSON.parse(atob(payload.padEnd(payload.length + ((4 - (payload.length % 4)) % 4), "=")));
-    return typeof claims.exp === "number" ? claims.exp * 1000 : null;
-  } catch {
-    return null;
   }
 }
 
@@ -80,17 +67,12 @@ function describe(status, code, data) {
 }
 
 export class Session {
-  /**
-   * onRefreshed(access): a fresh access token (the socket re-authenticates with it).
-   * onEnded(reason): the session cannot continue (refresh token refused): back to sign-in.
-   */
-  constructor({ onRefreshed, onEnded, renewAtProvider = null }) {
-    this.onRefreshed = onRefreshed;
+  /** onEnded(reason): the session cannot continue (refresh token refused): back to sign-in. */
+  constructor({ onEnded, renewAtProvider = null }) {
     // renewAtProvider(refresh) -> {access, refresh}: single sign-on sessions renew at the provider.
     this.renewAtProvider = renewAtProvider;
     this.onEnded = onEnded;
     this.tokens = null;
-    this.timer = null;
     this.inflight = null;
   }
 
@@ -125,19 +107,10 @@ export class Session {
     this.store({ access: data.access, refresh: data.refresh });
   }
 
-  /**
-   * A one-time ticket for the next socket (docs/websocket-api.md): the socket is then signed in
-   * by its handshake. The access token is renewed first when close to expiry (or when asked).
-   */
-  async ticket({ renew = false } = {}) {
+  /** The access token for the dashboard client: renewed first when asked or close to expiry. */
+  async token({ renew = false } = {}) {
     if (renew || this.accessExpiring()) await this.refresh();
-    try {
-      return (await post(ENDPOINTS.ticket, {}, this.access)).ticket;
-    } catch (error) {
-      if (error.status !== 401) throw error;
-      await this.refresh(); // the access token was refused: once more with a fresh one
-      return (await post(ENDPOINTS.ticket, {}, this.access)).ticket;
-    }
+    return this.access;
   }
 
   /** Rotate the tokens once (concurrent callers share the same request). */
@@ -155,15 +128,11 @@ export class Session {
         .then((data) => {
           if (!this.tokens || this.tokens.refresh !== sent) return this.access; // signed out meanwhile
           this.store({ access: data.access, refresh: data.refresh || sent, provider });
-          this.onRefreshed(this.access);
           return this.access;
         })
         .catch((error) => {
-          if (error.status === 401 || error.status === 400) {
-            this.end("expired");
-          } else if (this.tokens) {
-            this.schedule(RETRY_REFRESH_MS);
-          }
+          // Refused: the session is over. Anything else (the server away): the client asks again.
+          if (error.status === 401 || error.status === 400) this.end("expired");
           throw error;
         })
         .finally(() => {
@@ -197,8 +166,6 @@ export class Session {
   }
 
   forget() {
-    clearTimeout(this.timer);
-    this.timer = null;
     this.tokens = null;
     try {
       sessionStorage.removeItem(STORAGE_KEY);
@@ -214,22 +181,5 @@ export class Session {
     } catch {
       // Kept in memory only.
     }
-    this.schedule();
-  }
-
-  /** Plan the next refresh before the access token expires. */
-  schedule(delay = null) {
-    clearTimeout(this.timer);
-    if (!this.tokens) return;
-    if (delay === null) {
-      const expiry = tokenExpiry(this.tokens.access);
-      if (!expiry) return;
-      const lifetime = expiry - Date.now();
-      const lead = lifetime > 2 * REFRESH_MARGIN_MS ? REFRESH_MARGIN_MS : lifetime * 0.25;
-      delay = Math.max(1_000, lifetime - lead);
-    }
-    this.timer = setTimeout(() => {
-      this.refresh().catch(() => {});
-    }, delay);
   }
 }
