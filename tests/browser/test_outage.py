@@ -33,8 +33,9 @@ from .conftest import (
     raise_emergency,
 )
 
-# A figure the product promises, measured with no other test running.
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.alone]
+# The 5 s is a bound with room (the return is seen within about a second, docs/dashboard.md), so
+# the test runs beside the others rather than on its own.
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 OUTAGE_SECONDS = 60
 LIVE_WITHIN_MS = 5_000
