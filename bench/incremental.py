@@ -316,6 +316,7 @@ def replay(args: argparse.Namespace) -> dict:
     import psutil
 
     from live.stream.pipeline import critical_first, store_built
+    from metrics.versions import version_of
 
     events = pickle.loads(Path(args.stream).read_bytes())
     before = psutil.Process().memory_info().rss
@@ -326,14 +327,16 @@ def replay(args: argparse.Namespace) -> dict:
     fold_cpu = 0.0
     wall, cpu = time.perf_counter(), time.process_time()
     dirty: set[str] = set()
+    position = 0
     for index, event in enumerate(events, 1):
         began = time.process_time()
         dirty.update(state.apply(event))
+        position = max(position, version_of(event["clusterTime"]))
         fold_cpu += time.process_time() - began
         if index % batch == 0 or index == len(events):
             for metric in critical_first(dirty):
                 began = time.process_time()
-                store_built(metric, state.base)
+                store_built(metric, state.base, position)
                 builds.setdefault(metric, []).append(time.process_time() - began)
             dirty.clear()
     cpu = time.process_time() - cpu

@@ -244,7 +244,8 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
     from metrics.selectors import get_historical, get_live_value
     from metrics.store import get_database
     from metrics.timerange import whole_hours
-    from metrics.values import MetricValue, next_version
+    from metrics.values import MetricValue
+    from metrics.versions import position_now
 
     db = get_database()
     now = timezone.now()
@@ -284,7 +285,7 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
 
     def live(metric: str) -> dict:
         timing, base = cold(lambda: compute_base(metric))
-        value = MetricValue(metric, base, next_version(), timezone.now())
+        value = MetricValue(metric, base, position_now(db), timezone.now())
         return {
             **timing,
             **warm(lambda: get_live_value(metric, everyone), lambda: cache.store(value)),
@@ -297,7 +298,7 @@ def measure(size: int, args: argparse.Namespace, tmp: str) -> dict:
     def historical(hours: int) -> dict:
         start, end = whole_hours(now - dt.timedelta(hours=hours), now)
         timing, data = cold(lambda: compute_historical(start, end, everyone))
-        value = MetricValue("historical", data, next_version(), timezone.now())
+        value = MetricValue("historical", data, position_now(db), timezone.now())
         key = cache.historical_key(everyone.key, start, end)
         return {
             **timing,

@@ -25,8 +25,11 @@ _POLL_SECONDS = 0.005
 
 
 def stream_options(options: dict[str, Any]) -> dict[str, Any]:
-    """watch()'s keyword arguments that the store honours; any other one set is refused."""
-    unknown = {key for key, value in options.items() if value is not None} - _OPTIONS
+    """watch()'s keyword arguments that the store honours; any other one set is refused.
+
+    A `session` is taken and has no effect: a stream's events carry their own positions.
+    """
+    unknown = {key for key, value in options.items() if value is not None} - _OPTIONS - {"session"}
     if unknown:
         raise OperationFailure(f"watch() options not supported: {sorted(unknown)}", code=2)
     return {key: value for key, value in options.items() if key in _OPTIONS}

@@ -12,6 +12,7 @@ from pymongo.errors import OperationFailure
 from .changestream import EmbeddedChangeStream, stream_options
 from .collection import EmbeddedCollection
 from .engine import Engine, OplogEntry
+from .sessions import EmbeddedSession, cluster_time_document
 
 _engines: dict[tuple[str, int, int], Engine] = {}
 _engines_lock = threading.Lock()
@@ -50,10 +51,18 @@ class EmbeddedClient:
     def get_database(self, name: str) -> EmbeddedDatabase:
         return EmbeddedDatabase(self, name)
 
-    def list_database_names(self) -> list[str]:
-        return self._engine.database_names()
+    def start_session(
+        self, causal_consistency: bool | None = None, **options: Any
+    ) -> EmbeddedSession:
+        """A session to pass as `session=`; its `operation_time` follows what ran in it."""
+        return EmbeddedSession(self, self._engine, causal_consistency)
 
-    def drop_database(self, name: str | EmbeddedDatabase) -> None:
+    def list_database_names(self, session: EmbeddedSession | None = None) -> list[str]:
+        return self._engine.read(self._engine.database_names, session)
+
+    def drop_database(
+        self, name: str | EmbeddedDatabase, session: EmbeddedSession | None = None
+    ) -> None:
         db_name = name.name if isinstance(name, EmbeddedDatabase) else name
 
         def operation():
@@ -65,7 +74,7 @@ class EmbeddedClient:
             entries.append(OplogEntry(db_name, "", "dropDatabase"))
             return entries, None
 
-        self._engine.write(operation)
+        self._engine.write(operation, session)
 
     def watch(self, pipeline: list[dict] | None = None, **options: Any) -> EmbeddedChangeStream:
         return EmbeddedChangeStream(self._engine, None, None, pipeline, **stream_options(options))
@@ -112,20 +121,34 @@ class EmbeddedDatabase:
     def get_collection(self, name: str) -> EmbeddedCollection:
         return EmbeddedCollection(self, name)
 
-    def list_collection_names(self) -> list[str]:
-        return self.client._engine.collection_names(self.name)
+    def list_collection_names(self, session: EmbeddedSession | None = None) -> list[str]:
+        engine = self.client._engine
+        return engine.read(lambda: engine.collection_names(self.name), session)
 
-    def drop_collection(self, name: str) -> None:
-        EmbeddedCollection(self, name).drop()
+    def drop_collection(self, name: str, session: EmbeddedSession | None = None) -> None:
+        EmbeddedCollection(self, name).drop(session=session)
 
-    def command(self, command: str | Mapping[str, Any], **kwargs: Any) -> dict:
+    def command(
+        self,
+        command: str | Mapping[str, Any],
+        session: EmbeddedSession | None = None,
+        **kwargs: Any,
+    ) -> dict:
+        """`ping` and `hello`, answered with the store's position (`operationTime`), as a
+        replica set answers every command."""
         name = command if isinstance(command, str) else next(iter(command))
-        self.client._engine.check_reachable()
+        engine = self.client._engine
         if name == "ping":
-            return {"ok": 1.0}
-        if name in ("hello", "isMaster", "ismaster"):
-            return {"isWritablePrimary": True, "ismaster": True, "setName": "embedded", "ok": 1.0}
-        raise OperationFailure(f"command {name!r} is not supported by the embedded store", code=59)
+            reply: dict[str, Any] = {"ok": 1.0}
+        elif name in ("hello", "isMaster", "ismaster"):
+            reply = {"isWritablePrimary": True, "ismaster": True, "setName": "embedded", "ok": 1.0}
+        else:
+            engine.check_reachable()
+            raise OperationFailure(
+                f"command {name!r} is not supported by the embedded store", code=59
+            )
+        position = engine.read(engine.position, session)
+        return {**reply, "$clusterTime": cluster_time_document(position), "operationTime": position}
 
     def watch(self, pipeline: list[dict] | None = None, **options: Any) -> EmbeddedChangeStream:
         return EmbeddedChangeStream(

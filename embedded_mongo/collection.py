@@ -15,6 +15,7 @@ from .errors import engine_errors
 from .indexes import UniqueGuard, already_exists, index_spec, information
 from .modifications import CollectionModifications
 from .pipeline import run_pipeline
+from .sessions import EmbeddedSession
 from .writes import CollectionWrites, query_filter
 
 
@@ -58,7 +59,9 @@ class EmbeddedCollection(CollectionWrites, CollectionModifications):
             return document
         return None
 
-    def count_documents(self, filter: Mapping, **kwargs: Any) -> int:
+    def count_documents(
+        self, filter: Mapping, session: EmbeddedSession | None = None, **kwargs: Any
+    ) -> int:
         filter = query_filter(filter)
         options = {key: kwargs[key] for key in ("skip", "limit") if kwargs.get(key)}
 
@@ -66,21 +69,29 @@ class EmbeddedCollection(CollectionWrites, CollectionModifications):
             with engine_errors():
                 return self._mirror.count_documents(filter, **options)
 
-        return self._engine.read(operation)
+        return self._engine.read(operation, session)
 
     def estimated_document_count(self, **kwargs: Any) -> int:
         return self._engine.read(lambda: len(self._mirror._store))
 
-    def distinct(self, key: str, filter: Mapping | None = None, **kwargs: Any) -> list:
+    def distinct(
+        self,
+        key: str,
+        filter: Mapping | None = None,
+        session: EmbeddedSession | None = None,
+        **kwargs: Any,
+    ) -> list:
         filter = query_filter(filter)
 
         def operation():
             with engine_errors():
                 return self._mirror.distinct(key, filter)
 
-        return self._engine.read(operation)
+        return self._engine.read(operation, session)
 
-    def aggregate(self, pipeline: list[dict], **kwargs: Any) -> EmbeddedCommandCursor:
+    def aggregate(
+        self, pipeline: list[dict], session: EmbeddedSession | None = None, **kwargs: Any
+    ) -> EmbeddedCommandCursor:
         pipeline = codec.normalize_value(pipeline) if isinstance(pipeline, list) else pipeline
 
         def operation():
@@ -103,7 +114,7 @@ class EmbeddedCollection(CollectionWrites, CollectionModifications):
                 documents = mirror.find(query_filter(leading))._compute_results()
             return run_pipeline(documents, mirror.database, stages)
 
-        return EmbeddedCommandCursor(self._engine.read(operation))
+        return EmbeddedCommandCursor(self._engine.read(operation, session))
 
     def watch(self, pipeline: list[dict] | None = None, **options: Any) -> EmbeddedChangeStream:
         return EmbeddedChangeStream(
@@ -111,7 +122,7 @@ class EmbeddedCollection(CollectionWrites, CollectionModifications):
         )
 
     # --- indexes ----------------------------------------------------------------------------------
-    def create_index(self, keys: Any, **kwargs: Any) -> str:
+    def create_index(self, keys: Any, session: EmbeddedSession | None = None, **kwargs: Any) -> str:
         """Record an index; the same index again is a no-op, a conflicting one an OperationFailure."""
         name, spec = index_spec(keys, kwargs)
         if already_exists(self._engine.indexes(self.database.name, self.name), name, spec):
@@ -119,6 +130,8 @@ class EmbeddedCollection(CollectionWrites, CollectionModifications):
         if spec.get("unique"):
             self._engine.read(lambda: self._check_unique(name, spec))
         self._engine.save_index(self.database.name, self.name, name, spec)
+        if session is not None:
+            self._engine.read(lambda: None, session)
         return name
 
     def _check_unique(self, name: str, spec: dict) -> None:
@@ -126,17 +139,24 @@ class EmbeddedCollection(CollectionWrites, CollectionModifications):
         for document in self._mirror._store.documents:
             guard.admit(document, insert=False)
 
-    def create_indexes(self, indexes: list[IndexModel], **kwargs: Any) -> list[str]:
+    def create_indexes(
+        self, indexes: list[IndexModel], session: EmbeddedSession | None = None, **kwargs: Any
+    ) -> list[str]:
         names = []
         for model in indexes:
             document = dict(model.document)
             keys = list(document.pop("key").items())
-            names.append(self.create_index(keys, **document))
+            names.append(self.create_index(keys, session=session, **document))
         return names
 
-    def index_information(self, **kwargs: Any) -> dict[str, dict]:
-        return information(self._engine.indexes(self.database.name, self.name))
+    def index_information(
+        self, session: EmbeddedSession | None = None, **kwargs: Any
+    ) -> dict[str, dict]:
+        engine = self._engine
+        return information(
+            engine.read(lambda: engine.indexes(self.database.name, self.name), session)
+        )
 
-    def list_indexes(self, **kwargs: Any) -> Iterator[dict]:
-        for name, spec in self.index_information().items():
+    def list_indexes(self, session: EmbeddedSession | None = None, **kwargs: Any) -> Iterator[dict]:
+        for name, spec in self.index_information(session=session).items():
             yield {"name": name, **spec}

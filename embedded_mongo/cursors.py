@@ -32,12 +32,14 @@ class EmbeddedCursor:
         sort: Any = None,
         skip: int = 0,
         limit: int = 0,
+        session: Any = None,
         **options: Any,
     ) -> None:
         unknown = set(options) - _NO_EFFECT
         if unknown:
             raise TypeError(f"find() got unexpected keyword arguments: {sorted(unknown)}")
         self._engine = engine
+        self._session = session  # advanced when the results are read
         self._mirror = mirror  # the collection's mongomock mirror, read inside the engine
         self._filter = filter
         self._projection = projection
@@ -82,7 +84,7 @@ class EmbeddedCursor:
                     cursor = cursor.limit(self._limit)
                 return list(cursor)
 
-        return iter(self._engine.read(operation))
+        return iter(self._engine.read(operation, self._session))
 
     def __iter__(self) -> Iterator[dict]:
         if self._results is None:

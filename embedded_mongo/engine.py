@@ -5,6 +5,11 @@ the file's write lock, first replays what other processes appended to the
 oplog, then persists the documents and their oplog entries in one transaction,
 and only then touches the mirror. A read replays the oplog tail and then
 queries the mirror with mongomock.
+
+The engine's position is the cluster time of the last oplog entry its mirror
+holds: after a write, that write's; after a read, the newest entry the read
+saw. An operation run with a session advances the session's operation time
+to it, as a replica set's reply does.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 import mongomock
+from bson.timestamp import Timestamp
 from mongomock import helpers as mongomock_helpers
 
 from . import codec
 from .faults import FaultSwitch
+from .sessions import EmbeddedSession, checked
 from .storage import OplogEntry, Storage
 
 T = TypeVar("T")
@@ -79,7 +86,9 @@ class Engine:
 
     def _reload(self) -> None:
         self._mirror: Any = mongomock.MongoClient()
-        documents, self._last_seq, self._last_wall_ms = self._storage.snapshot()
+        documents, last = self._storage.snapshot()
+        self._last_seq, self._last_wall_ms = last.seq, last.wall_ms
+        self._position = last.cluster_time
         for db, coll, document in documents:
             self._store_of(db, coll)[self.hashable(document["_id"])] = document
 
@@ -97,6 +106,7 @@ class Engine:
             self._mirror.drop_database(entry.db)
         self._last_seq = entry.seq
         self._last_wall_ms = max(self._last_wall_ms, entry.wall_ms)
+        self._position = entry.cluster_time
 
     def _catch_up(self) -> None:
         entries = self._storage.entries_after(self._last_seq)
@@ -108,18 +118,33 @@ class Engine:
             self._apply(entry)
 
     # --- operations ------------------------------------------------------------------------------
-    def read(self, operation: Callable[[], T]) -> T:
+    def position(self) -> Timestamp:
+        """The cluster time of the newest entry in the mirror (Timestamp(0, 0) before any write)."""
+        with self._lock:
+            return self._position
+
+    def read(self, operation: Callable[[], T], session: EmbeddedSession | None = None) -> T:
         """Run a read against an up-to-date mirror. `operation` must materialize its results."""
+        session = checked(session, self)
         with self._lock:
             self.check_reachable()
             self._catch_up()
-            return operation()
+            result = operation()
+            if session is not None:
+                session.advance_operation_time(self._position)
+            return result
 
-    def write(self, operation: Callable[[], tuple[list[OplogEntry], T]]) -> T:
+    def write(
+        self,
+        operation: Callable[[], tuple[list[OplogEntry], T]],
+        session: EmbeddedSession | None = None,
+    ) -> T:
         """Run a write: `operation` computes oplog entries from the mirror without mutating it.
 
-        It may raise PartialWrite to commit some entries and then fail.
+        It may raise PartialWrite to commit some entries and then fail. A session's operation
+        time becomes the last entry written (the newest position when nothing was).
         """
+        session = checked(session, self)
         with self._lock:
             self.check_reachable()
             failure: Exception | None = None
@@ -136,6 +161,8 @@ class Engine:
                     self._storage.trim(self.history)
             for entry in written:
                 self._apply(entry)
+            if session is not None:
+                session.advance_operation_time(self._position)
             if written:
                 self.changed.notify_all()
             if failure is not None:

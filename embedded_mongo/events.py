@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bson.timestamp import Timestamp
-
 from . import codec
 from .engine import OplogEntry
 
@@ -20,7 +18,7 @@ def events_for(
     if db is not None and entry.db != db:
         return []
     base = {
-        "clusterTime": Timestamp(entry.wall_ms // 1000, entry.seq & 0xFFFFFFFF),
+        "clusterTime": entry.cluster_time,
         "wallTime": codec.datetime_of_ms(entry.wall_ms),
     }
     invalidate = {

@@ -17,7 +17,9 @@ from .writes import WriteBase, is_plain_value, query_filter
 
 
 class CollectionModifications(WriteBase):
-    def _update(self, filter: Any, update: Any, upsert: bool, many: bool) -> UpdateResult:
+    def _update(
+        self, filter: Any, update: Any, upsert: bool, many: bool, session: Any
+    ) -> UpdateResult:
         filter = query_filter(filter)
         if not update:
             raise ValueError("update cannot be empty")
@@ -49,15 +51,21 @@ class CollectionModifications(WriteBase):
                 raw.update({"n": 1, "upserted": created["_id"]})
             return entries, UpdateResult(raw, True)
 
-        return self._engine.write(operation)
+        return self._engine.write(operation, session)
 
-    def update_one(self, filter: Mapping, update: Any, upsert: bool = False) -> UpdateResult:
-        return self._update(filter, update, upsert, many=False)
+    def update_one(
+        self, filter: Mapping, update: Any, upsert: bool = False, session: Any = None
+    ) -> UpdateResult:
+        return self._update(filter, update, upsert, many=False, session=session)
 
-    def update_many(self, filter: Mapping, update: Any, upsert: bool = False) -> UpdateResult:
-        return self._update(filter, update, upsert, many=True)
+    def update_many(
+        self, filter: Mapping, update: Any, upsert: bool = False, session: Any = None
+    ) -> UpdateResult:
+        return self._update(filter, update, upsert, many=True, session=session)
 
-    def replace_one(self, filter: Mapping, replacement: dict, upsert: bool = False) -> UpdateResult:
+    def replace_one(
+        self, filter: Mapping, replacement: dict, upsert: bool = False, session: Any = None
+    ) -> UpdateResult:
         filter = query_filter(filter)
         if not isinstance(replacement, Mapping):
             raise TypeError("replacement must be an instance of dict")
@@ -94,7 +102,7 @@ class CollectionModifications(WriteBase):
                 {"n": 1, "nModified": 0, "upserted": document_id, "ok": 1.0}, True
             )
 
-        return self._engine.write(operation)
+        return self._engine.write(operation, session)
 
     def find_one_and_update(
         self,
@@ -103,6 +111,7 @@ class CollectionModifications(WriteBase):
         return_document: bool = False,
         upsert: bool = False,
         sort: Any = None,
+        session: Any = None,
     ) -> dict | None:
         """pymongo's find_one_and_update; return_document True (ReturnDocument.AFTER) gives the post-image."""
         filter = query_filter(filter)
@@ -128,4 +137,4 @@ class CollectionModifications(WriteBase):
                 entries.append(self._entry("update", after["_id"], after, description))
             return entries, codec.normalize(after if return_document else before)
 
-        return self._engine.write(operation)
+        return self._engine.write(operation, session)

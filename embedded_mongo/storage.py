@@ -3,6 +3,11 @@
 WAL mode lets readers in other processes go on while one process writes; a
 write holds SQLite's write lock (BEGIN IMMEDIATE) from reading the oplog tail
 to committing, so positions in the oplog are handed out in commit order.
+
+Each oplog entry keeps its cluster time's increment (`inc`): as on MongoDB it
+counts the entries within one second of `wall_ms` (1, 2, ... and 1 again in
+the next second). It is persisted with the entry, so every process reading
+the oplog sees the same cluster time for it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
+
+from bson.timestamp import Timestamp
 
 from . import codec
 
@@ -24,7 +31,8 @@ CREATE TABLE IF NOT EXISTS oplog (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     wall_ms INTEGER NOT NULL,
     db TEXT NOT NULL, coll TEXT NOT NULL, op TEXT NOT NULL,
-    key BLOB, doc BLOB, update_desc BLOB
+    key BLOB, doc BLOB, update_desc BLOB,
+    inc INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS indexes (
     db TEXT NOT NULL, coll TEXT NOT NULL, name TEXT NOT NULL, spec BLOB NOT NULL,
@@ -32,7 +40,13 @@ CREATE TABLE IF NOT EXISTS indexes (
 );
 """
 _ID_INDEX_SPEC = codec.encode({"key": [["_id", 1]]})
-_COLUMNS = "seq, wall_ms, db, coll, op, key, doc, update_desc"
+_COLUMNS = "seq, wall_ms, db, coll, op, key, doc, update_desc, inc"
+# Files written before increments were kept: number each second's entries in oplog order.
+_NUMBER_INCREMENTS = """
+UPDATE oplog SET inc = numbered.n FROM (
+    SELECT seq, row_number() OVER (PARTITION BY wall_ms / 1000 ORDER BY seq) AS n FROM oplog
+) AS numbered WHERE oplog.seq = numbered.seq
+"""
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,12 @@ class OplogEntry:
     update_description: dict | None = None
     seq: int = 0
     wall_ms: int = 0
+    inc: int = 0  # the cluster time's increment within the second of wall_ms
+
+    @property
+    def cluster_time(self) -> Timestamp:
+        """Its position on MongoDB's clock: (seconds, increment within that second)."""
+        return Timestamp(self.wall_ms // 1000, self.inc)
 
 
 class Storage:
@@ -66,6 +86,16 @@ class Storage:
             "SELECT DISTINCT db, coll, '_id_', ? FROM documents",
             (_ID_INDEX_SPEC,),
         )
+        if not self._has_increments():
+            with self.transaction(write=True):
+                if not self._has_increments():  # another process may have just done it
+                    self._conn.execute(
+                        "ALTER TABLE oplog ADD COLUMN inc INTEGER NOT NULL DEFAULT 0"
+                    )
+                    self._conn.execute(_NUMBER_INCREMENTS)
+
+    def _has_increments(self) -> bool:
+        return any(row[1] == "inc" for row in self._conn.execute("PRAGMA table_info(oplog)"))
 
     @contextmanager
     def transaction(self, write: bool) -> Iterator[None]:
@@ -81,14 +111,23 @@ class Storage:
             raise
         self._conn.execute("COMMIT")
 
-    def snapshot(self) -> tuple[list[tuple[str, str, dict]], int, int]:
-        """(every document with its db and coll, last oplog position, last wall time in ms)."""
+    def snapshot(self) -> tuple[list[tuple[str, str, dict]], OplogEntry]:
+        """(every document with its db and coll, the last oplog entry's position and clock).
+
+        The entry carries only seq, wall_ms and inc (all 0 before any write).
+        """
         with self.transaction(write=False):
-            seq, wall_ms = self._conn.execute(
-                "SELECT coalesce(max(seq), 0), coalesce(max(wall_ms), 0) FROM oplog"
-            ).fetchone()
+            last = self._last_clock()
             rows = self._conn.execute("SELECT db, coll, doc FROM documents").fetchall()
-        return [(db, coll, codec.decode(doc)) for db, coll, doc in rows], seq, wall_ms
+        return [(db, coll, codec.decode(doc)) for db, coll, doc in rows], last
+
+    def _last_clock(self) -> OplogEntry:
+        """The newest oplog entry's seq, wall_ms and inc (zeros when there is none)."""
+        row = self._conn.execute(
+            "SELECT seq, wall_ms, inc FROM oplog ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        seq, wall_ms, inc = row if row is not None else (0, 0, 0)
+        return OplogEntry("", "", "", seq=seq, wall_ms=wall_ms, inc=inc)
 
     def entries_after(self, seq: int, limit: int | None = None) -> list[OplogEntry]:
         sql = f"SELECT {_COLUMNS} FROM oplog WHERE seq > ? ORDER BY seq"
@@ -111,16 +150,22 @@ class Storage:
         return low, high
 
     def persist(self, entries: Iterable[OplogEntry], wall_ms: int) -> list[OplogEntry]:
-        """Apply `entries` to the documents and append them to the oplog; returns them numbered."""
+        """Apply `entries` to the documents and append them to the oplog; returns them numbered.
+
+        Inside the write transaction: the last entry read here is the last one committed.
+        """
         written = []
+        last = self._last_clock()
+        inc = last.inc if last.seq and last.wall_ms // 1000 == wall_ms // 1000 else 0
         for entry in entries:
+            inc += 1
             key = codec.key_of(entry.document_id) if entry.document_id is not None else None
             doc = codec.encode(entry.doc) if entry.doc is not None else None
             self._apply(entry, key, doc)
             description = entry.update_description
             cursor = self._conn.execute(
-                "INSERT INTO oplog (wall_ms, db, coll, op, key, doc, update_desc) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO oplog (wall_ms, db, coll, op, key, doc, update_desc, inc) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     wall_ms,
                     entry.db,
@@ -129,10 +174,11 @@ class Storage:
                     key,
                     doc,
                     codec.encode(description) if description is not None else None,
+                    inc,
                 ),
             )
             assert cursor.lastrowid is not None  # set by every INSERT
-            written.append(replace(entry, seq=cursor.lastrowid, wall_ms=wall_ms))
+            written.append(replace(entry, seq=cursor.lastrowid, wall_ms=wall_ms, inc=inc))
         return written
 
     def _apply(self, entry: OplogEntry, key: bytes | None, doc: bytes | None) -> None:
@@ -200,7 +246,7 @@ class Storage:
 
 
 def _entry(row: tuple) -> OplogEntry:
-    seq, wall_ms, db, coll, op, key, doc, description = row
+    seq, wall_ms, db, coll, op, key, doc, description, inc = row
     return OplogEntry(
         db=db,
         coll=coll,
@@ -210,4 +256,5 @@ def _entry(row: tuple) -> OplogEntry:
         update_description=codec.decode(description) if description is not None else None,
         seq=seq,
         wall_ms=wall_ms,
+        inc=inc,
     )

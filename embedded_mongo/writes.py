@@ -78,7 +78,7 @@ class CollectionWrites(WriteBase):
             document["_id"] = ObjectId()  # pymongo adds _id to the caller's document too
         return codec.normalize(dict(document))
 
-    def insert_one(self, document: dict) -> InsertOneResult:
+    def insert_one(self, document: dict, session: Any = None) -> InsertOneResult:
         prepared = self._prepare_insert(document)
 
         def operation():
@@ -86,9 +86,11 @@ class CollectionWrites(WriteBase):
             entry = self._entry("insert", prepared["_id"], prepared)
             return [entry], InsertOneResult(prepared["_id"], True)
 
-        return self._engine.write(operation)
+        return self._engine.write(operation, session)
 
-    def insert_many(self, documents: Iterable[dict], ordered: bool = True) -> InsertManyResult:
+    def insert_many(
+        self, documents: Iterable[dict], ordered: bool = True, session: Any = None
+    ) -> InsertManyResult:
         if isinstance(documents, Mapping) or not isinstance(documents, Iterable):
             raise TypeError("documents must be a non-empty list")
         prepared = [self._prepare_insert(document) for document in documents]
@@ -119,9 +121,9 @@ class CollectionWrites(WriteBase):
                 raise PartialWrite(entries, BulkWriteError(_bulk_details(errors, len(entries))))
             return entries, InsertManyResult([entry.document_id for entry in entries], True)
 
-        return self._engine.write(operation)
+        return self._engine.write(operation, session)
 
-    def _delete(self, filter: Any, many: bool) -> DeleteResult:
+    def _delete(self, filter: Any, many: bool, session: Any) -> DeleteResult:
         filter = query_filter(filter)
 
         def operation():
@@ -129,15 +131,15 @@ class CollectionWrites(WriteBase):
             entries = [self._entry("delete", document["_id"]) for document in matched]
             return entries, DeleteResult({"n": len(entries), "ok": 1.0}, True)
 
-        return self._engine.write(operation)
+        return self._engine.write(operation, session)
 
-    def delete_one(self, filter: Mapping) -> DeleteResult:
-        return self._delete(filter, many=False)
+    def delete_one(self, filter: Mapping, session: Any = None) -> DeleteResult:
+        return self._delete(filter, many=False, session=session)
 
-    def delete_many(self, filter: Mapping) -> DeleteResult:
-        return self._delete(filter, many=True)
+    def delete_many(self, filter: Mapping, session: Any = None) -> DeleteResult:
+        return self._delete(filter, many=True, session=session)
 
-    def drop(self) -> None:
+    def drop(self, session: Any = None) -> None:
         """Drop the collection; dropping one that does not exist changes nothing (no event)."""
 
         def operation():
@@ -145,7 +147,7 @@ class CollectionWrites(WriteBase):
                 return [], None
             return [self._entry("drop", None)], None
 
-        self._engine.write(operation)
+        self._engine.write(operation, session)
 
 
 def query_filter(filter: Any) -> dict:

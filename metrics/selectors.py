@@ -18,9 +18,11 @@ from .cache import MetricUnavailable
 from .catalogue import HISTORICAL_METRICS, METRICS
 from .compute import compute_base, compute_historical, compute_metric, project
 from .scope import Scope
+from .store import get_database
 from .throttling import historical_wait
 from .timerange import iso_local, whole_hours
-from .values import MetricValue, next_version
+from .values import MetricValue
+from .versions import position_now
 
 __all__ = [
     "HistoricalThrottled",
@@ -57,8 +59,9 @@ class Viewer(Protocol):
 
 
 def _computed(name: str, compute) -> MetricValue:
-    """A fresh value: its version taken before the computation starts, its time the start's."""
-    version = next_version()
+    """A fresh value from MongoDB: its version the database's position read before the
+    computation's reads (so no later than what they see), its time the start's."""
+    version = position_now(get_database())
     started = timezone.now()
     return MetricValue(name, compute(started), version, started)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from . import versions
 from .catalogue import LIVE_METRICS, METRICS, TTL_SECONDS
 
 
@@ -33,7 +34,9 @@ def _value_serializer(
         "stale": serializers.BooleanField(
             help_text="True when served from cache while the hospital database is unreachable."
         ),
-        "version": serializers.IntegerField(help_text="Increases with every newer value."),
+        "version": serializers.IntegerField(
+            min_value=0, max_value=versions.LIMIT - 1, help_text=versions.DESCRIPTION
+        ),
     }
     return type(
         f"{metric[0].upper()}{metric[1:]}ValueSerializer", (serializers.Serializer,), fields

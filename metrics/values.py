@@ -8,8 +8,6 @@ REST, from a socket, from another server process or from the cache.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,21 +34,10 @@ def parse_iso(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
 
-_version_lock = threading.Lock()
-_last_version = 0
-
-
-def next_version() -> int:
-    """time.time_ns(), strictly increasing within this process."""
-    global _last_version
-    with _version_lock:
-        _last_version = max(time.time_ns(), _last_version + 1)
-        return _last_version
-
-
 @dataclass(frozen=True)
 class MetricValue:
-    """A computed value. `version` is next_version() taken when its computation started."""
+    """A computed value. `version` is the database position of the state it reflects
+    (metrics/versions.py); `updated_at` is when it was computed."""
 
     metric: str
     data: Any

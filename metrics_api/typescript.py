@@ -113,6 +113,10 @@ def declarations(components: dict[str, dict]) -> str:
     parts.append("    data: MetricData[M];")
     parts.append("    updatedAt: string;")
     parts.append("    stale: boolean;")
+    parts.append(
+        "    /** The database position of the state the value reflects (below 2^53): keep a "
+        "value whose version is >= the one you hold. */"
+    )
     parts.append("    version: number;")
     parts.append("  };")
     parts.append("}[LiveMetric];")

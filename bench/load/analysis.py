@@ -14,10 +14,11 @@ SETTLE_SECONDS = 2.0
 def analyse(gen, refs: dict, ended: float) -> dict:
     """Latencies, deliveries and losses of one window, against the run's reference times.
 
-    refs["markers"][tier] = {"metric": name, "writes": [[write start, commit ns], ...]}:
-    a value computed after a write was committed reflects it, and a value's version is
-    time.time_ns() when its computation started; so write k reached a client with the
-    first version above its commit time (whatever else changed the metric meanwhile).
+    refs["markers"][tier] = {"metric": name, "writes": [[write start, position], ...]}:
+    a value's version is the database position of the state it reflects, and a write's
+    position is the version of the first state holding it; so write k reached a client
+    with the first version at least its position (whatever else changed the metric
+    meanwhile).
     refs["sent"][key] = {ident: time}: when each (metric version | bare sequence number)
     left the publisher, or reached the channel layer (the probe).
     """
@@ -58,8 +59,12 @@ def analyse(gen, refs: dict, ended: float) -> dict:
                 continue
             bucket = ref_latency.setdefault(tier_of.get(key, key), [])
             arrivals = client.times[key]
+            previous = None
             for ident, moment in zip(keys, arrivals, strict=True):
-                origin = times.get(str(ident))
+                # The same version again is the same state computed later (a waiting time that
+                # grew): the reference knows when that version first passed, not this one.
+                origin = times.get(str(ident)) if ident != previous else None
+                previous = ident
                 if origin is not None:
                     bucket.append(moment - origin)
 
@@ -71,8 +76,9 @@ def analyse(gen, refs: dict, ended: float) -> dict:
         for client in survivors:
             versions = client.keys.get(marker["metric"], ())
             arrivals = client.times.get(marker["metric"], ())
-            for written_at, committed_ns in marker["writes"]:
-                position = bisect.bisect_right(versions, committed_ns)
+            for written_at, written in marker["writes"]:
+                # Versions arrive in order (never lower; equal ones are later computations).
+                position = bisect.bisect_left(versions, written)
                 if position == len(versions):
                     missed += 1
                 else:

@@ -198,13 +198,14 @@ def listener_batches(log_path: Path, start: float, end: float) -> dict:
 
 
 def listener_latency(writes: dict) -> dict:
-    """Write -> channel layer: the first broadcast version above each write's commit time."""
+    """Write -> channel layer: the first broadcast whose version is at least each write's
+    position."""
     out = {}
     for tier, marker in writes["markers"].items():
         reached = sorted((int(v), t) for v, t in writes["sent"].get(marker["metric"], {}).items())
         samples = []
-        for written_at, committed_ns in marker["writes"]:
-            later = next((t for v, t in reached if v > committed_ns), None)
+        for written_at, written in marker["writes"]:
+            later = min((t for v, t in reached if v >= written), default=None)
             if later is not None:
                 samples.append(later - written_at)
         out[tier] = summary_ms(samples)

@@ -278,7 +278,7 @@ class Generator:
     def _update(self, client: Client, update: dict, moment: float) -> None:
         metric = update["metric"]
         version = update["version"]
-        if version <= client.last.get(metric, -1):
+        if version < client.last.get(metric, -1):  # equal: the same state computed again
             client.out_of_order += 1
         client.last[metric] = version
         if self.window is None:

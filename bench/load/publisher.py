@@ -4,7 +4,8 @@
 
 `bare`: group_send of ~250-byte texts to the bare consumer's group (Django
 settings bench.bare.settings). `hub`: patientCount base values whose data
-changes every time, with ever higher versions, through
+changes every time, with ever higher versions (database positions, as every
+value's: metrics/versions.py, starting from the store's current one), through
 live.stream.broadcast.broadcast_value to the group every dashboard hub listens on
 (dashboard_project.settings): the dashboard's own fan-out path fed the same
 pattern. Driven over stdin once READY is printed:
@@ -71,6 +72,7 @@ class HubPublisher:
         from metrics.values import MetricValue
 
         self.base_version = 0
+        self.last_version = 0
         self.broadcast = broadcast_value
         self.metric_value = MetricValue
         sample = self.value(0, time.time())
@@ -79,8 +81,12 @@ class HubPublisher:
         self.frame_bytes = len(encode(dashboard_update(sample.metric, wire)))
 
     def restart(self) -> None:
-        # Versions are time.time_ns() of a computation: start above every value sent so far.
-        self.base_version = time.time_ns()
+        """Start above every value sent so far: at the store's position, as a server computing
+        now would (each message then one increment further)."""
+        from metrics.store import get_database
+        from metrics.versions import position_now
+
+        self.base_version = max(position_now(get_database()), self.last_version)
 
     def value(self, index: int, sent_at: float):
         # A base value (every department); every count moves with the index, so every scope
@@ -98,6 +104,7 @@ class HubPublisher:
         sent_at = time.time()
         value = self.value(index, sent_at)
         await self.broadcast(value)
+        self.last_version = value.version
         return value.version, sent_at
 
 

@@ -7,11 +7,12 @@ Markers are changes in department "BENCH": a patient admitted there (critical
 tier: patientCount) and a staff member there going on duty (standard tier:
 staffActivity), R of each a second, through `metrics.store.get_database()`:
 the same store file the listener watches. For each write it keeps the wall
-time just before the write and the time.time_ns() just after its commit. A
-metric value's version is time.time_ns() when its computation started, so
-the first value with a version above a write's commit time is the first that
-reflects it, whatever else changed the metric meanwhile (the simulator picks
-random documents of every department, BENCH's included).
+time just before the write and the write's position in the database (its
+session's operation time, as a version: metrics/versions.py). A metric
+value's version is the position of the state it reflects, so the first value
+whose version is at least a write's position is the first that reflects it,
+whatever else changed the metric meanwhile (the simulator picks random
+documents of every department, BENCH's included).
 
 While writing, the probe listens on the metric groups of the channel layer,
 as a server process's hub does, and notes when each (metric, version) got
@@ -84,7 +85,7 @@ class Probe:
                     )
 
 
-def _write_patient(database) -> None:
+def _write_patient(database, session) -> None:
     database.patients.insert_one(
         {
             "mrn": f"BENCH-{uuid.uuid4().hex[:12]}",
@@ -94,20 +95,31 @@ def _write_patient(database) -> None:
             "triageLevel": 3,
             "registeredAt": dt.datetime.now(dt.UTC),
             "isActive": True,
-        }
+        },
+        session=session,
     )
 
 
-def _write_on_duty(database, off_duty: list) -> None:
+def _write_on_duty(database, session, off_duty: list) -> None:
     """Put one off-duty BENCH staff member on duty (skipping any the simulator moved)."""
     while off_duty:
         result = database.staff.update_one(
             {"_id": off_duty.pop(), "status": "off_duty", "isActive": True},
             {"$set": {"status": "on_duty", "lastSeenAt": dt.datetime.now(dt.UTC)}},
+            session=session,
         )
         if result.modified_count:
             return
     raise RuntimeError("no off-duty BENCH staff left: prepare more")
+
+
+def _written(write, database, *args) -> int:
+    """Make one write in a session of its own; its position in the database, as a version."""
+    from metrics.versions import version_of
+
+    with database.client.start_session() as session:
+        write(database, session, *args)
+        return version_of(session.operation_time)
 
 
 async def run(rate: float, duration: float, drain: float) -> dict:
@@ -137,10 +149,10 @@ async def run(rate: float, duration: float, drain: float) -> dict:
                 await asyncio.sleep(delay)
             written_at = time.time()
             if tier == "critical":
-                await asyncio.to_thread(_write_patient, database)
+                position = await asyncio.to_thread(_written, _write_patient, database)
             else:
-                await asyncio.to_thread(_write_on_duty, database, off_duty)
-            writes[tier].append((written_at, time.time_ns()))
+                position = await asyncio.to_thread(_written, _write_on_duty, database, off_duty)
+            writes[tier].append((written_at, position))
             write_seconds.append(time.time() - written_at)
     await asyncio.sleep(drain)
     listening.cancel()

@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from metrics import versions
 from metrics.catalogue import LIVE_METRICS, METRICS
 
 from . import protocol
@@ -31,7 +32,12 @@ DATA_SCHEMAS = {metric: METRICS[metric].schema_name for metric in LIVE_METRICS}
 UPDATE_FIELDS = {
     "updatedAt": INSTANT,
     "stale": {"type": "boolean"},
-    "version": {"type": "integer"},
+    "version": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": versions.LIMIT - 1,
+        "description": versions.DESCRIPTION,
+    },
 }
 CLOSE_CODES = {
     protocol.CLOSE_POLICY_VIOLATION: "30 messages refused by the rate limit within a minute",

@@ -87,10 +87,12 @@ class LocalFanout:
             telemetry.messages_out.labels(type="dashboard_update").inc(sent)
 
     def _update_for(self, base: MetricValue, scope_key: str) -> Update | None:
-        """The update for one scope, or None when it is older than, or the same as, the last."""
+        """The update for one scope, or None when it is older than, or the same as, the last.
+        A value of the same version with other contents (the same database state computed
+        again later) is an update."""
         key = (base.metric, scope_key)
         previous = self._latest.get(key)
-        if previous is not None and previous[0] >= base.version:
+        if previous is not None and previous[0] > base.version:
             return None  # an older value arriving late
         wire = project_value(base, self.scopes[scope_key]).to_update()
         if previous is not None and _same_value(previous[1].wire, wire):

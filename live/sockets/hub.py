@@ -202,6 +202,10 @@ class Hub:
                     logger.exception("could not dispatch %s", message.get("values"))
             elif message.get("type") == ACCESS_CHANGED_TYPE:
                 self.access_changed(users_of(message))
+            # A message already queued comes back without the loop running anything else: under
+            # a backlog of flushes the process's other tasks (its heartbeat, the sockets' own
+            # reads) would wait for all of them, and a worker silent for 10 s is replaced.
+            await asyncio.sleep(0)
 
     # --- degradation --------------------------------------------------------------------------------
     async def set_problems(self, problems: frozenset[str]) -> None:

@@ -120,7 +120,7 @@ class Outbox:
 
     def offer(self, updates: list[Update], frames: FrameCache) -> int:
         """Write (or keep) the updates this socket wants; how many frames went out now."""
-        fresh = [u for u in updates if self.subscriptions.wants(u.metric, u.version)]
+        fresh = [u for u in updates if self.subscriptions.wants(u.metric, u.wire)]
         if not fresh or self._closing is not None or self.closed_slow:
             return 0
         writer = self.writer
@@ -172,7 +172,7 @@ class Outbox:
     def _keep(self, updates: list[Update]) -> None:
         for update in updates:
             kept = self.pending.get(update.metric)
-            if kept is None or kept.version < update.version:
+            if kept is None or kept.version <= update.version:  # equal: computed later
                 self.pending[update.metric] = update
         if self.behind_since is None:
             self.behind_since = time.monotonic()

@@ -1,8 +1,12 @@
 """One socket's subscriptions and the newest value of each metric it was sent.
 
 The never-older rule lives here and only here: a value reaches a socket only
-if the socket is subscribed to its metric and its version is newer than the
-last one sent for that metric on that socket.
+if the socket is subscribed to its metric and its version is higher than the
+last one sent for that metric on that socket, or equal with other contents (a
+later computation of the same database state: a waiting time that grew, an
+acknowledgement merged in). Versions are database positions
+(metrics/versions.py), so a client keeps a value whose version is at least
+the one it holds.
 """
 
 from __future__ import annotations
@@ -51,14 +55,16 @@ class SocketSubscriptions:
         """The socket's departments changed: the next value is a different series, always sent."""
         self._sent.pop(metric, None)
 
-    def wants(self, metric: str, version: int) -> bool:
-        """Would a value of `metric` at `version` reach this socket?"""
+    def wants(self, metric: str, wire: dict) -> bool:
+        """Would `wire` (a value of `metric`) reach this socket?"""
+        if metric not in self._metrics:
+            return False
         sent = self._sent.get(metric)
-        return metric in self._metrics and (sent is None or version > sent["version"])
+        return sent is None or newer(wire, sent)
 
     def record(self, metric: str, wire: dict) -> bool:
         """Take `wire` as sent if it passes the never-older rule; True when it should be sent."""
-        if not self.wants(metric, wire["version"]):
+        if not self.wants(metric, wire):
             return False
         self._sent[metric] = wire
         return True
@@ -67,3 +73,11 @@ class SocketSubscriptions:
         """`wire`, or what this socket already has if that is newer (snapshots never go back)."""
         sent = self._sent.get(metric)
         return sent if sent is not None and sent["version"] > wire["version"] else wire
+
+
+def newer(wire: dict, held: dict) -> bool:
+    """Does `wire` replace `held` on a socket: a later position, or the same one computed again
+    with other contents?"""
+    if wire["version"] != held["version"]:
+        return wire["version"] > held["version"]
+    return wire is not held and (wire["data"] != held["data"] or wire["stale"] != held["stale"])

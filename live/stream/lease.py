@@ -13,9 +13,9 @@ it again if it is free, so leadership does not move needlessly; if a standby
 took it first, the holder's renewal fails and it stands by. Either way one
 listener leads again within one renewal interval. While two overlap, both
 follow the same stream from the same checkpoint: every broadcast value is a
-complete metric whose version (a time taken before it was built) no socket
-accepts older than one it has, and a leader confirms its lease before it
-moves the checkpoint (live/stream/listener.py).
+complete metric whose version (the database position of the state it was
+built from) no socket accepts older than one it has, and a leader confirms
+its lease before it moves the checkpoint (live/stream/listener.py).
 """
 
 from __future__ import annotations

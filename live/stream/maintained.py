@@ -6,6 +6,12 @@ a state that may already hold it, which is harmless: a fold replaces a
 document's share, it does not add to it. A flush builds each dirty metric's
 base value from the state, in time independent of the data size, stores it in
 the cache layers and broadcasts it if it changed.
+
+The state's position versions every value built from it (metrics/versions.py):
+the database's position read before the scans, then the clusterTime of each
+change folded (never going back: a change the scans already saw is folded
+again at its own, earlier, time). A value rebuilt because time passed (a tick,
+a new day) or from a corrected metric keeps it: no change came.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from django.utils import timezone
 from metrics.catalogue import LIVE_METRICS, METRICS
 from metrics.incremental import IncrementalMetrics
 from metrics.store import get_database
+from metrics.versions import position_now, version_of
 from runtime import telemetry
 from runtime.off_loop import off_loop
 
@@ -32,8 +39,11 @@ TICKING: dict[str, float] = {
 }
 
 
-def _build() -> IncrementalMetrics:
-    return IncrementalMetrics.build(get_database(), timezone.now())
+def _build() -> tuple[IncrementalMetrics, int]:
+    """A state from the store, and the position read before its scans."""
+    database = get_database()
+    position = position_now(database)
+    return IncrementalMetrics.build(database, timezone.now()), position
 
 
 class MaintainedMetrics:
@@ -41,6 +51,8 @@ class MaintainedMetrics:
 
     def __init__(self) -> None:
         self.state: IncrementalMetrics | None = None
+        # The version of every value built from the state: the position it reflects.
+        self.position = 0
         # When each ticking metric is rebuilt next (time.monotonic()).
         self._ticks: dict[str, float] = dict.fromkeys(TICKING, float("inf"))
         self._next_day: float = float("inf")  # epoch seconds of the next local midnight
@@ -64,7 +76,7 @@ class MaintainedMetrics:
     async def rebuild(self, reason: str) -> None:
         """A new state from the store: one projected scan per collection, in a worker thread."""
         started = time.perf_counter()
-        self.state = await off_loop(_build)()
+        self.state, self.position = await off_loop(_build)()
         # The state (and the embedded store's documents) live as long as the listener: a full
         # collection walking them would stall the loop for tens of milliseconds (more on a big
         # hospital), so what exists now is moved out of the collector's sight.
@@ -91,8 +103,12 @@ class MaintainedMetrics:
         self.report_memory()
 
     def apply(self, event: dict) -> list[str]:
-        """Fold one change; the metrics it moved."""
-        return self.built.apply(event)
+        """Fold one change; the metrics it moved. The state is at its position from now on."""
+        moved = self.built.apply(event)
+        committed = event.get("clusterTime")
+        if committed is not None:
+            self.position = max(self.position, version_of(committed))
+        return moved
 
     def ticks_due(self, now: float) -> list[str]:
         """The metrics that move with time alone whose tick is due (time.monotonic() `now`)."""
@@ -114,7 +130,7 @@ class MaintainedMetrics:
 
     async def publish(self, metrics: Iterable[str], *, force: bool = False) -> list[str]:
         """Build, store and broadcast (if changed, or `force`) each metric; the names broadcast."""
-        return await publish_built(metrics, self.built.base, force=force)
+        return await publish_built(metrics, self.built.base, self.position, force=force)
 
     def report_memory(self) -> tuple[int, int]:
         """Set the shadow gauges; returns (documents shadowed, bytes) over every metric."""

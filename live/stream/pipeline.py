@@ -1,9 +1,11 @@
 """Store metric values in the cache layers and broadcast what changed.
 
 Two ways in: the listener builds base values from its incremental state
-(`publish_built`); an acknowledgement recomputes emergencyAlerts from MongoDB
-(`refresh_and_broadcast`). Either way a value's version is taken before it is
-computed, and it is broadcast only when it differs from the last known one.
+(`publish_built`), versioned with the state's position (the clusterTime of the
+last change folded into it); an acknowledgement recomputes emergencyAlerts
+from MongoDB (`refresh_and_broadcast`), versioned with the position read
+before the computation's reads (metrics/versions.py). Either way a value is
+broadcast only when it differs from the last known one.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django.utils import timezone
 from metrics import cache
 from metrics.catalogue import LIVE_METRICS
 from metrics.selectors import refresh_live_value
-from metrics.values import MetricValue, next_version
+from metrics.values import MetricValue
 from runtime import telemetry
 from runtime.off_loop import off_loop
 
@@ -50,23 +52,26 @@ async def refresh_and_broadcast(metrics: Iterable[str], *, force: bool = False) 
     return [value.metric for value in values]
 
 
-def store_built(metric: str, build: Build) -> tuple[MetricValue, bool]:
-    """Build a base value (its version taken first), store it; (value, changed since the last known)."""
+def store_built(metric: str, build: Build, version: int) -> tuple[MetricValue, bool]:
+    """Build a base value of the state at `version`, store it; (value, changed since the last
+    known). A state rebuilt with time alone (a tick, a new day) keeps its version."""
     previous = cache.last_known(metric)
-    version = next_version()
     started = timezone.now()
     value = MetricValue(metric, build(metric, started), version, started)
     cache.store(value)
     return value, previous is None or previous.data != value.data
 
 
-async def publish_built(metrics: Iterable[str], build: Build, *, force: bool = False) -> list[str]:
-    """Build and store each metric (critical first, in one worker thread), then broadcast those
-    that changed (all with `force`). Returns the names broadcast; a broadcast failure propagates."""
+async def publish_built(
+    metrics: Iterable[str], build: Build, version: int, *, force: bool = False
+) -> list[str]:
+    """Build and store each metric of the state at `version` (critical first, in one worker
+    thread), then broadcast those that changed (all with `force`). Returns the names
+    broadcast; a broadcast failure propagates."""
     ordered = critical_first(metrics)
 
     def store_all() -> list[tuple[MetricValue, bool]]:
-        return [store_built(metric, build) for metric in ordered]
+        return [store_built(metric, build, version) for metric in ordered]
 
     values = [value for value, changed in await off_loop(store_all)() if changed or force]
     await broadcast_values(values)

@@ -6,8 +6,8 @@ worker thread while it keeps folding changes. The comparison is exact only if
 the metric's collection did not change while its recount ran, so the round
 waits until the stream proves it has handed over every change committed
 before the recount ended: an idle poll that started after it, or a change
-committed after it (by MongoDB's cluster time, read right after the recount;
-the embedded store's commit times come from this machine's clock). If a
+committed after it (by the database's cluster time, read right after the
+recount, which the embedded store keeps as a replica set does). If a
 change of that collection was folded meanwhile, the metric is recounted again
 a little later ("busy"). A metric that differs is recounted once more before
 the difference is counted as drift, logged and corrected.
@@ -45,7 +45,7 @@ BUSY_RETRIES = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
 class Recount:
     value: dict
     finished_at: float  # this process's clock
-    cluster_time: Any  # MongoDB's operationTime right after (None on the embedded store)
+    cluster_time: Any  # the database's operationTime right after (None if it gave none)
 
 
 def recount(metric: str, now: dt.datetime) -> Recount:

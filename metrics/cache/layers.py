@@ -35,6 +35,12 @@ LOG_EVERY_SECONDS = 60.0
 clock: Callable[[], float] = time.time
 
 
+# The Django cache key version of every metric value entry (`<prefix>:<n>:<key>`). 1 held
+# values versioned by a process's clock (time.time_ns(), about 1.8e18), which would shadow
+# every value versioned by database positions: entries under it are never read again.
+VALUES_KEY_VERSION = 2
+
+
 def version_key(key: str) -> str:
     """The companion entry of an L2 value: (version, expiry), read before every write."""
     return f"version:{key}"
@@ -113,9 +119,22 @@ class SharedLayer:
     def _backend():
         return caches["default"]
 
+    # Every entry under VALUES_KEY_VERSION.
+    def _get(self, key: str) -> Any:
+        return self._backend().get(key, version=VALUES_KEY_VERSION)
+
+    def _get_many(self, keys: list[str]) -> dict:
+        return self._backend().get_many(keys, version=VALUES_KEY_VERSION)
+
+    def _set_many(self, entries: dict, ttl: float | None) -> Any:
+        return self._backend().set_many(entries, ttl, version=VALUES_KEY_VERSION)
+
+    def _delete_many(self, keys: list[str]) -> Any:
+        return self._backend().delete_many(keys, version=VALUES_KEY_VERSION)
+
     def read(self, key: str, *, expiring: bool = True) -> tuple[MetricValue, float] | None:
         """(value, expiry), or None; an entry kept past its TTL (by any backend) is never served."""
-        _, payload = self._call(self._backend().get, key)
+        _, payload = self._call(self._get, key)
         if not isinstance(payload, dict):
             return None
         if expiring and payload.get("expires_at", 0) <= clock():
@@ -130,14 +149,13 @@ class SharedLayer:
         size. Pattern deletes take companions with their values; companions expire with them.
         """
         expires_at = clock() + ttl if ttl is not None else float("inf")
-        backend = self._backend()
-        answered, current = self._call(backend.get, version_key(key))
+        answered, current = self._call(self._get, version_key(key))
         if not answered:
             return expires_at
         if isinstance(current, tuple) and current[0] > value.version and current[1] > clock():
             return expires_at
         entries = {key: value.to_payload(expires_at), version_key(key): (value.version, expires_at)}
-        if self._call(backend.set_many, entries, ttl)[0]:
+        if self._call(self._set_many, entries, ttl)[0]:
             self.keys[key] = expires_at
             if len(self.keys) > 1024:
                 for old in [k for k, expiry in self.keys.items() if expiry <= clock()]:
@@ -156,11 +174,11 @@ class SharedLayer:
         else:
             # This process's record of the keys it wrote; some may be gone already.
             known = [key for key in self.keys if fnmatch.fnmatchcase(key, pattern)]
-            answered, present = self._call(backend.get_many, known) if known else (True, {})
+            answered, present = self._call(self._get_many, known) if known else (True, {})
             doomed = list(present or {})
             companions = [version_key(key) for key in known]
             answered = answered and (
-                not known or self._call(backend.delete_many, doomed + companions)[0]
+                not known or self._call(self._delete_many, doomed + companions)[0]
             )
             deleted = len(doomed)
         if answered:
@@ -171,7 +189,7 @@ class SharedLayer:
 
 def _redis_delete_matching(backend: RedisCache, pattern: str) -> int:
     """SCAN the keys under the literal start of the pattern, filter with fnmatch, delete them."""
-    prefix = backend.make_key("")
+    prefix = backend.make_key("", version=VALUES_KEY_VERSION)
     literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
     glob = re.sub(r"([*?\[\]\\])", r"\\\1", prefix + literal) + "*"
     client = sync_redis(str(settings.CACHES["default"]["LOCATION"]))

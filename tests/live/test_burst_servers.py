@@ -17,14 +17,15 @@ import datetime as dt
 import json
 import os
 import signal
-import time
 
 import pytest
 import websockets
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
+from embedded_mongo import EmbeddedClient
 from live.groups import UPDATES_GROUP
 from metrics.values import MetricValue, channel_message
+from metrics.versions import position_now
 from tests.servers import LiveServer, prepare_database, server_env
 
 pytestmark = pytest.mark.slow
@@ -136,7 +137,8 @@ async def test_every_healthy_client_gets_a_whole_burst_and_stays_open(
         for client in clients:
             await client.wait_for(0, timeout=20)  # its current value
         assert server.process is not None
-        base = time.time_ns()  # above every version computed so far
+        # The store's position: no version the server computed is above it.
+        base = position_now(EmbeddedClient(server.store_path)["hospital"])
         burst = [burst_value(base, index) for index in range(BURST)]
 
         os.kill(server.process.pid, signal.SIGSTOP)

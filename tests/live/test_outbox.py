@@ -41,10 +41,9 @@ class Transport:
         return [json.loads(frame[frame.index(b"{") :]) for frame in self.frames]
 
 
-def update(metric: str, version: int) -> Update:
-    return Update.of(
-        metric, {"data": {"v": version}, "updatedAt": "x", "stale": False, "version": version}
-    )
+def update(metric: str, version: int, data: dict | None = None) -> Update:
+    data = {"v": version} if data is None else data
+    return Update.of(metric, {"data": data, "updatedAt": "x", "stale": False, "version": version})
 
 
 @pytest.fixture
@@ -108,6 +107,20 @@ async def test_a_burst_goes_out_whole_and_a_socket_over_high_water_for_a_while_i
     await asyncio.sleep(0.15)  # still over HIGH_WATER: behind, the newest waits
     socket.offer([update("patientCount", 13)], {})
     assert len(socket.writer.frames) == 12 and socket.pending["patientCount"].version == 13
+
+
+async def test_the_same_version_goes_out_again_only_with_other_contents(socket):
+    """Versions are database positions: the same state computed again later (a waiting time
+    that grew) has the same version and other data, and is sent; the same contents are not."""
+    socket.offer([update("patientCount", 5, {"waiting": 1})], {})
+    socket.offer([update("patientCount", 5, {"waiting": 2})], {})
+    socket.offer([update("patientCount", 5, {"waiting": 2})], {})  # nothing new
+    socket.offer([update("patientCount", 4, {"waiting": 3})], {})  # an older state
+    assert [m["data"] for m in socket.writer.messages()] == [{"waiting": 1}, {"waiting": 2}]
+    socket.writer.backlog = BURST_WATER + 1  # behind: the later computation waits, not the first
+    socket.offer([update("patientCount", 6, {"waiting": 0})], {})
+    socket.offer([update("patientCount", 6, {"waiting": 4})], {})
+    assert socket.pending["patientCount"].wire["data"] == {"waiting": 4}
 
 
 async def test_batched_sockets_get_one_frame_per_flush(socket):

@@ -20,7 +20,8 @@ from metrics.selectors import (
     project_value,
     refresh_live_value,
 )
-from metrics.values import MetricValue, next_version
+from metrics.values import MetricValue
+from metrics.versions import position_now, version_of
 from runtime import telemetry
 from runtime.breakers import mongodb_breaker
 
@@ -49,15 +50,16 @@ def clock(monkeypatch):
 
 @pytest.fixture
 def computations(monkeypatch):
-    """Counts base computations (by metric) that reach MongoDB."""
+    """Counts base computations (by metric) that reach MongoDB (its position first, then the
+    aggregation)."""
     calls: list[str] = []
-    real = selectors.compute_base
+    real = selectors._compute_live
 
-    def counting(metric, *, now=None):
+    def counting(metric):
         calls.append(metric)
-        return real(metric, now=now)
+        return real(metric)
 
-    monkeypatch.setattr(selectors, "compute_base", counting)
+    monkeypatch.setattr(selectors, "_compute_live", counting)
     return calls
 
 
@@ -242,10 +244,16 @@ def test_refresh_recomputes_stores_and_says_whether_the_value_changed(hospital_d
     assert changed is True
     assert get_live_value("patientCount", ALL).version == first.version  # served from the cache
     second, changed = refresh_live_value("patientCount")
-    assert changed is False and second.version > first.version
-    admit(hospital_db, "CARD")
+    # Nothing was written since: the same database position, so the same version.
+    assert changed is False and second.version == first.version
+    with hospital_db.client.start_session() as session:
+        hospital_db.patients.insert_one(
+            {"departmentId": "CARD", "status": "admitted", "isActive": True}, session=session
+        )
+        written = version_of(session.operation_time)
     third, changed = refresh_live_value("patientCount")
     assert changed is True and third.data["departments"] == {"ER": 1, "CARD": 1}
+    assert third.version >= written > first.version
     assert get_live_value("patientCount", Scope.of(["CARD"])).data == {
         "total": 1,
         "byDepartment": {"CARD": 1},
@@ -264,13 +272,19 @@ def test_an_older_value_never_replaces_a_newer_one(hospital_db):
     assert get_live_value("patientCount", ALL).version == 20  # from L2
     cache.prime_local(older)
     assert get_live_value("patientCount", ALL).version == 20
+    # The same version computed again later (time passed, not the data): the later one stays.
+    again = MetricValue("patientCount", {"departments": {"ER": 3}, "unassigned": None}, 20, now)
+    cache.store(again)
+    assert get_live_value("patientCount", ALL).data["total"] == 3
+    cache.clear_local()
+    assert get_live_value("patientCount", ALL).data["total"] == 3  # from L2
 
 
 def test_a_primed_value_is_served_by_this_process(hospital_db, computations):
     primed = MetricValue(
         "patientCount",
         {"departments": {"NEURO": 7}, "unassigned": None},
-        next_version(),
+        position_now(hospital_db),
         dt.datetime.now(dt.UTC),
     )
     cache.prime_local(primed)

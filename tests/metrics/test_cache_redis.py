@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 import redis
+from django.core.cache import caches
 from django.test import override_settings
 
 from metrics import cache, selectors
@@ -51,10 +53,32 @@ def test_values_are_shared_through_redis_and_invalidated_by_pattern(
         lambda metric, *, now=None: computed.append(metric) or real(metric, now=now),
     )
 
+    # An entry left by an older release (key version 1), versioned by a process's clock: it
+    # would shadow every value versioned by database positions, and is never read.
+    old = {"metric": "patientCount", "data": {"departments": {"ER": 99}, "unassigned": None}}
+    caches["default"].set_many(
+        {
+            "metric:patientCount:all": {
+                **old,
+                "version": 1_800_000_000_000_000_000,
+                "updated_at": dt.datetime.now(dt.UTC),
+                "expires_at": time.time() + 60,
+            },
+            "version:metric:patientCount:all": (1_800_000_000_000_000_000, time.time() + 60),
+        },
+        60,
+        version=1,
+    )
+
     first = get_live_value("patientCount", Scope.all())
+    assert first.data["total"] == 2
     get_live_value("staffActivity", Scope.all())
     day = dt.datetime(2026, 3, 8, tzinfo=dt.UTC), dt.datetime(2026, 3, 9, tzinfo=dt.UTC)
     get_historical(viewer(), *day)
+    assert caches["default"].get("metric:patientCount:all", version=1)["data"] == old["data"]
+    client.delete(
+        f"{prefix}:1:metric:patientCount:all", f"{prefix}:1:version:metric:patientCount:all"
+    )
     assert keys(client, prefix) == {
         "metric:patientCount:all",
         "lastknown:metric:patientCount:all",
@@ -69,9 +93,9 @@ def test_values_are_shared_through_redis_and_invalidated_by_pattern(
         "version:lastknown:metric:staffActivity:all",
         "version:metric:historical:all:20260308T000000Z:20260309T000000Z",
     }
-    assert 0 < client.ttl(f"{prefix}:1:version:metric:patientCount:all") <= 5
-    assert 0 < client.ttl(f"{prefix}:1:metric:patientCount:all") <= 5
-    assert client.ttl(f"{prefix}:1:lastknown:metric:patientCount:all") == -1  # no expiry
+    assert 0 < client.ttl(f"{prefix}:2:version:metric:patientCount:all") <= 5
+    assert 0 < client.ttl(f"{prefix}:2:metric:patientCount:all") <= 5
+    assert client.ttl(f"{prefix}:2:lastknown:metric:patientCount:all") == -1  # no expiry
 
     cache.clear_local()  # as another server process would: L1 empty, L2 in Redis
     admit(hospital_db, "ER")

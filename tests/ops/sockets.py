@@ -64,12 +64,18 @@ class RecordingSocket:
         """The last update received of each metric (data, updatedAt, stale, version)."""
         return {m["metric"]: m for _, m in self.updates()}
 
-    def versions_only_grow(self) -> bool:
-        last: dict[str, int] = {}
+    def versions_never_go_back(self) -> bool:
+        """Each metric's versions never went down, and came again only with other contents (the
+        same database state computed later)."""
+        last: dict[str, dict] = {}
         for _, message in self.updates():
-            if message["version"] <= last.get(message["metric"], 0):
+            held = last.get(message["metric"])
+            if held is not None and (
+                message["version"] < held["version"]
+                or (message["version"] == held["version"] and message["data"] == held["data"])
+            ):
                 return False
-            last[message["metric"]] = message["version"]
+            last[message["metric"]] = message
         return True
 
     def errors(self) -> list[dict]:

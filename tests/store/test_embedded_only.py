@@ -6,6 +6,9 @@ shrink its oplog or unplug it on demand: the embedded store's history size and
 fault switch do that here.
 """
 
+import itertools
+import sqlite3
+
 import pytest
 from pymongo.errors import AutoReconnect, OperationFailure, ServerSelectionTimeoutError
 
@@ -123,3 +126,31 @@ def test_a_stage_the_store_lacks_is_an_operation_failure(embedded_db, stage):
 def test_an_unknown_watch_option_is_refused(embedded_db):
     with pytest.raises(OperationFailure):
         embedded_db.rooms.watch(full_document_before_change="required")
+
+
+def test_increments_number_each_seconds_writes_also_in_a_file_from_before_they_were_kept(
+    hospital_store, embedded_db
+):
+    """The store's only writer sees 1, 2, 3... in each second (a replica set counts its other
+    writes too); a store file written before increments were kept is numbered so on opening."""
+    times = []
+    with embedded_db.client.start_session() as session:
+        while len({time.time for time in times}) < 2:
+            embedded_db.rooms.insert_one({}, session=session)
+            times.append(session.operation_time)
+    for _, group in itertools.groupby(times, key=lambda time: time.time):
+        increments = [time.inc for time in group]
+        assert increments == list(range(1, len(increments) + 1))
+
+    older = sqlite3.connect(hospital_store)
+    older.execute("ALTER TABLE oplog DROP COLUMN inc")
+    older.close()
+    # Another history size: a new engine, which opens the file afresh.
+    reopened = EmbeddedClient(hospital_store, history=HISTORY * 1000)
+    with reopened.start_session() as session:
+        reopened["contract"].command("ping", session=session)
+        assert session.operation_time == times[-1]
+    numbered = sqlite3.connect(hospital_store)
+    rows = numbered.execute("SELECT wall_ms / 1000, inc FROM oplog ORDER BY seq").fetchall()
+    numbered.close()
+    assert rows == [(time.time, time.inc) for time in times]

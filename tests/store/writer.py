@@ -2,9 +2,11 @@
 
     python -m tests.store.writer embedded|mongodb PATH_OR_URI DB ACTION ARGS...
 
-Actions: `insert COLL N TAG` (N active documents tagged TAG), `inc COLL ID N`
-(N upserting $inc of `n` on one document), `count COLL`. Prints one JSON line:
-{"ok": result} or {"error": exception class name}.
+Actions: `insert COLL N TAG` (N active documents tagged TAG), `positions COLL N
+TAG` (the same, one by one in a session, returning each insert's cluster time
+as [seconds, increment]), `inc COLL ID N` (N upserting $inc of `n` on one
+document), `count COLL`. Prints one JSON line: {"ok": result} or {"error":
+exception class name}.
 """
 
 from __future__ import annotations
@@ -25,6 +27,14 @@ def run(db: Any, action: str, args: list[str]) -> Any:
         for index in range(count):
             collection.insert_one({"writer": tag, "i": index, "isActive": True})
         return count
+    if action == "positions":
+        count, tag = int(args[1]), args[2]
+        positions = []
+        with db.client.start_session() as session:
+            for index in range(count):
+                collection.insert_one({"writer": tag, "i": index}, session=session)
+                positions.append([session.operation_time.time, session.operation_time.inc])
+        return positions
     if action == "inc":
         document_id, count = args[1], int(args[2])
         for _ in range(count):
