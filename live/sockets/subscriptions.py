@@ -60,7 +60,13 @@ class SocketSubscriptions:
         if metric not in self._metrics:
             return False
         sent = self._sent.get(metric)
-        return sent is None or newer(wire, sent)
+        if sent is None:
+            return True
+        version, held = wire["version"], sent["version"]
+        if version != held:
+            return version > held
+        # The same database state computed again later: worth sending only if it reads otherwise.
+        return wire is not sent and (wire["data"] != sent["data"] or wire["stale"] != sent["stale"])
 
     def record(self, metric: str, wire: dict) -> bool:
         """Take `wire` as sent if it passes the never-older rule; True when it should be sent."""
@@ -73,11 +79,3 @@ class SocketSubscriptions:
         """`wire`, or what this socket already has if that is newer (snapshots never go back)."""
         sent = self._sent.get(metric)
         return sent if sent is not None and sent["version"] > wire["version"] else wire
-
-
-def newer(wire: dict, held: dict) -> bool:
-    """Does `wire` replace `held` on a socket: a later position, or the same one computed again
-    with other contents?"""
-    if wire["version"] != held["version"]:
-        return wire["version"] > held["version"]
-    return wire is not held and (wire["data"] != held["data"] or wire["stale"] != held["stale"])

@@ -116,8 +116,10 @@ async def test_every_client_follows_the_primary_through_a_failover(cluster):
             assert int(blocking.get(f"sentinel-test:async:{round_}")) == round_
         finally:
             blocking.close()
-        await asyncio.to_thread(cache.set, f"metric:{round_}", round_, 30)
-        assert await asyncio.to_thread(cache.get, f"metric:{round_}") == round_
+        # A metric value's entry, where the cache layers keep them (their key version).
+        version = layers.VALUES_KEY_VERSION
+        await asyncio.to_thread(cache.set, f"metric:{round_}", round_, 30, version)
+        assert await asyncio.to_thread(cache.get, f"metric:{round_}", None, version) == round_
         deleted = await asyncio.to_thread(layers._redis_delete_matching, cache, f"metric:{round_}")
         assert deleted == 1
         layer = get_channel_layer()
