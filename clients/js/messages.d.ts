@@ -67,6 +67,7 @@ export interface ServerMessages {
     data: PatientCount;
     updatedAt: string;
     stale: boolean;
+    /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
     version: number;
     requestId?: string;
   } | {
@@ -75,6 +76,7 @@ export interface ServerMessages {
     data: EmergencyAlerts;
     updatedAt: string;
     stale: boolean;
+    /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
     version: number;
     requestId?: string;
   } | {
@@ -83,6 +85,7 @@ export interface ServerMessages {
     data: RoomOccupancy;
     updatedAt: string;
     stale: boolean;
+    /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
     version: number;
     requestId?: string;
   } | {
@@ -91,6 +94,7 @@ export interface ServerMessages {
     data: ErWaiting;
     updatedAt: string;
     stale: boolean;
+    /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
     version: number;
     requestId?: string;
   } | {
@@ -99,6 +103,7 @@ export interface ServerMessages {
     data: TodayAppointments;
     updatedAt: string;
     stale: boolean;
+    /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
     version: number;
     requestId?: string;
   } | {
@@ -107,6 +112,7 @@ export interface ServerMessages {
     data: Revenue;
     updatedAt: string;
     stale: boolean;
+    /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
     version: number;
     requestId?: string;
   } | {
@@ -115,6 +121,7 @@ export interface ServerMessages {
     data: StaffActivity;
     updatedAt: string;
     stale: boolean;
+    /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
     version: number;
     requestId?: string;
   } | {
@@ -123,6 +130,7 @@ export interface ServerMessages {
     data: DischargesToday;
     updatedAt: string;
     stale: boolean;
+    /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
     version: number;
     requestId?: string;
   };
@@ -133,48 +141,56 @@ export interface ServerMessages {
       data: PatientCount;
       updatedAt: string;
       stale: boolean;
+      /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
       version: number;
     } | {
       metric: "emergencyAlerts";
       data: EmergencyAlerts;
       updatedAt: string;
       stale: boolean;
+      /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
       version: number;
     } | {
       metric: "roomOccupancy";
       data: RoomOccupancy;
       updatedAt: string;
       stale: boolean;
+      /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
       version: number;
     } | {
       metric: "erWaiting";
       data: ErWaiting;
       updatedAt: string;
       stale: boolean;
+      /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
       version: number;
     } | {
       metric: "todayAppointments";
       data: TodayAppointments;
       updatedAt: string;
       stale: boolean;
+      /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
       version: number;
     } | {
       metric: "revenue";
       data: Revenue;
       updatedAt: string;
       stale: boolean;
+      /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
       version: number;
     } | {
       metric: "staffActivity";
       data: StaffActivity;
       updatedAt: string;
       stale: boolean;
+      /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
       version: number;
     } | {
       metric: "dischargesToday";
       data: DischargesToday;
       updatedAt: string;
       stale: boolean;
+      /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
       version: number;
     }>;
     requestId?: string;
@@ -393,7 +409,7 @@ export interface PatientCountValue {
   updatedAt: string;
   /** True when served from cache while the hospital database is unreachable. */
   stale: boolean;
-  /** Increases with every newer value. */
+  /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
   version: number;
 }
 
@@ -403,7 +419,7 @@ export interface EmergencyAlertsValue {
   updatedAt: string;
   /** True when served from cache while the hospital database is unreachable. */
   stale: boolean;
-  /** Increases with every newer value. */
+  /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
   version: number;
 }
 
@@ -413,7 +429,7 @@ export interface RoomOccupancyValue {
   updatedAt: string;
   /** True when served from cache while the hospital database is unreachable. */
   stale: boolean;
-  /** Increases with every newer value. */
+  /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
   version: number;
 }
 
@@ -423,7 +439,7 @@ export interface ErWaitingValue {
   updatedAt: string;
   /** True when served from cache while the hospital database is unreachable. */
   stale: boolean;
-  /** Increases with every newer value. */
+  /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
   version: number;
 }
 
@@ -433,7 +449,7 @@ export interface TodayAppointmentsValue {
   updatedAt: string;
   /** True when served from cache while the hospital database is unreachable. */
   stale: boolean;
-  /** Increases with every newer value. */
+  /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
   version: number;
 }
 
@@ -443,7 +459,7 @@ export interface RevenueValue {
   updatedAt: string;
   /** True when served from cache while the hospital database is unreachable. */
   stale: boolean;
-  /** Increases with every newer value. */
+  /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
   version: number;
 }
 
@@ -453,7 +469,7 @@ export interface StaffActivityValue {
   updatedAt: string;
   /** True when served from cache while the hospital database is unreachable. */
   stale: boolean;
-  /** Increases with every newer value. */
+  /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
   version: number;
 }
 
@@ -463,7 +479,7 @@ export interface DischargesTodayValue {
   updatedAt: string;
   /** True when served from cache while the hospital database is unreachable. */
   stale: boolean;
-  /** Increases with every newer value. */
+  /** The hospital database's position (cluster time, seconds << 21 | increment) of the state the value reflects; the same clock for every server and the listener. Compare numerically: keep a value whose version is greater than or equal to the one you hold (equal: the same state computed again later). Below 2^53, exact as a JavaScript number. */
   version: number;
 }
 
