@@ -110,6 +110,23 @@ DEPARTMENT_NAMES = """() => [...document.querySelectorAll('#dashboard-view .tile
 PAGE_PATIENTS = 3000
 
 
+def seed_page_hospital(emergency_in: set[str] | None = None) -> None:
+    """The page's hospital (PAGE_PATIENTS, seed 7, now) in the test's store.
+
+    Which seeded emergencies are still open depends on the time of day: with `emergency_in`
+    (the departments of the user a test signs in), one of them always has one to act on.
+    """
+    seed_hospital(
+        store.get_database(),
+        seed=7,
+        patients=PAGE_PATIENTS,
+        now=timezone.localtime(),
+        currency=settings.HOSPITAL_CURRENCY,
+    )
+    if emergency_in and not open_emergencies(emergency_in):
+        raise_emergency(sorted(emergency_in)[-1])
+
+
 @pytest.fixture(scope="session")
 def playwright_instance():
     require(
@@ -137,17 +154,7 @@ def server(tmp_path, hospital_store) -> Iterator[LiveServer]:
     The hospital is written before the server starts, so its listener begins at
     the current position of the change stream with every value already whole.
     """
-    seed_hospital(
-        store.get_database(),
-        seed=7,
-        patients=PAGE_PATIENTS,
-        now=timezone.localtime(),
-        currency=settings.HOSPITAL_CURRENCY,
-    )
-    # Which seeded emergencies are still open depends on the time of day; the demo admin
-    # (ER, CARD) must always have one to act on.
-    if not open_emergencies({"ER", "CARD"}):
-        raise_emergency("ER")
+    seed_page_hospital(emergency_in={"ER", "CARD"})
     running = LiveServer.start(tmp_path / "server", store_path=hospital_store)
     yield running
     running.stop()

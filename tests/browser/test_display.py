@@ -17,21 +17,16 @@ import urllib.error
 import urllib.request
 
 import pytest
-from django.conf import settings
-from django.utils import timezone
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from metrics import store
-from simulator.seed import seed_hospital
 from tests.admin_http import AdminSession
 from tests.browser.conftest import (
     DESKTOP,
-    PAGE_PATIENTS,
     Console,
     Dashboard,
     open_emergencies,
-    raise_emergency,
+    seed_page_hospital,
 )
 from tests.servers import DEMO_PASSWORDS, LiveServer
 
@@ -41,15 +36,7 @@ CREDENTIAL_KEY = "hospital-dashboard.display"
 
 @pytest.fixture
 def display_server(tmp_path, hospital_store, redis_url, unique_prefix):
-    seed_hospital(
-        store.get_database(),
-        seed=7,
-        patients=PAGE_PATIENTS,
-        now=timezone.localtime(),
-        currency=settings.HOSPITAL_CURRENCY,
-    )
-    if not open_emergencies({"ER"}):
-        raise_emergency("ER")
+    seed_page_hospital(emergency_in={"ER"})
     running = LiveServer.start(
         tmp_path / "server",
         store_path=hospital_store,

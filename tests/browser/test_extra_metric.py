@@ -4,27 +4,18 @@ renderer its declaration names, and kept live (tests/metrics/extra/maintenance.p
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
-from django.utils import timezone
 
 from metrics import store
-from simulator.seed import seed_hospital
 from tests.servers import LiveServer
 
-from .conftest import DESKTOP, PAGE_PATIENTS, Console, Dashboard
+from .conftest import DESKTOP, Console, Dashboard, seed_page_hospital
 
 METRIC = "roomsInMaintenance"
 
 
 @pytest.fixture
 def extra_server(tmp_path, hospital_store):
-    seed_hospital(
-        store.get_database(),
-        seed=7,
-        patients=PAGE_PATIENTS,
-        now=timezone.localtime(),
-        currency=settings.HOSPITAL_CURRENCY,
-    )
+    seed_page_hospital()
     running = LiveServer.start(
         tmp_path / "server",
         store_path=hospital_store,

@@ -9,12 +9,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from django.conf import settings
-from django.utils import timezone
 
-from metrics import store
-from simulator.seed import seed_hospital
-from tests.browser.conftest import DESKTOP, PAGE_PATIENTS, Console, Dashboard
+from tests.browser.conftest import DESKTOP, Console, Dashboard, seed_page_hospital
 from tests.servers import LiveServer
 
 # 0.05 minutes: three seconds.
@@ -24,13 +20,7 @@ TOKENS_KEY = "hospital-dashboard.tokens"
 
 @pytest.fixture
 def idle_server(tmp_path, hospital_store):
-    seed_hospital(
-        store.get_database(),
-        seed=7,
-        patients=PAGE_PATIENTS,
-        now=timezone.localtime(),
-        currency=settings.HOSPITAL_CURRENCY,
-    )
+    seed_page_hospital()
     running = LiveServer.start(
         tmp_path / "server",
         store_path=hospital_store,

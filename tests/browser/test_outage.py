@@ -13,24 +13,18 @@ import subprocess
 import time
 
 import pytest
-from django.conf import settings
-from django.utils import timezone
 from playwright.sync_api import expect
 
-from metrics import store
-from simulator.seed import seed_hospital
 from tests.clients.control import Control
 from tests.clients.test_js_client import NODE_MODULES, TESTS, require_node_packages
 from tests.servers import ROOT, LiveServer
 
 from .conftest import (
-    PAGE_PATIENTS,
     SERVER_DOWN_MESSAGES,
     TILES_FOR,
     admit_patient,
     count,
-    open_emergencies,
-    raise_emergency,
+    seed_page_hospital,
 )
 
 # The 5 s is a bound with room (the return is seen within about a second, docs/dashboard.md), so
@@ -45,15 +39,7 @@ ACKNOWLEDGE = "Acknowledge"
 @pytest.fixture(params=["daphne", "uvicorn"])
 def server(request, tmp_path, hospital_store):
     """The page's seeded hospital (as tests/browser/conftest.py's), under each ASGI server."""
-    seed_hospital(
-        store.get_database(),
-        seed=7,
-        patients=PAGE_PATIENTS,
-        now=timezone.localtime(),
-        currency=settings.HOSPITAL_CURRENCY,
-    )
-    if not open_emergencies({"ER", "CARD"}):
-        raise_emergency("ER")
+    seed_page_hospital(emergency_in={"ER", "CARD"})
     running = LiveServer.start(
         tmp_path / "server", store_path=hospital_store, env={"DASHBOARD_SERVER": request.param}
     )

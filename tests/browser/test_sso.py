@@ -7,12 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.conf import settings
-from django.utils import timezone
 
-from metrics import store
-from simulator.seed import seed_hospital
-from tests.browser.conftest import DESKTOP, PAGE_PATIENTS, Console, Dashboard
+from tests.browser.conftest import DESKTOP, Console, Dashboard, seed_page_hospital
 from tests.oidc_provider import Provider
 from tests.servers import LiveServer
 
@@ -33,13 +29,7 @@ def provider():
 
 
 def start_server(tmp_path, hospital_store, provider: Provider, **extra: str) -> LiveServer:
-    seed_hospital(
-        store.get_database(),
-        seed=7,
-        patients=PAGE_PATIENTS,
-        now=timezone.localtime(),
-        currency=settings.HOSPITAL_CURRENCY,
-    )
+    seed_page_hospital()
     return LiveServer.start(
         tmp_path / "server",
         store_path=hospital_store,
