@@ -16,8 +16,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.clients.control import Control
-from tests.clients.test_js_client import NODE_MODULES, TESTS, require_node_packages
+from tests.clients.test_js_client import TESTS, require_node_packages
 from tests.servers import ROOT, LiveServer
+from tests.typescript import NODE_MODULES
 
 from .conftest import (
     SERVER_DOWN_MESSAGES,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,14 +16,12 @@ from tests.browser.test_display import pair, post_json, register_display
 from tests.clients.control import Control
 from tests.conftest import require
 from tests.servers import DEMO_PASSWORDS, ROOT, LiveServer
+from tests.typescript import NODE_MODULES, TSC, compile_strict
 
 pytestmark = pytest.mark.slow
 
 CLIENT = ROOT / "clients" / "js"
 TESTS = Path(__file__).resolve().parent / "js"
-# What `make typescript` installs in the virtual environment: tsc, and `ws` for Node.
-NODE_MODULES = Path(sys.prefix) / "node" / "node_modules"
-TSC = NODE_MODULES / ".bin" / "tsc"
 
 
 def require_node_packages() -> None:
@@ -146,22 +143,14 @@ def compile_usage(directory: Path, usage: str) -> subprocess.CompletedProcess:
     for declarations in CLIENT.glob("*.d.ts"):
         (directory / declarations.name).write_text(declarations.read_text())
     (directory / "usage.ts").write_text(usage)
-    return subprocess.run(
-        [
-            str(TSC),
-            "--noEmit",
-            "--strict",
-            "--target",
-            "es2022",
-            "--module",
-            "es2022",
-            "--moduleResolution",
-            "bundler",
-            str(directory / "usage.ts"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    return compile_strict(
+        directory / "usage.ts",
+        "--target",
+        "es2022",
+        "--module",
+        "es2022",
+        "--moduleResolution",
+        "bundler",
     )
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 from metrics.catalogue import LIVE_METRICS, METRICS
 from metrics_api.typescript import declarations, metric_declarations, type_of
-from tests.conftest import require
+from tests.typescript import compile_strict, require_tsc
 
 
 def test_json_schema_types_become_typescript_types():
@@ -66,7 +65,6 @@ def test_every_live_metric_has_its_interface_and_its_place_in_the_update_type():
     assert text.count("{") == text.count("}")
 
 
-TSC = Path(sys.prefix) / "node" / "node_modules" / ".bin" / "tsc"
 USAGE = """
 import type { DashboardUpdate, LiveMetric, MetricData } from "./metrics";
 
@@ -86,24 +84,10 @@ export const wrong = (data: MetricData["patientCount"]): string => data.total;
 
 
 def compile_with_tsc(tmp_path: Path, usage: str) -> subprocess.CompletedProcess:
-    require(TSC.exists(), f"{TSC} is missing", "`make typescript` installs it")
+    require_tsc()
     (tmp_path / "metrics.d.ts").write_text(metric_declarations())
     (tmp_path / "usage.ts").write_text(usage)
-    return subprocess.run(
-        [
-            str(TSC),
-            "--noEmit",
-            "--strict",
-            "--target",
-            "es2020",
-            "--moduleResolution",
-            "node",
-            str(tmp_path / "usage.ts"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return compile_strict(tmp_path / "usage.ts", "--target", "es2020", "--moduleResolution", "node")
 
 
 def test_the_declarations_compile_and_type_a_client(tmp_path):
