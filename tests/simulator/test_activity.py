@@ -10,7 +10,7 @@ import pytest
 from bson import ObjectId
 
 from simulator import activity
-from simulator.activity import HOSPITAL_EVENTS, MAX_OPEN_EMERGENCIES, ROUTINE
+from simulator.activity import HOSPITAL_EVENTS, MAX_OPEN_EMERGENCIES, ROUTINE, routine
 from simulator.activity.appointments import (
     appointment_clock,
     book_appointment,
@@ -27,6 +27,7 @@ from simulator.activity.patients import (
     see_patient,
     send_home,
 )
+from simulator.activity.routine import note_observation
 from simulator.activity.staff import clock_in, clock_out, end_break, take_break
 
 from .contract import aware, beds_out_of_place, stored, violations
@@ -574,3 +575,46 @@ def test_a_clinician_sees_the_most_urgent_waiting_patient_first(hospital_db, now
 def test_only_patients_seen_by_a_clinician_are_admitted(hospital_db, now):
     add(hospital_db, "patients", departmentId="CARD", seenAt=None)
     assert admit_patient(hospital_db, rng(), now) == 0
+
+
+def test_routine_writes_choose_from_a_recent_read_and_never_write_what_left_their_filter(
+    hospital_db, now, monkeypatch
+):
+    """Routine writes read their candidates once a minute of hospital time, not at every write;
+    a pathway that became an emergency meanwhile is never written, and the write that finds its
+    choice gone makes the next one read afresh."""
+    monkeypatch.setattr(routine, "_chosen_from", {})  # nothing read by an earlier test
+    first = add(hospital_db, "workflows")
+    second = add(hospital_db, "workflows")
+    reads = []
+    collection_class = type(hospital_db.workflows)
+    original_find = collection_class.find
+
+    def counting_find(collection, *args, **kwargs):
+        if collection.name == "workflows" and args and "stage" in args[0]:
+            reads.append(args[0])  # the routine's read (not the test's own lookups)
+        return original_find(collection, *args, **kwargs)
+
+    monkeypatch.setattr(collection_class, "find", counting_find)
+
+    def observations(doc):
+        return hospital_db.workflows.find_one({"_id": doc["_id"]}).get("observations", 0)
+
+    rng = random.Random(3)
+    assert sum(note_observation(hospital_db, rng, now) for _ in range(20)) == 20
+    assert len(reads) == 1
+    assert observations(first) + observations(second) == 20
+
+    hospital_db.workflows.update_one({"_id": first["_id"]}, {"$set": {"priority": "emergency"}})
+    before = observations(first)
+    later = now + dt.timedelta(seconds=30)
+    written = [note_observation(hospital_db, rng, later) for _ in range(20)]
+    assert observations(first) == before  # the emergency is never written
+    # Each write that chose the emergency wrote nothing and made the next one read afresh.
+    assert written.count(0) <= 1
+    assert len(reads) == 1 + written.count(0)
+
+    note_observation(hospital_db, rng, now + dt.timedelta(minutes=2))  # a minute on: read again
+    assert len(reads) == 2 + written.count(0)
+    assert observations(first) == before
+    assert observations(second) == 20 + 20 + 1 - before - written.count(0)
