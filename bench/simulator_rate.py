@@ -67,7 +67,9 @@ def simulate(env: dict, rate: float, duration: float) -> dict:
 
 def consume(seconds: float, idle: float) -> None:
     """Read the whole change stream for `seconds` (then until `idle` s pass without a change)."""
-    sys.path.insert(0, str(ROOT))
+    # Run as a script, this file's folder comes first on the path, and its incremental.py would
+    # hide the `incremental` package that Twisted imports.
+    sys.path[0] = str(ROOT)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard_project.settings")
     import django
 

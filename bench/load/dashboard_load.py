@@ -94,7 +94,12 @@ def load_phase(
     profilers = (
         [
             _start_profiler(children, name, pid, settings, workdir)
-            for name, pid in ((servers[0].name, servers[0].pid), ("listener", stack.listener_pid))
+            for name, pid in (
+                (servers[0].name, servers[0].pid),
+                ("listener", stack.listener_pid),
+                ("simulator", simulator.pid),
+                ("generator-0", generators.pids[0]),
+            )
         ]
         if settings.profile and len(servers) == 1
         else []
@@ -310,7 +315,8 @@ def summarize_load(
 
 # --- profiling ------------------------------------------------------------------------------------
 def _start_profiler(children: Children, name: str, pid: int, settings: Settings, workdir: Path):
-    """py-spy sampling a process for the load window (100 Hz, without pausing it)."""
+    """py-spy sampling a process and its children (a server's workers) for the load window (100 Hz,
+    without pausing it)."""
     spy = shutil.which("py-spy") or str(Path(PYTHON).parent / "py-spy")
     if not Path(spy).exists():
         return None
@@ -329,6 +335,7 @@ def _start_profiler(children: Children, name: str, pid: int, settings: Settings,
             "--format",
             "raw",
             "--nonblocking",
+            "--subprocesses",
             "--output",
             str(out),
         ],
