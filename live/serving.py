@@ -1,6 +1,6 @@
 """One serving process of `manage.py serve`: what it starts once its server accepts connections
-(the hub, the worker's heartbeat, the instance's announcement in the registry, the listener when
-it runs here) and what it stops before the end.
+(the hub, the garbage collector's upkeep, the worker's heartbeat, the instance's announcement in
+the registry, the listener when it runs here) and what it stops before the end.
 
 The one module that puts both halves of live in one process: the socket side (live/sockets/)
 and, where configured, the change-stream listener (live/stream/).
@@ -27,8 +27,9 @@ BANNER_AGAIN_SECONDS = 8
 
 
 class ServingProcess:
-    """What one serving process starts once its server accepts connections (the hub, its
-    announcement in the registry, the listener if it runs here) and stops before the end."""
+    """What one serving process starts once its server accepts connections (the hub, the
+    collector's upkeep, its announcement in the registry, the listener if it runs here) and
+    stops before the end."""
 
     def __init__(
         self,
@@ -49,10 +50,13 @@ class ServingProcess:
         self.heartbeat: asyncio.Task | None = None
 
     def ready(self) -> None:
+        from runtime.collector import collector
+
         from .sockets.hub import hub
 
         loop = asyncio.get_event_loop()
         loop.create_task(hub.start())
+        loop.create_task(collector.run())
         if self.worker:
             from .sockets.board import heartbeat_forever, instance_board, worker_index
 

@@ -111,6 +111,16 @@ direct_writes = Gauge(
     "server's internals they rely on are missing and frames go through ASGI send (live/sockets/frames.py)",
     multiprocess_mode="livemin",
 )
+gc_frozen_objects = Gauge(
+    "dashboard_gc_frozen_objects",
+    "Objects of a serving process taken out of the garbage collector's sight (runtime/collector.py)",
+    multiprocess_mode="livesum",
+)
+gc_full_sweep_seconds = Histogram(
+    "dashboard_gc_full_sweep_seconds",
+    "Pauses of the full garbage collections a serving process runs itself (runtime/collector.py)",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
 socket_write_failures = Counter(
     "dashboard_ws_write_failures_total",
     "Sockets closed with 1011 because writing an update to them raised",

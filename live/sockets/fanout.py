@@ -11,6 +11,7 @@ late, or one that did not change for that scope, goes nowhere.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from metrics.cache import prime_local
@@ -30,6 +31,27 @@ class Subscriber(Protocol):
 
     def fail(self, exc: Exception) -> None:
         """Writing to this socket raised: close it (1011) without touching the others."""
+
+
+@dataclass
+class Delivery:
+    """One scope's updates of one flush, and the local sockets to offer them to."""
+
+    updates: list[Update]
+    subscribers: list[Subscriber]
+    frames: FrameCache = field(default_factory=dict)  # the batched frames, built once
+
+    def offer(self, start: int, stop: int) -> int:
+        """Offer the updates to subscribers[start:stop]; how many frames went out."""
+        sent = 0
+        for subscriber in self.subscribers[start:stop]:
+            try:
+                sent += subscriber.offer(self.updates, self.frames)
+            except Exception as exc:  # one socket's write never stops the flush for the rest
+                subscriber.fail(exc)
+        if sent:
+            telemetry.messages_out.labels(type="dashboard_update").inc(sent)
+        return sent
 
 
 class LocalFanout:
@@ -65,7 +87,13 @@ class LocalFanout:
         return None if seen is None else seen[1]
 
     def dispatch(self, values: list[MetricValue]) -> None:
-        """Offer the values of one flush to every local socket that wants them."""
+        """Offer the values of one flush to every local socket that wants them, at once."""
+        for delivery in self.plan(values):
+            delivery.offer(0, len(delivery.subscribers))
+
+    def plan(self, values: list[MetricValue]) -> list[Delivery]:
+        """The values of one flush, projected and serialized once per scope with local
+        subscribers, and the sockets of each scope to offer them to (in any order, in parts)."""
         by_scope: dict[str, list[Update]] = defaultdict(list)
         for base in sorted(values, key=lambda value: LIVE_ORDER.get(value.metric, 99)):
             prime_local(base)
@@ -74,17 +102,11 @@ class LocalFanout:
                     update = self._update_for(base, scope_key)
                     if update is not None:
                         by_scope[scope_key].append(update)
-        sent = 0
+        deliveries = []
         for scope_key, updates in by_scope.items():
             groups = (self.members[update.metric][scope_key] for update in updates)
-            frames: FrameCache = {}
-            for subscriber in set().union(*groups):
-                try:
-                    sent += subscriber.offer(updates, frames)
-                except Exception as exc:  # one socket's write never stops the flush for the rest
-                    subscriber.fail(exc)
-        if sent:
-            telemetry.messages_out.labels(type="dashboard_update").inc(sent)
+            deliveries.append(Delivery(updates, list(set().union(*groups))))
+        return deliveries
 
     def _update_for(self, base: MetricValue, scope_key: str) -> Update | None:
         """The update for one scope, or None when it is older than, or the same as, the last.

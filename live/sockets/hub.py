@@ -21,12 +21,15 @@ from accounts.changes import ACCESS_CHANGED_TYPE, ACCESS_GROUP, users_of
 from metrics.scope import Scope
 from metrics.values import CHANNEL_MESSAGE_TYPE, MetricValue, values_from_message
 from runtime import telemetry
+from runtime.collector import collector
 
 from ..groups import UPDATES_GROUP
 from ..instance import instance_id
 from . import protocol
 from .fanout import LocalFanout
 from .fanout import Subscriber as FanoutSubscriber
+from .flushes import FlushQueue
+from .frames import text_frame
 from .monitor import LISTENER_DOWN, REDIS_UNAVAILABLE, DependencyMonitor
 from .outbox import Update
 
@@ -37,15 +40,21 @@ DEGRADING = frozenset({REDIS_UNAVAILABLE, LISTENER_DOWN})
 
 # The in-memory layer forgets group members after group_expiry; re-joining keeps the hub in.
 REJOIN_SECONDS = 600.0
+# Sockets offered a flush between two turns of the event loop (some 5 ms of writing).
+SOCKETS_PER_TURN = 256
 
 
 class Subscriber(FanoutSubscriber, Protocol):
     async def send_text(self, text: str) -> None: ...
 
+    def write_now(self, frame: bytes) -> bool:
+        """Write this frame straight to the socket if it can be (see Outbox.write_now)."""
+
 
 class Hub:
     def __init__(self) -> None:
         self.fanout = LocalFanout()
+        self.flushes = FlushQueue()
         self._connections: set[Subscriber] = set()
         self._revalidations: set[asyncio.Task] = set()
         self._channel: str | None = None
@@ -73,6 +82,7 @@ class Hub:
             await self._subscribe()
             self._tasks = [
                 asyncio.create_task(self._read_loop(), name="hub-reader"),
+                asyncio.create_task(self._deliver_loop(), name="hub-deliverer"),
                 asyncio.create_task(self._heartbeat_loop(), name="hub-heartbeat"),
                 asyncio.create_task(self._rejoin_loop(), name="hub-rejoin"),
                 asyncio.create_task(DependencyMonitor(self).run(), name="hub-monitor"),
@@ -114,10 +124,14 @@ class Hub:
 
     # --- connections and heartbeat ----------------------------------------------------------------
     def connect(self, subscriber: Subscriber) -> None:
-        self._connections.add(subscriber)
+        if subscriber not in self._connections:
+            self._connections.add(subscriber)
+            collector.socket_opened()
 
     def disconnect(self, subscriber: Subscriber) -> None:
-        self._connections.discard(subscriber)
+        if subscriber in self._connections:
+            self._connections.discard(subscriber)
+            collector.socket_closed()  # its cycles wait for the next full sweep
         self.fanout.forget(subscriber)
 
     def access_changed(self, user_ids: frozenset[int]) -> None:
@@ -152,9 +166,15 @@ class Hub:
         await self._send_to_all(protocol.encode(self.status_message()))
 
     async def _send_to_all(self, text: str) -> None:
-        """One connection_status text to every local socket, counted as sent messages."""
+        """One connection_status text to every local socket, counted as sent messages.
+
+        The frame is built once and written straight to each socket that has a direct writer,
+        as updates are: through ASGI each socket would encode it again, and the heartbeat would
+        hold the event loop (and a critical flush behind it) for as long as a flush of its own
+        at thousands of sockets. The others get it through ASGI."""
+        frame = text_frame(text)
         connections = list(self._connections)
-        for subscriber in connections:
+        for subscriber in [s for s in connections if not s.write_now(frame)]:
             await subscriber.send_text(text)
         telemetry.messages_out.labels(type="connection_status").inc(len(connections))
 
@@ -197,15 +217,38 @@ class Hub:
             backoff = 0.5
             if message.get("type") == CHANNEL_MESSAGE_TYPE:
                 try:
-                    self.dispatch(values_from_message(message))
+                    self.flushes.put(values_from_message(message))
                 except Exception:
-                    logger.exception("could not dispatch %s", message.get("values"))
+                    logger.exception("could not read the flush %s", message.get("values"))
             elif message.get("type") == ACCESS_CHANGED_TYPE:
                 self.access_changed(users_of(message))
             # A message already queued comes back without the loop running anything else: under
             # a backlog of flushes the process's other tasks (its heartbeat, the sockets' own
             # reads) would wait for all of them, and a worker silent for 10 s is replaced.
             await asyncio.sleep(0)
+
+    async def _deliver_loop(self) -> None:
+        """Offer each flush to the local sockets, critical flushes first, SOCKETS_PER_TURN at a
+        time. Between two parts the event loop runs its other work (sockets' reads, the reader
+        above), and a critical flush that arrived meanwhile goes out before the rest of a
+        standard one: at thousands of sockets a flush takes a good part of a second to write,
+        and an emergency would otherwise wait behind a whole window of revenue and staff."""
+        while True:
+            values, critical = await self.flushes.get()
+            try:
+                await self._deliver(values, preemptible=not critical)
+            except Exception:
+                logger.exception("could not deliver a flush of %s", [v.metric for v in values])
+
+    async def _deliver(self, values: list[MetricValue], preemptible: bool) -> None:
+        deliveries = self.fanout.plan(values)
+        for delivery in deliveries:
+            for start in range(0, len(delivery.subscribers), SOCKETS_PER_TURN):
+                delivery.offer(start, start + SOCKETS_PER_TURN)
+                await asyncio.sleep(0)
+                while preemptible and self.flushes.critical_waiting():
+                    urgent, _ = self.flushes.take()
+                    await self._deliver(urgent, preemptible=False)
 
     # --- degradation --------------------------------------------------------------------------------
     async def set_problems(self, problems: frozenset[str]) -> None:

@@ -47,12 +47,15 @@ BEHIND_AFTER_SECONDS = 1.0
 BURST_WATER = 64 * 1024
 LOW_WATER = 4 * 1024
 DRAIN_POLL_SECONDS = 0.05
-# A socket whose peer leaves more than this unacknowledged in the kernel at every look (one a
-# second at most, when an update is offered) for DASHBOARD_SLOW_SOCKET_SECONDS has stopped
-# reading: a dashboard gets a few KB a second, so a client that reads is back near 0 between
-# two updates. This finds a client that reads nothing long before its buffers fill.
+# A socket whose peer leaves more than this unacknowledged in the kernel at every look (when an
+# update is offered, a tenth of DASHBOARD_SLOW_SOCKET_SECONDS apart and LOOK_EVERY_SECONDS at
+# most) for DASHBOARD_SLOW_SOCKET_SECONDS has stopped reading: a dashboard gets a few KB a
+# second, so a client that reads is back near 0 between two updates. This finds a client that
+# reads nothing long before its buffers fill. A look is a system call: at thousands of sockets,
+# one a second each was a twentieth of a worker's time.
 UNREAD_LIMIT = 4 * 1024
-LOOK_EVERY_SECONDS = 1.0
+LOOK_EVERY_SECONDS = 3.0
+LOOKS_PER_LIMIT = 10
 # A socket closed for being slow is dropped if it has not read its close frame this long after.
 ABORT_AFTER_SECONDS = 30.0
 
@@ -132,7 +135,7 @@ class Outbox:
             self._keep(fresh)
             return 0
         for update in fresh:
-            self.subscriptions.record(update.metric, update.wire)
+            self.subscriptions.sent(update.metric, update.wire)
         if not self.batch:
             for update in fresh:
                 writer.write(update.frame)
@@ -143,6 +146,15 @@ class Outbox:
             frame = frames[key] = text_frame(batch_text(fresh))
         writer.write(frame)
         return 1
+
+    def write_now(self, frame: bytes) -> bool:
+        """Write a frame that is not an update (a status) straight to the socket; False when
+        this socket has no direct writer open now (the caller sends it through ASGI)."""
+        writer = self.writer
+        if writer is None or not writer.open():
+            return False
+        writer.write(frame)
+        return True
 
     def _behind(self, writer: DirectWriter) -> bool:
         """Has the transport held over HIGH_WATER at every offer for BEHIND_AFTER_SECONDS, or does
@@ -159,7 +171,8 @@ class Outbox:
     def _unread_too_long(self, writer: DirectWriter) -> bool:
         """Has the peer left more than UNREAD_LIMIT unread at every look for the slow limit?"""
         now = time.monotonic()
-        if now - self._looked_at < LOOK_EVERY_SECONDS:
+        limit = settings.DASHBOARD_SLOW_SOCKET_SECONDS
+        if now - self._looked_at < min(LOOK_EVERY_SECONDS, limit / LOOKS_PER_LIMIT):
             return False
         self._looked_at = now
         if writer.unread() <= UNREAD_LIMIT:
@@ -167,7 +180,7 @@ class Outbox:
             return False
         if self.unread_since is None:
             self.unread_since = now
-        return now - self.unread_since > settings.DASHBOARD_SLOW_SOCKET_SECONDS
+        return now - self.unread_since > limit
 
     def _keep(self, updates: list[Update]) -> None:
         for update in updates:

@@ -75,6 +75,10 @@ class SocketSubscriptions:
         self._sent[metric] = wire
         return True
 
+    def sent(self, metric: str, wire: dict) -> None:
+        """Note `wire` as sent, once `wants` said it should be (the same check, not made twice)."""
+        self._sent[metric] = wire
+
     def newest(self, metric: str, wire: dict) -> dict:
         """`wire`, or what this socket already has if that is newer (snapshots never go back)."""
         sent = self._sent.get(metric)

@@ -152,6 +152,11 @@ class DashboardSocket(AsyncWebsocketConsumer):
         telemetry.messages_out.labels(type=message["type"]).inc()
         await self.send_text(protocol.encode(message))
 
+    def write_now(self, frame: bytes) -> bool:
+        """A status frame from the hub, written at once if the socket has a direct writer
+        (True also when the socket is closing: nothing goes out then)."""
+        return self.closing or self.outbox.write_now(frame)
+
     def offer(self, updates: list[Update], frames: FrameCache) -> int:
         """Updates from the hub (never awaited); how many frames went out at once."""
         if self.paused or self.closing:
