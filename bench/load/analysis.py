@@ -70,20 +70,30 @@ def analyse(gen, refs: dict, ended: float) -> dict:
 
     marker_latency: dict[str, list[float]] = {}
     marker_missed: dict[str, int] = {}
+    # Per marker write: when it was written, and its median and slowest client here (whether a
+    # tail is every marker's or a few markers').
+    marker_spread: dict[str, list[list[float]]] = {}
     for tier, marker in refs.get("markers", {}).items():
         bucket = marker_latency.setdefault(tier, [])
+        by_write: list[list[float]] = [[] for _ in marker["writes"]]
         missed = 0
         for client in survivors:
             versions = client.keys.get(marker["metric"], ())
             arrivals = client.times.get(marker["metric"], ())
-            for written_at, written in marker["writes"]:
+            for k, (written_at, written) in enumerate(marker["writes"]):
                 # Versions arrive in order (never lower; equal ones are later computations).
                 position = bisect.bisect_left(versions, written)
                 if position == len(versions):
                     missed += 1
                 else:
                     bucket.append(arrivals[position] - written_at)
+                    by_write[k].append(arrivals[position] - written_at)
         marker_missed[tier] = missed
+        marker_spread[tier] = [
+            [written_at, sorted(times)[len(times) // 2], max(times)]
+            for (written_at, _), times in zip(marker["writes"], by_write, strict=True)
+            if times
+        ]
 
     return {
         "started": gen.window_started,
@@ -105,6 +115,7 @@ def analyse(gen, refs: dict, ended: float) -> dict:
         "marker_latency": {k: cap(v, SAMPLE_CAP, rng) for k, v in marker_latency.items()},
         "marker_latency_count": {k: len(v) for k, v in marker_latency.items()},
         "marker_missed": marker_missed,
+        "marker_spread": marker_spread,
         "close_codes": dict(
             Counter(c.close_code for c in present if not c.alive and c.close_code is not None)
         ),
