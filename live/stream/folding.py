@@ -112,8 +112,11 @@ class Folding:
         for metric in outcome.busy:
             logger.debug("verification: %s changed during its recount; recounted later", metric)
 
-    async def flush(self, batch: PendingBatch, *, everything: bool) -> None:
-        """Build the dirty metrics (all, or the critical ones) from the state, broadcast what changed."""
+    async def flush(
+        self, batch: PendingBatch, *, everything: bool, kind: str | None = None
+    ) -> None:
+        """Build the dirty metrics (all, or the critical ones) from the state, broadcast what
+        changed. `kind` says what brought the flush (a critical change, else the window)."""
         started = time.time()
         taken, by_collection = batch.take(everything)
         ordered = critical_first(taken)
@@ -133,7 +136,7 @@ class Folding:
                 if moment is not None:
                     telemetry.update_latency.labels(tier=tier).observe(max(0.0, done - moment))
         self.flushes += 1
-        kind = "window" if everything else "critical"
+        kind = kind or ("window" if everything else "critical")
         logger.debug(
             "batch (%s): %d changes %s, %d metrics built, %d broadcast %s, lag %s",
             kind,

@@ -133,7 +133,8 @@ class StreamFollower:
             if batch.window_due(now, ending):
                 await self.folding.flush(batch, everything=True)
             elif batch.critical_dirty() and (batch.urgent or reader.empty()):
-                await self.folding.flush(batch, everything=False)
+                everything = batch.standard_may_ride(now)
+                await self.folding.flush(batch, everything=everything, kind="critical")
             if (
                 batch.clean
                 and position is not None

@@ -46,3 +46,15 @@ def test_an_urgent_change_is_remembered_until_the_next_flush():
     taken, _ = batch.take(everything=False)
     assert taken == {"emergencyAlerts": [None, None]}
     assert not batch.urgent and batch.clean
+
+
+def test_standard_metrics_go_with_a_critical_flush_once_they_waited_half_the_window():
+    batch = PendingBatch(batch_size=100, batch_interval=1.0)
+    batch.add(change("bills"), now=10.0, moment=1000.0, urgent=False)
+    assert not batch.standard_may_ride(10.49)
+    assert batch.standard_may_ride(10.5)
+    batch.add(change("patients"), now=10.6, moment=1000.6, urgent=False, metrics=["patientCount"])
+    taken, reported = batch.take(everything=batch.standard_may_ride(10.6))
+    assert taken == {"revenue": [1000.0], "patientCount": [1000.6]}
+    assert reported == {"bills": 1, "patients": 1}
+    assert batch.clean and batch.window_started is None

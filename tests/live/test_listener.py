@@ -334,3 +334,31 @@ async def test_critical_metrics_do_not_wait_for_the_window_and_standard_ones_do(
     assert [batch["kind"] for batch in batches] == ["critical"]
     assert batches[0]["recomputed"] == ["patientCount"]
     await client.disconnect()
+
+
+async def test_a_critical_flush_takes_standard_metrics_along_after_half_the_window(
+    make_user, listeners
+):
+    db = store.get_database()
+    batches: list[dict] = []
+    await listeners(batch_interval=4, on_batch=batches.append)
+    user = await database_sync_to_async(make_user)("ride", "super_admin")
+    client = await authenticated(user)
+    await client.send_json_to(
+        {"type": "subscribe_metrics", "metrics": ["patientCount", "staffActivity"]}
+    )
+    for _ in range(3):  # subscriptions, then the two current values
+        await client.receive_json_from()
+    db.staff.insert_one(dict(CASES["staff"][1]))
+    await asyncio.sleep(2.2)  # over half the window: the staff change has waited long enough
+    db.patients.insert_one(patient())
+    first = await receive_until(client, lambda m: m["type"] == "dashboard_update", timeout=3)
+    second = await receive_until(client, lambda m: m["type"] == "dashboard_update", timeout=3)
+    assert [first["metric"], second["metric"]] == ["patientCount", "staffActivity"]
+    for _ in range(40):
+        if batches:
+            break
+        await asyncio.sleep(0.05)
+    assert [batch["kind"] for batch in batches] == ["critical"]
+    assert batches[0]["recomputed"] == ["patientCount", "staffActivity"]
+    await client.disconnect()
