@@ -241,14 +241,18 @@ class Hub:
                 logger.exception("could not deliver a flush of %s", [v.metric for v in values])
 
     async def _deliver(self, values: list[MetricValue], preemptible: bool) -> None:
-        deliveries = self.fanout.plan(values)
-        for delivery in deliveries:
-            for start in range(0, len(delivery.subscribers), SOCKETS_PER_TURN):
-                delivery.offer(start, start + SOCKETS_PER_TURN)
+        parts = [
+            (delivery, start)
+            for delivery in self.fanout.plan(values)
+            for start in range(0, len(delivery.subscribers), SOCKETS_PER_TURN)
+        ]
+        for n, (delivery, start) in enumerate(parts):
+            if n:  # between two parts (a flush for a few hundred sockets goes out in one)
                 await asyncio.sleep(0)
                 while preemptible and self.flushes.critical_waiting():
                     urgent, _ = self.flushes.take()
                     await self._deliver(urgent, preemptible=False)
+            delivery.offer(start, start + SOCKETS_PER_TURN)
 
     # --- degradation --------------------------------------------------------------------------------
     async def set_problems(self, problems: frozenset[str]) -> None:
