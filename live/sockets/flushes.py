@@ -3,9 +3,10 @@
 The hub's reader puts each flush here as it arrives; its deliverer takes
 them out (live/sockets/hub.py). A flush is critical when it carries a
 critical metric (emergencies, patients, rooms, ER waiting: metrics/catalogue.py).
-Flushes of a tier that queued up while the process was busy are taken as
-one, the newest value of each metric: every socket would only keep the
-newest anyway, and the queue stays as short as the catalogue however far
+Flushes are taken one at a time, in order, so every socket sees every
+value. Only a process far behind (MERGE_AFTER flushes of a tier waiting)
+takes that tier's waiting flushes as one, the newest value of each metric:
+a socket keeps only the newest anyway, and memory stays bounded however far
 behind the process falls.
 """
 
@@ -16,6 +17,9 @@ from collections import deque
 
 from metrics.catalogue import METRICS
 from metrics.values import MetricValue
+
+# Flushes of one tier waiting before they are taken as one: seconds behind at the listener's pace.
+MERGE_AFTER = 8
 
 
 def is_critical(values: list[MetricValue]) -> bool:
@@ -38,10 +42,12 @@ class FlushQueue:
         return bool(self._critical)
 
     def take(self) -> tuple[list[MetricValue], bool]:
-        """The next flush (critical first, a tier's queued flushes as one) and whether it is
-        critical; only when one waits."""
+        """The next flush (critical first; a tier's waiting flushes as one when MERGE_AFTER
+        wait) and whether it is critical; only when one waits."""
         critical = bool(self._critical)
         waiting = self._critical if critical else self._standard
+        if len(waiting) < MERGE_AFTER:
+            return waiting.popleft(), critical
         newest: dict[str, MetricValue] = {}
         while waiting:
             for value in waiting.popleft():

@@ -10,7 +10,7 @@ import itertools
 from channels.layers import get_channel_layer
 
 from live.groups import UPDATES_GROUP
-from live.sockets.flushes import FlushQueue
+from live.sockets.flushes import MERGE_AFTER, FlushQueue
 from live.sockets.hub import SOCKETS_PER_TURN
 from metrics.compute import compute_base
 from metrics.scope import Scope
@@ -86,17 +86,37 @@ async def test_a_critical_flush_is_not_overtaken(fresh_hub, hospital_db):
     assert max(s.arrivals[CRITICAL] for s in sockets) < min(s.arrivals[STANDARD] for s in sockets)
 
 
-def test_flushes_queued_in_one_tier_are_taken_as_one_with_the_newest_of_each_metric(hospital_db):
+def test_flushes_are_taken_critical_first_and_in_order(hospital_db):
     queue = FlushQueue()
     queue.put([value(STANDARD, 5), value("revenue", 5)])
-    queue.put([value(STANDARD, 7)])
     queue.put([value(CRITICAL, 6)])
+    queue.put([value(STANDARD, 7)])
     queue.put([value(CRITICAL, 8), value("roomOccupancy", 8)])
 
-    critical, is_critical = queue.take()
-    assert is_critical
-    assert {(v.metric, v.version) for v in critical} == {(CRITICAL, 8), ("roomOccupancy", 8)}
-    standard, is_critical = queue.take()
-    assert not is_critical
-    assert {(v.metric, v.version) for v in standard} == {(STANDARD, 7), ("revenue", 5)}
+    taken = [queue.take() for _ in range(4)]
+    assert [
+        (sorted((v.metric, v.version) for v in values), critical) for values, critical in taken
+    ] == [
+        ([(CRITICAL, 6)], True),
+        ([(CRITICAL, 8), ("roomOccupancy", 8)], True),
+        ([("revenue", 5), (STANDARD, 5)], False),
+        ([(STANDARD, 7)], False),
+    ]
     assert not queue.critical_waiting()
+
+
+def test_a_process_far_behind_takes_a_tiers_waiting_flushes_as_one(hospital_db):
+    queue = FlushQueue()
+    queue.put([value("revenue", 1)])
+    for version in range(2, MERGE_AFTER + 1):
+        queue.put([value(STANDARD, version)])
+    queue.put([value(CRITICAL, 50)])
+
+    critical, is_critical = queue.take()
+    assert is_critical and [(v.metric, v.version) for v in critical] == [(CRITICAL, 50)]
+    merged, is_critical = queue.take()
+    assert not is_critical
+    assert sorted((v.metric, v.version) for v in merged) == [
+        ("revenue", 1),
+        (STANDARD, MERGE_AFTER),
+    ]
