@@ -2,8 +2,9 @@
 
 The channel layer's per-consumer dispatch is the cost that limits Channels
 fan-out (docs/bench-load.md); here each server process subscribes once, to
-the group the listener publishes every flush to, and hands each flush to its
-local fan-out (live/sockets/fanout.py). The hub also keeps the process's status
+the group the listener publishes every flush to, queues each flush
+(live/sockets/flushes.py) and offers it to its sockets through its local
+fan-out (live/sockets/fanout.py), in parts, critical flushes first. The hub also keeps the process's status
 (`connection_status`: connected, degraded, stale, from live/sockets/monitor.py),
 repeats it as a heartbeat, and polls values while the channel layer is away.
 """

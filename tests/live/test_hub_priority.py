@@ -39,23 +39,30 @@ class Recording:
         raise exc
 
 
-async def test_a_critical_flush_overtakes_the_rest_of_a_standard_one(fresh_hub, hospital_db):
-    await fresh_hub.start()
+async def deliver_one_then_another(hub, parts: int, first: str, second: str) -> list[Recording]:
+    """Sockets (`parts` parts of them) subscribed to both metrics; a flush of `first`, and once
+    it has reached the first sockets, a flush of `second`. Returns the sockets once both
+    reached every one."""
+    await hub.start()
     clock = itertools.count()
-    sockets = [Recording(clock) for _ in range(SOCKETS_PER_TURN * 6)]
+    sockets = [Recording(clock) for _ in range(SOCKETS_PER_TURN * parts)]
     for socket in sockets:
-        fresh_hub.join(socket, CRITICAL, Scope.all())
-        fresh_hub.join(socket, STANDARD, Scope.all())
+        hub.join(socket, CRITICAL, Scope.all())
+        hub.join(socket, STANDARD, Scope.all())
     layer = get_channel_layer()
-
-    await layer.group_send(UPDATES_GROUP, channel_message([value(STANDARD, 10)]))
+    await layer.group_send(UPDATES_GROUP, channel_message([value(first, 10)]))
     async with asyncio.timeout(5):
-        while not any(STANDARD in socket.arrivals for socket in sockets):
+        while not any(first in socket.arrivals for socket in sockets):
             await asyncio.sleep(0)
-    await layer.group_send(UPDATES_GROUP, channel_message([value(CRITICAL, 11)]))
+    await layer.group_send(UPDATES_GROUP, channel_message([value(second, 11)]))
     async with asyncio.timeout(5):
         while not all(len(socket.arrivals) == 2 for socket in sockets):
             await asyncio.sleep(0)
+    return sockets
+
+
+async def test_a_critical_flush_overtakes_the_rest_of_a_standard_one(fresh_hub, hospital_db):
+    sockets = await deliver_one_then_another(fresh_hub, 6, STANDARD, CRITICAL)
 
     standard = sorted(socket.arrivals[STANDARD] for socket in sockets)
     critical = sorted(socket.arrivals[CRITICAL] for socket in sockets)
@@ -66,22 +73,7 @@ async def test_a_critical_flush_overtakes_the_rest_of_a_standard_one(fresh_hub, 
 
 
 async def test_a_critical_flush_is_not_overtaken(fresh_hub, hospital_db):
-    await fresh_hub.start()
-    clock = itertools.count()
-    sockets = [Recording(clock) for _ in range(SOCKETS_PER_TURN * 4)]
-    for socket in sockets:
-        fresh_hub.join(socket, CRITICAL, Scope.all())
-        fresh_hub.join(socket, STANDARD, Scope.all())
-    layer = get_channel_layer()
-
-    await layer.group_send(UPDATES_GROUP, channel_message([value(CRITICAL, 10)]))
-    async with asyncio.timeout(5):
-        while not any(CRITICAL in socket.arrivals for socket in sockets):
-            await asyncio.sleep(0)
-    await layer.group_send(UPDATES_GROUP, channel_message([value(STANDARD, 11)]))
-    async with asyncio.timeout(5):
-        while not all(len(socket.arrivals) == 2 for socket in sockets):
-            await asyncio.sleep(0)
+    sockets = await deliver_one_then_another(fresh_hub, 4, CRITICAL, STANDARD)
 
     assert max(s.arrivals[CRITICAL] for s in sockets) < min(s.arrivals[STANDARD] for s in sockets)
 

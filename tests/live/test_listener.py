@@ -310,19 +310,26 @@ async def test_one_listener_leads_and_a_standby_takes_over(
     await client.disconnect()
 
 
-async def test_critical_metrics_do_not_wait_for_the_window_and_standard_ones_do(
-    make_user, listeners
-):
-    db = store.get_database()
-    batches: list[dict] = []
-    await listeners(batch_interval=30, on_batch=batches.append)
-    user = await database_sync_to_async(make_user)("crit", "super_admin")
+async def watching_patients_and_staff(make_user, listeners, name, batch_interval, batches):
+    """A listener with that window reporting its batches; a super admin's socket subscribed to
+    patientCount and staffActivity, past their current values."""
+    await listeners(batch_interval=batch_interval, on_batch=batches.append)
+    user = await database_sync_to_async(make_user)(name, "super_admin")
     client = await authenticated(user)
     await client.send_json_to(
         {"type": "subscribe_metrics", "metrics": ["patientCount", "staffActivity"]}
     )
     for _ in range(3):  # subscriptions, then the two current values
         await client.receive_json_from()
+    return client
+
+
+async def test_critical_metrics_do_not_wait_for_the_window_and_standard_ones_do(
+    make_user, listeners
+):
+    db = store.get_database()
+    batches: list[dict] = []
+    client = await watching_patients_and_staff(make_user, listeners, "crit", 30, batches)
     db.staff.insert_one(dict(CASES["staff"][1]))
     db.patients.insert_one(patient())
     update = await receive_until(client, lambda m: m["type"] == "dashboard_update", timeout=3)
@@ -341,14 +348,7 @@ async def test_a_critical_flush_takes_standard_metrics_along_after_half_the_wind
 ):
     db = store.get_database()
     batches: list[dict] = []
-    await listeners(batch_interval=4, on_batch=batches.append)
-    user = await database_sync_to_async(make_user)("ride", "super_admin")
-    client = await authenticated(user)
-    await client.send_json_to(
-        {"type": "subscribe_metrics", "metrics": ["patientCount", "staffActivity"]}
-    )
-    for _ in range(3):  # subscriptions, then the two current values
-        await client.receive_json_from()
+    client = await watching_patients_and_staff(make_user, listeners, "ride", 4, batches)
     db.staff.insert_one(dict(CASES["staff"][1]))
     await asyncio.sleep(2.2)  # over half the window: the staff change has waited long enough
     db.patients.insert_one(patient())
