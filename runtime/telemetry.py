@@ -113,7 +113,8 @@ direct_writes = Gauge(
 )
 gc_frozen_objects = Gauge(
     "dashboard_gc_frozen_objects",
-    "Objects of a serving process taken out of the garbage collector's sight (runtime/collector.py)",
+    "Objects of a serving process taken out of the garbage collector's sight, counted at start "
+    "and after each full sweep (runtime/collector.py)",
     multiprocess_mode="livesum",
 )
 gc_full_sweep_seconds = Histogram(

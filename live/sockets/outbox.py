@@ -115,6 +115,7 @@ class Outbox:
         self.over_since: float | None = None  # since when the transport holds over HIGH_WATER
         self.unread_since: float | None = None  # since when the peer has left data unread
         self._looked_at = float("-inf")
+        self._look_every = 0.0  # set at each look, from DASHBOARD_SLOW_SOCKET_SECONDS
         self._closing: asyncio.Future | None = None
         self.closed_slow = False  # closed with 4008: nothing more is offered
         self._drain: asyncio.Future | None = None
@@ -171,9 +172,12 @@ class Outbox:
     def _unread_too_long(self, writer: DirectWriter) -> bool:
         """Has the peer left more than UNREAD_LIMIT unread at every look for the slow limit?"""
         now = time.monotonic()
-        limit = settings.DASHBOARD_SLOW_SOCKET_SECONDS
-        if now - self._looked_at < min(LOOK_EVERY_SECONDS, limit / LOOKS_PER_LIMIT):
+        if now - self._looked_at < self._look_every:
             return False
+        # Read here, not at every offer: a Django setting costs a microsecond, a worker offers
+        # thousands of updates in a flush.
+        limit = settings.DASHBOARD_SLOW_SOCKET_SECONDS
+        self._look_every = min(LOOK_EVERY_SECONDS, limit / LOOKS_PER_LIMIT)
         self._looked_at = now
         if writer.unread() <= UNREAD_LIMIT:
             self.unread_since = None

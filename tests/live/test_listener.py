@@ -324,6 +324,14 @@ async def watching_patients_and_staff(make_user, listeners, name, batch_interval
     return client
 
 
+async def reported(batches: list[dict]) -> None:
+    """Wait (2 s at most) for the listener to report a batch: it does just after the broadcast."""
+    for _ in range(40):
+        if batches:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_critical_metrics_do_not_wait_for_the_window_and_standard_ones_do(
     make_user, listeners
 ):
@@ -334,10 +342,7 @@ async def test_critical_metrics_do_not_wait_for_the_window_and_standard_ones_do(
     db.patients.insert_one(patient())
     update = await receive_until(client, lambda m: m["type"] == "dashboard_update", timeout=3)
     assert update["metric"] == "patientCount" and update["data"]["total"] == 1
-    for _ in range(40):  # the batch is reported just after its broadcast
-        if batches:
-            break
-        await asyncio.sleep(0.05)
+    await reported(batches)
     assert [batch["kind"] for batch in batches] == ["critical"]
     assert batches[0]["recomputed"] == ["patientCount"]
     await client.disconnect()
@@ -355,10 +360,7 @@ async def test_a_critical_flush_takes_standard_metrics_along_after_half_the_wind
     first = await receive_until(client, lambda m: m["type"] == "dashboard_update", timeout=3)
     second = await receive_until(client, lambda m: m["type"] == "dashboard_update", timeout=3)
     assert [first["metric"], second["metric"]] == ["patientCount", "staffActivity"]
-    for _ in range(40):
-        if batches:
-            break
-        await asyncio.sleep(0.05)
+    await reported(batches)
     assert [batch["kind"] for batch in batches] == ["critical"]
     assert batches[0]["recomputed"] == ["patientCount", "staffActivity"]
     await client.disconnect()
