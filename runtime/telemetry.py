@@ -34,6 +34,12 @@ update_latency = Histogram(
     ["tier"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+flush_delivery = Histogram(
+    "dashboard_flush_delivery_seconds",
+    "From a server process starting to deliver a flush to offering it to its last socket",
+    ["tier"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 1.0, 2.5),
+)
 changes_processed = Counter(
     "dashboard_changes_processed_total", "Change events processed, by collection", ["collection"]
 )

@@ -12,7 +12,9 @@ repeats it as a heartbeat, and polls values while the channel layer is away.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import time
 from typing import Protocol
 
 from channels.layers import get_channel_layer
@@ -43,6 +45,10 @@ DEGRADING = frozenset({REDIS_UNAVAILABLE, LISTENER_DOWN})
 REJOIN_SECONDS = 600.0
 # Sockets offered a flush between two turns of the event loop (some 5 ms of writing).
 SOCKETS_PER_TURN = 256
+# The heartbeat goes out in turns this far apart, each to its share of the sockets, rather than
+# to every socket at once: at thousands of sockets, one burst every DASHBOARD_HEARTBEAT_SECONDS
+# would be a flush of its own that an update meeting it waits behind.
+HEARTBEAT_TURN_SECONDS = 1.0
 
 
 class Subscriber(FanoutSubscriber, Protocol):
@@ -56,7 +62,9 @@ class Hub:
     def __init__(self) -> None:
         self.fanout = LocalFanout()
         self.flushes = FlushQueue()
-        self._connections: set[Subscriber] = set()
+        # Every local socket, and its number (its turn of the heartbeat).
+        self._connections: dict[Subscriber, int] = {}
+        self._numbers = itertools.count()
         self._revalidations: set[asyncio.Task] = set()
         self._channel: str | None = None
         self._tasks: list[asyncio.Task] = []
@@ -126,12 +134,11 @@ class Hub:
     # --- connections and heartbeat ----------------------------------------------------------------
     def connect(self, subscriber: Subscriber) -> None:
         if subscriber not in self._connections:
-            self._connections.add(subscriber)
+            self._connections[subscriber] = next(self._numbers)
             collector.socket_opened()
 
     def disconnect(self, subscriber: Subscriber) -> None:
-        if subscriber in self._connections:
-            self._connections.discard(subscriber)
+        if self._connections.pop(subscriber, None) is not None:
             collector.socket_closed()  # its cycles wait for the next full sweep
         self.fanout.forget(subscriber)
 
@@ -166,23 +173,32 @@ class Hub:
         """Send the current connection_status to every local socket (serialized once)."""
         await self._send_to_all(protocol.encode(self.status_message()))
 
-    async def _send_to_all(self, text: str) -> None:
-        """One connection_status text to every local socket, counted as sent messages.
+    async def _send_to_all(self, text: str, connections: list[Subscriber] | None = None) -> None:
+        """One connection_status text to every local socket (or those given), counted as sent.
 
         The frame is built once and written straight to each socket that has a direct writer,
         as updates are: through ASGI each socket would encode it again, and the heartbeat would
         hold the event loop (and a critical flush behind it) for as long as a flush of its own
         at thousands of sockets. The others get it through ASGI."""
         frame = text_frame(text)
-        connections = list(self._connections)
+        if connections is None:
+            connections = list(self._connections)
         for subscriber in [s for s in connections if not s.write_now(frame)]:
             await subscriber.send_text(text)
         telemetry.messages_out.labels(type="connection_status").inc(len(connections))
 
     async def _heartbeat_loop(self) -> None:
-        while True:
-            await asyncio.sleep(settings.DASHBOARD_HEARTBEAT_SECONDS)
-            await self.announce()
+        """Every socket gets the status every DASHBOARD_HEARTBEAT_SECONDS, in turns: a socket's
+        number picks its turn, so each is written once a round, a round's sockets spread
+        over it (HEARTBEAT_TURN_SECONDS apart)."""
+        for turn in itertools.count():
+            interval = settings.DASHBOARD_HEARTBEAT_SECONDS
+            turns = max(1, round(interval / HEARTBEAT_TURN_SECONDS))
+            await asyncio.sleep(interval / turns)
+            mine = turn % turns
+            due = [s for s, number in self._connections.items() if number % turns == mine]
+            if due:
+                await self._send_to_all(protocol.encode(self.status_message()), due)
 
     # --- subscriptions (the local fan-out's) ---------------------------------------------------------
     def join(self, subscriber: Subscriber, metric: str, scope: Scope) -> None:
@@ -242,6 +258,7 @@ class Hub:
                 logger.exception("could not deliver a flush of %s", [v.metric for v in values])
 
     async def _deliver(self, values: list[MetricValue], preemptible: bool) -> None:
+        began = time.perf_counter()
         parts = [
             (delivery, start)
             for delivery in self.fanout.plan(values)
@@ -254,6 +271,9 @@ class Hub:
                     urgent, _ = self.flushes.take()
                     await self._deliver(urgent, preemptible=False)
             delivery.offer(start, start + SOCKETS_PER_TURN)
+        if parts:
+            tier = "standard" if preemptible else "critical"
+            telemetry.flush_delivery.labels(tier=tier).observe(time.perf_counter() - began)
 
     # --- degradation --------------------------------------------------------------------------------
     async def set_problems(self, problems: frozenset[str]) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -114,7 +115,7 @@ class Outbox:
         self.behind_since: float | None = None
         self.over_since: float | None = None  # since when the transport holds over HIGH_WATER
         self.unread_since: float | None = None  # since when the peer has left data unread
-        self._looked_at = float("-inf")
+        self._looked_at: float | None = None  # None: no offer yet
         self._look_every = 0.0  # set at each look, from DASHBOARD_SLOW_SOCKET_SECONDS
         self._closing: asyncio.Future | None = None
         self.closed_slow = False  # closed with 4008: nothing more is offered
@@ -172,12 +173,18 @@ class Outbox:
     def _unread_too_long(self, writer: DirectWriter) -> bool:
         """Has the peer left more than UNREAD_LIMIT unread at every look for the slow limit?"""
         now = time.monotonic()
-        if now - self._looked_at < self._look_every:
+        if self._looked_at is not None and now - self._looked_at < self._look_every:
             return False
         # Read here, not at every offer: a Django setting costs a microsecond, a worker offers
         # thousands of updates in a flush.
         limit = settings.DASHBOARD_SLOW_SOCKET_SECONDS
         self._look_every = min(LOOK_EVERY_SECONDS, limit / LOOKS_PER_LIMIT)
+        if self._looked_at is None:
+            # The first offer: the first look comes at a random point of the first period.
+            # Sockets that opened together would otherwise all look in the same flush, a
+            # system call each, and that flush would reach its last socket later.
+            self._looked_at = now - random.random() * self._look_every
+            return False
         self._looked_at = now
         if writer.unread() <= UNREAD_LIMIT:
             self.unread_since = None

@@ -187,3 +187,47 @@ def test_text_frames_follow_rfc_6455_lengths():
     assert text_frame("a")[:2] == b"\x81\x01"
     assert text_frame("a" * 200)[:4] == b"\x81\x7e\x00\xc8"
     assert text_frame("a" * 70000)[:2] == b"\x81\x7f" and len(text_frame("a" * 70000)) == 70010
+
+
+class Looked(Transport):
+    """A writer that counts the looks at what its peer left unread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.looks = 0
+
+    def unread(self) -> int:
+        self.looks += 1
+        return 0
+
+
+async def test_sockets_opened_together_look_at_their_peers_in_different_flushes(
+    settings, monkeypatch
+):
+    """Each socket's first look comes at its own point of the first period, so a server's
+    sockets do not all make the system call in the same flush."""
+    settings.DASHBOARD_SLOW_SOCKET_SECONDS = 30  # a look every 3 s
+    now = [1000.0]
+    monkeypatch.setattr(outbox_module.time, "monotonic", lambda: now[0])
+    boxes = []
+    for _ in range(200):
+        subscriptions = SocketSubscriptions()
+        subscriptions.add("patientCount")
+        box = Outbox(subscriptions, send_text=None, stop_sending=lambda: None)
+        box.writer = Looked()
+        boxes.append(box)
+
+    looks_per_flush = []
+    for version in range(1, 14):  # a flush every half second for 6 s
+        before = sum(box.writer.looks for box in boxes)
+        for box in boxes:
+            box.offer([update("patientCount", version)], {})
+        looks_per_flush.append(sum(box.writer.looks for box in boxes) - before)
+        now[0] += 0.5
+
+    assert looks_per_flush[0] == 0  # the first offer only sets each socket's phase
+    # Every socket looked within its first 3 s, and then again 3 s later ...
+    assert all(box.writer.looks == 2 for box in boxes)
+    # ... spread over the six flushes of a period rather than all in one.
+    assert max(looks_per_flush) < 100
+    assert sum(1 for n in looks_per_flush[1:7] if n) == 6

@@ -73,6 +73,8 @@ async def test_service_metrics_move_with_connections_and_changes(tmp_path, hospi
         assert sample(during, "dashboard_ws_messages_out_total", 'type="dashboard_update"') >= 1
         assert sample(during, "dashboard_listener_active") == 1
         assert "dashboard_update_latency_seconds_bucket" in during
+        # patientCount is critical: its flush went out to the subscribed socket.
+        assert sample(during, "dashboard_flush_delivery_seconds_count", 'tier="critical"') >= 1
         for _ in range(50):
             after = await asyncio.to_thread(scrape, server.url + "/metrics")
             if sample(after, "dashboard_ws_connections_active") == 0:
