@@ -11,6 +11,7 @@ from pathlib import Path
 
 from metrics.catalogue import LIVE_METRICS, METRICS
 
+from . import server_metrics
 from .clients import Generators, PipedProcess
 from .config import SIMULATOR_WARMUP, WRITER_DRAIN, Settings, ready_timeout
 from .procs import PYTHON, Children
@@ -90,6 +91,7 @@ def load_phase(
     PipedProcess(writer).expect("PROBING", 60)
     generators.begin(label)
     started = time.time()
+    metrics_before = [server_metrics.scrape(server.port) for server in servers]
     # Only the first configuration is profiled: one profile answers where the time goes.
     profilers = (
         [
@@ -112,16 +114,30 @@ def load_phase(
     if code != 0:
         raise RuntimeError(f"the marker writer failed:\n{writer.log_tail()}")
     children.stop(writer)
-    parts = generators.end(label, writer_out)
+    # The window ends here: what the generators do next (reading the frames they held,
+    # analysing) is not the load's, and stays out of its CPU figures.
     ended = time.time()
     sampler.sample()
+    metrics_after = [server_metrics.scrape(server.port) for server in servers]
+    parts = generators.end(label, writer_out)
     children.stop(simulator)
     profiles = {
         name: _finish_profiler(children, p)
         for name, p in ((p[2], p) for p in profilers if p is not None)
     }
     bye = generators.quit()
-    slow_closed = sum(_slow_closed(server) for server in servers) if slow_clients else None
+    slow_closed = (
+        sum(
+            int(
+                server_metrics.counter(
+                    server_metrics.scrape(s.port), "dashboard_ws_slow_closed_total"
+                )
+            )
+            for s in servers
+        )
+        if slow_clients
+        else None
+    )
     writes = json.loads(writer_out.read_text())
     result = summarize_load(
         label,
@@ -139,6 +155,8 @@ def load_phase(
     )
     # The server's own count of sockets it closed with 4008 (its /metrics, over its workers).
     result["slow_closed_by_server"] = slow_closed
+    # The servers' side of change -> client: from a process taking a flush to its last socket.
+    result["flush_delivery"] = server_metrics.flush_delivery(metrics_before, metrics_after)
     result["processes"] = {
         name: sampler.window(name, started, ended)
         for name in [
@@ -363,15 +381,3 @@ def _sum_counts(parts) -> dict:
         for key, n in part.items():
             total[key] = total.get(key, 0) + n
     return total
-
-
-def _slow_closed(server: Server) -> int:
-    """dashboard_ws_slow_closed_total of one dashboard server, from its /metrics."""
-    import urllib.request
-
-    url = f"http://127.0.0.1:{server.port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as answer:  # noqa: S310 (loopback)
-        for line in answer.read().decode().splitlines():
-            if line.startswith("dashboard_ws_slow_closed_total "):
-                return int(float(line.split()[1]))
-    return 0

@@ -77,6 +77,14 @@ def summary_lines(report: dict) -> list[str]:
             f"  machine: {cpu.get('machine')}% of one core busy, {cpu.get('benchmark_processes')}% "
             f"the benchmark's processes, {cpu.get('everything_else')}% everything else"
         )
+        fanout = load.get("flush_delivery") or {}
+        if fanout:
+            tiers = " | ".join(
+                f"{tier} {row['flushes']} flushes, mean {row['mean_ms']} p50 {row['p50_ms']} "
+                f"p99 {row['p99_ms']} ms"
+                for tier, row in fanout.items()
+            )
+            lines.append(f"  servers, a flush to its last socket (per process): {tiers}")
         batches = load.get("listener_batches") or {}
         if batches:
             lines.append(

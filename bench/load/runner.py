@@ -170,7 +170,8 @@ def run(options) -> int:
 
         kinds = options.fanout_servers
         for kind in kinds:
-            ours = stack.start_dashboard(kind, f"ours-{kind}", workers=1)  # one process, as bare
+            # One process, as bare.
+            ours = stack.start_dashboard(kind, f"ours-{kind}", workers=1, fed=True)
             if stack.token is None:
                 stack.login(ours)
             stack.warm_up(ours)

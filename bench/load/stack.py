@@ -140,10 +140,18 @@ class Stack:
             )
 
     # --- processes --------------------------------------------------------------------------------
-    def start_dashboard(self, kind: str, name: str, workers: int | None = None) -> Server:
-        """`manage.py serve` (its own workers: one per core unless `workers` says otherwise)."""
+    def start_dashboard(
+        self, kind: str, name: str, workers: int | None = None, fed: bool = False
+    ) -> Server:
+        """`manage.py serve` (its own workers: one per core unless `workers` says otherwise).
+        `fed`: no listener runs, the fan-out's publisher feeds the hubs."""
         port = free_port()
         env = {**self.env, "DASHBOARD_INSTANCE_ID": name}
+        if fed:
+            # Without a listener's heartbeat the hubs would call the listener down after 15 s
+            # and poll the store; a polled value carries the store's position, newer than the
+            # publisher's next values, which the never-older rule would then hold back.
+            env["DASHBOARD_LISTENER_STALE_SECONDS"] = "86400"
         argv = [
             PYTHON,
             "manage.py",
