@@ -12,7 +12,6 @@ repeats it as a heartbeat, and polls values while the channel layer is away.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import time
 from typing import Protocol
@@ -45,9 +44,9 @@ DEGRADING = frozenset({REDIS_UNAVAILABLE, LISTENER_DOWN})
 REJOIN_SECONDS = 600.0
 # Sockets offered a flush between two turns of the event loop (some 5 ms of writing).
 SOCKETS_PER_TURN = 256
-# The heartbeat goes out in turns this far apart, each to its share of the sockets, rather than
-# to every socket at once: at thousands of sockets, one burst every DASHBOARD_HEARTBEAT_SECONDS
-# would be a flush of its own that an update meeting it waits behind.
+# The heartbeat goes out in turns this far apart, each socket's counted from its connection,
+# rather than to every socket at once: at thousands of sockets, one burst every
+# DASHBOARD_HEARTBEAT_SECONDS would be a flush of its own that an update meeting it waits behind.
 HEARTBEAT_TURN_SECONDS = 1.0
 
 
@@ -62,9 +61,9 @@ class Hub:
     def __init__(self) -> None:
         self.fanout = LocalFanout()
         self.flushes = FlushQueue()
-        # Every local socket, and its number (its turn of the heartbeat).
+        # Every local socket, and the heartbeat's turn when it connected.
         self._connections: dict[Subscriber, int] = {}
-        self._numbers = itertools.count()
+        self._turn = 0
         self._revalidations: set[asyncio.Task] = set()
         self._channel: str | None = None
         self._tasks: list[asyncio.Task] = []
@@ -134,7 +133,7 @@ class Hub:
     # --- connections and heartbeat ----------------------------------------------------------------
     def connect(self, subscriber: Subscriber) -> None:
         if subscriber not in self._connections:
-            self._connections[subscriber] = next(self._numbers)
+            self._connections[subscriber] = self._turn
             collector.socket_opened()
 
     def disconnect(self, subscriber: Subscriber) -> None:
@@ -188,15 +187,20 @@ class Hub:
         telemetry.messages_out.labels(type="connection_status").inc(len(connections))
 
     async def _heartbeat_loop(self) -> None:
-        """Every socket gets the status every DASHBOARD_HEARTBEAT_SECONDS, in turns: a socket's
-        number picks its turn, so each is written once a round, a round's sockets spread
-        over it (HEARTBEAT_TURN_SECONDS apart)."""
-        for turn in itertools.count():
+        """Every socket gets the status every DASHBOARD_HEARTBEAT_SECONDS counted from its
+        connection (which sent it the status first), to the turn: sockets that connected at
+        different moments get theirs at different turns (HEARTBEAT_TURN_SECONDS apart)."""
+        while True:
             interval = settings.DASHBOARD_HEARTBEAT_SECONDS
             turns = max(1, round(interval / HEARTBEAT_TURN_SECONDS))
             await asyncio.sleep(interval / turns)
-            mine = turn % turns
-            due = [s for s, number in self._connections.items() if number % turns == mine]
+            self._turn += 1
+            turn = self._turn
+            due = [
+                s
+                for s, joined in self._connections.items()
+                if turn > joined and (turn - joined) % turns == 0
+            ]
             if due:
                 await self._send_to_all(protocol.encode(self.status_message()), due)
 

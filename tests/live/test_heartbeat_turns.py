@@ -1,5 +1,5 @@
-"""The heartbeat reaches every socket once a round, in turns spread over the round rather
-than all sockets at once."""
+"""The heartbeat reaches every socket once a round, counted from its connection, so that
+sockets that connected at different moments are written at different turns, not all at once."""
 
 from __future__ import annotations
 
@@ -37,26 +37,37 @@ class Beating:
         raise exc
 
 
-async def test_each_socket_beats_once_a_round_in_its_own_turn(
+async def test_each_socket_beats_a_round_after_it_connected_not_all_at_once(
     fresh_hub, hospital_db, settings, monkeypatch
 ):
     turn_seconds = 0.25
     settings.DASHBOARD_HEARTBEAT_SECONDS = turn_seconds * TURNS
     monkeypatch.setattr(hub_module, "HEARTBEAT_TURN_SECONDS", turn_seconds)
-    sockets = [Beating() for _ in range(SOCKETS)]
-    for socket in sockets:
-        fresh_hub.connect(socket)
-    await fresh_hub.start()
     round_seconds = settings.DASHBOARD_HEARTBEAT_SECONDS
+    await fresh_hub.start()
+    # SOCKETS / TURNS sockets connect in each of TURNS turns running.
+    sockets, connected = [], {}
+    for _ in range(TURNS):
+        turn = fresh_hub._turn
+        for _ in range(SOCKETS // TURNS):
+            socket = Beating()
+            fresh_hub.connect(socket)
+            sockets.append(socket)
+            connected[socket] = time.monotonic()
+        async with asyncio.timeout(5):
+            while fresh_hub._turn == turn:
+                await asyncio.sleep(0.01)
     async with asyncio.timeout(10):
         while not all(len(socket.beats) >= 2 for socket in sockets):
             await asyncio.sleep(0.02)
 
-    # Once a round each, a round apart.
     for socket in sockets:
+        # Its first a round after it connected (to the turn), then once a round.
+        first = socket.beats[0] - connected[socket]
+        assert round_seconds - turn_seconds * 1.2 < first < round_seconds + turn_seconds, first
         gap = socket.beats[1] - socket.beats[0]
         assert round_seconds * 0.7 < gap < round_seconds * 1.5, socket.beats
-    # The first round came in TURNS turns of SOCKETS / TURNS sockets, a turn apart.
+    # The first beats came in TURNS turns of SOCKETS / TURNS sockets, a turn apart.
     first = sorted(socket.beats[0] for socket in sockets)
     turns = [[first[0]]]
     for moment in first[1:]:

@@ -61,9 +61,11 @@ async def test_service_metrics_move_with_connections_and_changes(tmp_path, hospi
             for _ in range(50):
                 during = await asyncio.to_thread(scrape, server.url + "/metrics")
                 # The change is counted by the listener before the hub has written it out.
-                if sample(
-                    during, "dashboard_changes_processed_total", 'collection="patients"'
-                ) and sample(during, "dashboard_ws_messages_out_total", 'type="dashboard_update"'):
+                if (
+                    sample(during, "dashboard_changes_processed_total", 'collection="patients"')
+                    and sample(during, "dashboard_ws_messages_out_total", 'type="dashboard_update"')
+                    and sample(during, "dashboard_flush_delivery_seconds_count", 'tier="critical"')
+                ):
                     break
                 await asyncio.sleep(0.2)
         assert sample(during, "dashboard_ws_connections_active") == 2
