@@ -91,6 +91,8 @@ class _UvicornWriter:
         self._open = State.OPEN
         self._transport = connection.transport
         self._socket = self._transport.get_extra_info("socket")
+        # Negotiated in the handshake, before the writer exists: read once, not at every frame.
+        self._plain = not connection.conn.extensions
         _bound_send_buffer(self._socket)
         self.open()
         self.buffered()
@@ -98,10 +100,10 @@ class _UvicornWriter:
     def open(self) -> bool:
         connection = self._connection
         return (
-            not connection.close_sent
+            self._plain
+            and not connection.close_sent
             and not connection.disconnected
             and connection.conn.state is self._open
-            and not connection.conn.extensions
         )
 
     def write(self, frame: bytes) -> None:

@@ -115,8 +115,7 @@ class Outbox:
         self.behind_since: float | None = None
         self.over_since: float | None = None  # since when the transport holds over HIGH_WATER
         self.unread_since: float | None = None  # since when the peer has left data unread
-        self._looked_at: float | None = None  # None: no offer yet
-        self._look_every = 0.0  # set at each look, from DASHBOARD_SLOW_SOCKET_SECONDS
+        self._next_look = 0.0  # when the next look is due (monotonic); 0: no offer yet
         self._closing: asyncio.Future | None = None
         self.closed_slow = False  # closed with 4008: nothing more is offered
         self._drain: asyncio.Future | None = None
@@ -124,25 +123,28 @@ class Outbox:
         self.on_failure: Callable[[Exception], None] | None = None
 
     def offer(self, updates: list[Update], frames: FrameCache) -> int:
-        """Write (or keep) the updates this socket wants; how many frames went out now."""
-        fresh = [u for u in updates if self.subscriptions.wants(u.metric, u.wire)]
+        """Write (or keep) the updates this socket wants; how many frames went out now.
+
+        This runs for every socket of every flush (thousands of times between two turns of the
+        event loop), so it reads each thing once and calls as little as it can."""
+        fresh = self.subscriptions.fresh(updates)
         if not fresh or self._closing is not None or self.closed_slow:
             return 0
         writer = self.writer
-        if writer is not None and self._unread_too_long(writer):
-            limit = settings.DASHBOARD_SLOW_SOCKET_SECONDS
-            self._closing = asyncio.ensure_future(self._close_slow(writer, limit))
-            return 0
+        if writer is not None and time.monotonic() >= self._next_look:
+            if self._unread_too_long(writer):
+                limit = settings.DASHBOARD_SLOW_SOCKET_SECONDS
+                self._closing = asyncio.ensure_future(self._close_slow(writer, limit))
+                return 0
         if self.pending or writer is None or not writer.open() or self._behind(writer):
             self._keep(fresh)
             return 0
-        for update in fresh:
-            self.subscriptions.sent(update.metric, update.wire)
+        self.subscriptions.sent_all(fresh)
         if not self.batch:
             for update in fresh:
                 writer.write(update.frame)
             return len(fresh)
-        key = tuple(update.metric for update in fresh)
+        key = tuple([update.metric for update in fresh])
         frame = frames.get(key)
         if frame is None:
             frame = frames[key] = text_frame(batch_text(fresh))
@@ -171,21 +173,20 @@ class Outbox:
         return buffered > BURST_WATER or now - self.over_since > BEHIND_AFTER_SECONDS
 
     def _unread_too_long(self, writer: DirectWriter) -> bool:
-        """Has the peer left more than UNREAD_LIMIT unread at every look for the slow limit?"""
+        """A look, due now: has the peer left more than UNREAD_LIMIT unread at every look for
+        the slow limit?"""
         now = time.monotonic()
-        if self._looked_at is not None and now - self._looked_at < self._look_every:
-            return False
         # Read here, not at every offer: a Django setting costs a microsecond, a worker offers
         # thousands of updates in a flush.
         limit = settings.DASHBOARD_SLOW_SOCKET_SECONDS
-        self._look_every = min(LOOK_EVERY_SECONDS, limit / LOOKS_PER_LIMIT)
-        if self._looked_at is None:
+        look_every = min(LOOK_EVERY_SECONDS, limit / LOOKS_PER_LIMIT)
+        if self._next_look == 0.0:
             # The first offer: the first look comes at a random point of the first period.
             # Sockets that opened together would otherwise all look in the same flush, a
             # system call each, and that flush would reach its last socket later.
-            self._looked_at = now - random.random() * self._look_every
+            self._next_look = now + random.random() * look_every
             return False
-        self._looked_at = now
+        self._next_look = now + look_every
         if writer.unread() <= UNREAD_LIMIT:
             self.unread_since = None
             return False

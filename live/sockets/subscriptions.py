@@ -12,10 +12,30 @@ the one it holds.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol, TypeVar
 
 from metrics.catalogue import LIVE_METRICS
 
 _ORDER = {name: position for position, name in enumerate(LIVE_METRICS)}
+
+
+class Update(Protocol):
+    """What `fresh` reads of an update (live/sockets/outbox.py's Update)."""
+
+    metric: str
+    wire: dict
+
+
+U = TypeVar("U", bound=Update)
+
+
+def _newer(wire: dict, sent: dict) -> bool:
+    """Is `wire` worth sending to a socket that was last sent `sent` (of the same metric)?"""
+    version, held = wire["version"], sent["version"]
+    if version != held:
+        return version > held
+    # The same database state computed again later: worth sending only if it reads otherwise.
+    return wire is not sent and (wire["data"] != sent["data"] or wire["stale"] != sent["stale"])
 
 
 def live_order(metrics: Iterable[str]) -> list[str]:
@@ -60,13 +80,20 @@ class SocketSubscriptions:
         if metric not in self._metrics:
             return False
         sent = self._sent.get(metric)
-        if sent is None:
-            return True
-        version, held = wire["version"], sent["version"]
-        if version != held:
-            return version > held
-        # The same database state computed again later: worth sending only if it reads otherwise.
-        return wire is not sent and (wire["data"] != sent["data"] or wire["stale"] != sent["stale"])
+        return sent is None or _newer(wire, sent)
+
+    def fresh(self, updates: list[U]) -> list[U]:
+        """The updates (anything with `metric` and `wire`) that would reach this socket: `wants`
+        for each, in one call, as the hub offers a flush to thousands of sockets."""
+        metrics, sent = self._metrics, self._sent
+        wanted: list[U] = []
+        for update in updates:
+            metric = update.metric
+            if metric in metrics:
+                held = sent.get(metric)
+                if held is None or _newer(update.wire, held):
+                    wanted.append(update)
+        return wanted
 
     def record(self, metric: str, wire: dict) -> bool:
         """Take `wire` as sent if it passes the never-older rule; True when it should be sent."""
@@ -78,6 +105,12 @@ class SocketSubscriptions:
     def sent(self, metric: str, wire: dict) -> None:
         """Note `wire` as sent, once `wants` said it should be (the same check, not made twice)."""
         self._sent[metric] = wire
+
+    def sent_all(self, updates: Iterable[Update]) -> None:
+        """Note each of these updates as sent, once `fresh` chose them."""
+        sent = self._sent
+        for update in updates:
+            sent[update.metric] = update.wire
 
     def newest(self, metric: str, wire: dict) -> dict:
         """`wire`, or what this socket already has if that is newer (snapshots never go back)."""
