@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from .commands import run_bench
 
 
 def test_it_reports_what_the_server_adds_per_socket_once_every_socket_read_every_frame():
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.flush_offer", "--sockets", "60", "--rounds", "3"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert run.returncode == 0, run.stderr
+    output = run_bench("bench.flush_offer", "--sockets", "60", "--rounds", "3")
     found = re.search(
         r"^60 sockets, median of 3 rounds, CPU per socket: a flush offered as the hub does "
         r"([\d.]+) us, the same frame written alone ([\d.]+) us, added by the server "
         r"(-?[\d.]+) us; every socket read every frame$",
-        run.stdout,
+        output,
         re.M,
     )
-    assert found, run.stdout
+    assert found, output
     offer_us, write_us, added_us = map(float, found.groups())
     assert offer_us > 0 and write_us > 0
     assert abs(offer_us - write_us - added_us) < 0.11
