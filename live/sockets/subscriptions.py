@@ -102,12 +102,9 @@ class SocketSubscriptions:
         self._sent[metric] = wire
         return True
 
-    def sent(self, metric: str, wire: dict) -> None:
-        """Note `wire` as sent, once `wants` said it should be (the same check, not made twice)."""
-        self._sent[metric] = wire
-
     def sent_all(self, updates: Iterable[Update]) -> None:
-        """Note each of these updates as sent, once `fresh` chose them."""
+        """Note each of these updates as sent, once `fresh` chose them (the same check, not
+        made twice)."""
         sent = self._sent
         for update in updates:
             sent[update.metric] = update.wire
