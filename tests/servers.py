@@ -198,9 +198,11 @@ class LiveServer:
     def seed(self, *args: str) -> str:
         return manage("seed_demo", *args, env=self.env)
 
-    def log(self) -> str:
+    def log(self, tail: int | None = 5000) -> str:
+        """The server's log: its last `tail` characters (None: all of it)."""
         try:
-            return self.log_path.read_text()[-5000:]
+            text = self.log_path.read_text()
+            return text if tail is None else text[-tail:]
         except OSError:
             return ""
 
