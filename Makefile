@@ -87,12 +87,14 @@ sentinel:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server redis-sentinel >/dev/null; }
 
 # The listener runs in the server whether or not REDIS_URL is set, so the demo is live either way.
+# The seed and the server share one time zone, chosen once (dashboard_project/time_zone.py).
 run: export DASHBOARD_DEMO_AT = $(AT)
 run: install-runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py create_demo_users
-	$(BIN)/python manage.py seed_demo --if-empty
-	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) --simulate $(RATE) --pace $(PACE) --listener on
+	zone="$$($(BIN)/python -m dashboard_project.time_zone)" && export TIME_ZONE="$$zone" && \
+	$(BIN)/python manage.py seed_demo --if-empty && \
+	exec $(BIN)/python manage.py serve --host $(HOST) --port $(PORT) --simulate $(RATE) --pace $(PACE) --listener on
 
 # Two passes: the whole suite on SQLite, then the tests that touch Django's database again on
 # PostgreSQL (docs/testing.md).

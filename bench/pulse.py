@@ -3,7 +3,8 @@
 For each local hour asked (default 03:00, 09:00, 14:00 and 22:00), in a
 fresh directory: `seed_demo` at the default size, then `serve --simulate 5
 --listener on` as `make run` does, with `DASHBOARD_DEMO_AT` set to the hour
-(so the server, the listener and the simulator live at that local hour, the
+and the zone it asks for chosen once, as `make run` chooses it (so the seed,
+the server, the listener and the simulator live at that local hour, the
 machine's clock untouched). A socket signed in as the demo super admin
 subscribes to every live metric; after a settling time, every update it
 receives is recorded. The hours run side by side.
@@ -30,6 +31,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from .load.procs import PYTHON, ROOT, free_port, manage
 
@@ -117,6 +119,9 @@ def measure_hour(
     """Seed, serve and simulate at local `hour` in `workdir`; record a socket for `seconds`."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = environment(workdir, hour)
+    pulse = HourPulse(hour=hour)
+    pulse.zone, pulse.local_start = _choose_zone(env)
+    env["TIME_ZONE"] = pulse.zone
     manage("migrate", "--noinput", env=env)
     manage("create_demo_users", env=env)
     manage("seed_demo", *(("--patients", str(patients)) if patients else ()), env=env)
@@ -130,9 +135,7 @@ def measure_hour(
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_live(url, process, workdir)
-        pulse = HourPulse(hour=hour)
         asyncio.run(_record(url, _login(url), pulse, seconds=seconds, settle=settle))
-        pulse.zone, pulse.local_start = _local_clock(env)
         pulse.figures = _figures(env)
         return pulse
     finally:
@@ -199,13 +202,21 @@ async def _record(url: str, token: str, pulse: HourPulse, *, seconds: float, set
         pulse.seconds = seconds
 
 
-def _local_clock(env: dict[str, str]) -> tuple[str, str]:
-    script = (
-        "from django.conf import settings;from django.utils import timezone;"
-        "print(settings.TIME_ZONE, timezone.localtime().strftime('%H:%M'))"
+def _choose_zone(env: dict[str, str]) -> tuple[str, str]:
+    """The zone `make run` chooses once for the seed and the server (`python -m
+    dashboard_project.time_zone`), and the local clock (HH:MM) in it then. Every command of the
+    hour gets it as TIME_ZONE, so the seeded history, the server and the figures read at the end
+    share one zone even when the hour turns during the measurement."""
+    chosen = subprocess.run(
+        [PYTHON, "-m", "dashboard_project.time_zone"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    zone, clock = manage("shell", "-c", script, env=env).strip().splitlines()[-1].split()
-    return zone, clock
+    zone = chosen.stdout.strip()
+    return zone, dt.datetime.now(ZoneInfo(zone)).strftime("%H:%M")
 
 
 def _figures(env: dict[str, str]) -> dict[str, float]:

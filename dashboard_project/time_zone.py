@@ -7,12 +7,19 @@ California after lunch shows the hospital after lunch. `DASHBOARD_DEMO_AT`
 clock: it picks the fixed-offset zone (`Etc/GMT+N`) whose local hour is that
 hour now, so the server, the listener and the simulator all agree on it
 (docs/simulator.md).
+
+Processes that start one after another (`make run`: `seed_demo`, then
+`serve`) must share one pick, or an hour turning between them seeds the
+history in one zone and shows it in the next: `python -m
+dashboard_project.time_zone` prints the zone these settings would choose, for
+the caller to pass on as `TIME_ZONE`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 
 from django.core.exceptions import ImproperlyConfigured
@@ -57,3 +64,16 @@ def hospital_time_zone(configured: str | None, demo_at: str | None) -> str:
     if demo_at:
         return zone_at_hour(demo_at)
     return machine_time_zone()
+
+
+def main() -> None:
+    """Print the zone a process started now would choose, from TIME_ZONE and DASHBOARD_DEMO_AT."""
+    print(
+        hospital_time_zone(
+            os.environ.get("TIME_ZONE") or None, os.environ.get("DASHBOARD_DEMO_AT") or None
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

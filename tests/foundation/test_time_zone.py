@@ -57,6 +57,44 @@ def test_the_demo_hour_puts_the_local_clock_at_that_hour(at):
     assert int(clock[:2]) == int(at[:2]) or dt.datetime.now(dt.UTC).hour != before.hour
 
 
+def chosen_zone(cwd: Path = ROOT, **variables: str) -> str:
+    """What `python -m dashboard_project.time_zone` prints (the zone `make run` passes on)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TIME_ZONE", "TZ", "DASHBOARD_DEMO_AT")}
+    env.update(variables)
+    out = subprocess.run(
+        [sys.executable, "-m", "dashboard_project.time_zone"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def test_the_zone_printed_for_make_run_is_the_one_the_settings_choose(tmp_path):
+    before = dt.datetime.now(dt.UTC)
+    printed = chosen_zone(tmp_path, TZ="Asia/Tokyo", DASHBOARD_DEMO_AT="03:00")
+    zone, clock = settings_time_zone(TZ="Asia/Tokyo", DASHBOARD_DEMO_AT="03:00")
+    if dt.datetime.now(dt.UTC).hour == before.hour:  # else the hour turned between the two
+        assert printed == zone and clock[:2] == "03"
+    assert chosen_zone(tmp_path, TZ="Asia/Tokyo") == "Asia/Tokyo"
+    assert chosen_zone(tmp_path, TIME_ZONE="Europe/Paris", DASHBOARD_DEMO_AT="03:00") == (
+        "Europe/Paris"
+    )
+
+
+def test_a_zone_chosen_once_holds_after_the_hour_turns():
+    """`make run` passes the chosen zone as TIME_ZONE, so a process started in the next hour
+    (the server after the seed) keeps the seed's zone instead of choosing again."""
+    before = dt.datetime.now(dt.UTC)
+    chosen = zone_at_hour("03:00", before - dt.timedelta(hours=1))
+    zone, clock = settings_time_zone(TIME_ZONE=chosen, DASHBOARD_DEMO_AT="03:00")
+    assert zone == chosen
+    if dt.datetime.now(dt.UTC).hour == before.hour:
+        assert clock[:2] == "04"
+
+
 def test_every_hour_is_reachable_from_every_utc_hour():
     day = dt.datetime(2026, 3, 29, tzinfo=dt.UTC)
     for utc_hour in range(24):
