@@ -24,7 +24,7 @@ from runtime.off_loop import off_loop
 
 from . import auditing, protocol
 from .admission import Arrival, admission
-from .frames import direct_writer
+from .frames import direct_writer, text_frame
 from .frames import disable as disable_direct_writes
 from .hub import hub
 from .outbox import FrameCache, Outbox, Update, batch_text
@@ -167,7 +167,7 @@ class DashboardSocket(AsyncWebsocketConsumer):
         """Send the current value of subscribed metrics, never older than what was sent: one
         `dashboard_updates` for a client that asked for them, else a `dashboard_update` each."""
         scope = self.access.scope
-        updates = []
+        current = []
         for metric in live_order(metrics):
             try:
                 value = await off_loop(get_live_value)(metric, scope)
@@ -186,19 +186,31 @@ class DashboardSocket(AsyncWebsocketConsumer):
             latest = hub.latest(metric, scope)
             if latest is not None and latest.version > value.version:
                 wire = latest.wire
-            if self.subscriptions.record(metric, wire):
-                updates.append(Update.of(metric, wire))
+            current.append((metric, wire))
+        # From here to the writes nothing waits. The hub writes its flushes straight to the
+        # socket while the reads above wait; a value taken as sent before them would reach the
+        # client after a newer one.
+        updates = [Update.of(m, wire) for m, wire in current if self.subscriptions.record(m, wire)]
         if not updates:
             return
         if self.outbox.batch:
             telemetry.messages_out.labels(type="dashboard_updates").inc()
-            await self.send_text(batch_text(updates, request_id))
+            await self._send_update_text(batch_text(updates, request_id))
             return
         for update in updates:
             message = protocol.with_request_id(
                 protocol.dashboard_update(update.metric, update.wire), request_id
             )
-            await self.send_message(message)
+            telemetry.messages_out.labels(type="dashboard_update").inc()
+            await self._send_update_text(protocol.encode(message))
+
+    async def _send_update_text(self, text: str) -> None:
+        """An update the consumer sends itself, by the hub's own path: straight to the socket when
+        it has a direct writer (through ASGI the hub's next direct write could overtake it), else
+        through ASGI, where the hub's updates then wait too (live/sockets/outbox.py)."""
+        if self.closing or self.outbox.write_now(text_frame(text)):
+            return
+        await self.send_text(text)
 
     # --- timers: each dies with its socket ----------------------------------------------------------
     def _schedule(self, name: str, delay: float, action: Callable[[], Awaitable[None]]) -> None:

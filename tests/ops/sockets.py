@@ -12,6 +12,27 @@ from metrics.catalogue import LIVE_METRICS
 from tests.servers import LiveServer
 
 
+def versions_gone_back(updates: list[dict]) -> list[tuple[dict, dict]]:
+    """(held, received) for each `dashboard_update` that broke the never-older rule: a version
+    below the one held for its metric, or the same version with the same contents (data and
+    stale flag: the same database state computed again is sent only when it reads otherwise).
+    Empty: the rule held."""
+    last: dict[str, dict] = {}
+    broken = []
+    for message in updates:
+        held = last.get(message["metric"])
+        if held is not None and (
+            message["version"] < held["version"]
+            or (
+                message["version"] == held["version"]
+                and (message["data"], message["stale"]) == (held["data"], held["stale"])
+            )
+        ):
+            broken.append((held, message))
+        last[message["metric"]] = message
+    return broken
+
+
 class RecordingSocket:
     """A signed-in socket subscribed to every live metric; `messages` holds (monotonic, message)."""
 
@@ -64,19 +85,8 @@ class RecordingSocket:
         """The last update received of each metric (data, updatedAt, stale, version)."""
         return {m["metric"]: m for _, m in self.updates()}
 
-    def versions_never_go_back(self) -> bool:
-        """Each metric's versions never went down, and came again only with other contents (the
-        same database state computed later)."""
-        last: dict[str, dict] = {}
-        for _, message in self.updates():
-            held = last.get(message["metric"])
-            if held is not None and (
-                message["version"] < held["version"]
-                or (message["version"] == held["version"] and message["data"] == held["data"])
-            ):
-                return False
-            last[message["metric"]] = message
-        return True
+    def versions_gone_back(self) -> list[tuple[dict, dict]]:
+        return versions_gone_back([m for _, m in self.updates()])
 
     def errors(self) -> list[dict]:
         return [m for _, m in self.messages if m["type"] == "error"]

@@ -104,7 +104,7 @@ async def test_no_listener_is_reported_then_one_starts_and_updates_flow(
         assert body["status"] == "ok", body
         assert body["checks"]["listener"]["heartbeatAgeSeconds"] < STALE_SECONDS
         assert await asyncio.to_thread(heartbeat_age, server) < STALE_SECONDS
-        assert socket.versions_never_go_back() and not socket.errors()
+        assert not socket.versions_gone_back() and not socket.errors()
         await socket.close()
     finally:
         server.stop()
