@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 
 from django.core.exceptions import ImproperlyConfigured
+
+from .env import env_str
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +69,7 @@ def hospital_time_zone(configured: str | None, demo_at: str | None) -> str:
 
 def main() -> None:
     """Print the zone a process started now would choose, from TIME_ZONE and DASHBOARD_DEMO_AT."""
-    print(
-        hospital_time_zone(
-            os.environ.get("TIME_ZONE") or None, os.environ.get("DASHBOARD_DEMO_AT") or None
-        )
-    )
+    print(hospital_time_zone(env_str("TIME_ZONE"), env_str("DASHBOARD_DEMO_AT")))
 
 
 if __name__ == "__main__":

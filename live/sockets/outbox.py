@@ -228,13 +228,30 @@ class Outbox:
             fresh = [u for u in updates if self.subscriptions.record(u.metric, u.wire)]
             self.behind_since = self.over_since = None
             if fresh:
-                await self._send(writer, fresh)
+                await self.send(fresh)
 
-    async def _send(self, writer: DirectWriter | None, updates: list[Update]) -> None:
-        texts = [batch_text(updates)] if self.batch else [u.text for u in updates]
+    async def send(self, updates: list[Update], request_id: str | None = None) -> None:
+        """Write updates already taken as sent, by the one path every update takes: straight to
+        the socket while it has a direct writer open (through ASGI the hub's next direct write
+        could overtake them), else through ASGI, where the hub's updates then wait too.
+        `request_id` marks a reply (the current values a subscription asked for)."""
+        if self.batch:
+            texts = [batch_text(updates, request_id)]
+        elif request_id is None:
+            texts = [u.text for u in updates]
+        else:
+            texts = [
+                protocol.encode(
+                    protocol.with_request_id(
+                        protocol.dashboard_update(u.metric, u.wire), request_id
+                    )
+                )
+                for u in updates
+            ]
         kind = "dashboard_updates" if self.batch else "dashboard_update"
         telemetry.messages_out.labels(type=kind).inc(len(texts))
         for text in texts:
+            writer = self.writer
             if writer is not None and writer.open():
                 writer.write(text_frame(text))
             else:

@@ -24,10 +24,10 @@ from runtime.off_loop import off_loop
 
 from . import auditing, protocol
 from .admission import Arrival, admission
-from .frames import direct_writer, text_frame
+from .frames import direct_writer
 from .frames import disable as disable_direct_writes
 from .hub import hub
-from .outbox import FrameCache, Outbox, Update, batch_text
+from .outbox import FrameCache, Outbox, Update
 from .ratelimit import RefusalWindow, TokenBucket
 from .subscriptions import SocketSubscriptions, live_order
 
@@ -191,26 +191,8 @@ class DashboardSocket(AsyncWebsocketConsumer):
         # socket while the reads above wait; a value taken as sent before them would reach the
         # client after a newer one.
         updates = [Update.of(m, wire) for m, wire in current if self.subscriptions.record(m, wire)]
-        if not updates:
-            return
-        if self.outbox.batch:
-            telemetry.messages_out.labels(type="dashboard_updates").inc()
-            await self._send_update_text(batch_text(updates, request_id))
-            return
-        for update in updates:
-            message = protocol.with_request_id(
-                protocol.dashboard_update(update.metric, update.wire), request_id
-            )
-            telemetry.messages_out.labels(type="dashboard_update").inc()
-            await self._send_update_text(protocol.encode(message))
-
-    async def _send_update_text(self, text: str) -> None:
-        """An update the consumer sends itself, by the hub's own path: straight to the socket when
-        it has a direct writer (through ASGI the hub's next direct write could overtake it), else
-        through ASGI, where the hub's updates then wait too (live/sockets/outbox.py)."""
-        if self.closing or self.outbox.write_now(text_frame(text)):
-            return
-        await self.send_text(text)
+        if updates and not self.closing:
+            await self.outbox.send(updates, request_id)
 
     # --- timers: each dies with its socket ----------------------------------------------------------
     def _schedule(self, name: str, delay: float, action: Callable[[], Awaitable[None]]) -> None:

@@ -18,6 +18,13 @@ from dashboard_project.time_zone import zone_at_hour
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def environment(**variables: str) -> dict[str, str]:
+    """This process's environment without any zone setting, then `variables`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TIME_ZONE", "TZ", "DASHBOARD_DEMO_AT")}
+    env.update(variables)
+    return env
+
+
 def settings_time_zone(**variables: str) -> tuple[str, str]:
     """(settings.TIME_ZONE, the local time HH:MM) in a fresh process with these variables."""
     code = (
@@ -25,10 +32,13 @@ def settings_time_zone(**variables: str) -> tuple[str, str]:
         "django.setup(); from django.conf import settings; from django.utils import timezone;"
         "print(settings.TIME_ZONE, timezone.localtime().strftime('%H:%M'))"
     )
-    env = {k: v for k, v in os.environ.items() if k not in ("TIME_ZONE", "TZ", "DASHBOARD_DEMO_AT")}
-    env.update(variables)
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment(**variables),
+        capture_output=True,
+        text=True,
+        check=True,
     )
     zone, clock = out.stdout.split()
     return zone, clock
@@ -59,12 +69,10 @@ def test_the_demo_hour_puts_the_local_clock_at_that_hour(at):
 
 def chosen_zone(cwd: Path = ROOT, **variables: str) -> str:
     """What `python -m dashboard_project.time_zone` prints (the zone `make run` passes on)."""
-    env = {k: v for k, v in os.environ.items() if k not in ("TIME_ZONE", "TZ", "DASHBOARD_DEMO_AT")}
-    env.update(variables)
     out = subprocess.run(
         [sys.executable, "-m", "dashboard_project.time_zone"],
         cwd=cwd,
-        env=env,
+        env=environment(**variables),
         capture_output=True,
         text=True,
         check=True,
